@@ -1,0 +1,65 @@
+//! Anchor matching (spec section 2), shared by every assigner.
+
+use ndarray::ArrayView2;
+
+use super::Grid;
+use crate::config::Config;
+
+/// A (anchor, target) pair kept by the ratio test, in grid units of its layer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Matched {
+    /// Image index.
+    pub b: usize,
+    /// Class index.
+    pub class: usize,
+    /// Anchor index.
+    pub a: usize,
+    /// Box centre x in grid units.
+    pub gx: f64,
+    /// Box centre y in grid units.
+    pub gy: f64,
+    /// Box width in grid units.
+    pub gw: f64,
+    /// Box height in grid units.
+    pub gh: f64,
+}
+
+/// The matched rows of layer `l`, anchor-major (all targets for anchor 0, then anchor 1, ...).
+///
+/// A pair is kept when `max(rw, 1/rw, rh, 1/rh) < anchor_t` with `rw = gw / anchor_w`,
+/// `rh = gh / anchor_h`; a zero width or height is never kept.
+///
+/// ```
+/// use soft_objectness::{Config, assign::{Grid, matching::match_layer}};
+/// let config = Config::default();
+/// let targets = ndarray::array![[0.0, 3.0, 0.5, 0.5, 0.05, 0.05]];
+/// let grid = Grid { bs: 1, na: 3, ny: 80, nx: 80 };
+/// let m = match_layer(&config, targets.view(), 0, grid);
+/// assert_eq!(m.len(), 3); // a 4x4-cell box fits all three small anchors
+/// assert_eq!((m[0].gx, m[0].class), (40.0, 3));
+/// ```
+pub fn match_layer(config: &Config, targets: ArrayView2<f64>, l: usize, grid: Grid) -> Vec<Matched> {
+    let (nx, ny) = (grid.nx as f64, grid.ny as f64);
+    let anchor_t = config.hyp.anchor_t;
+    let mut out = Vec::new();
+    for a in 0..config.na() {
+        let (aw, ah) = (config.anchors[[l, a, 0]], config.anchors[[l, a, 1]]);
+        for t in targets.outer_iter() {
+            let (gw, gh) = (t[4] * nx, t[5] * ny);
+            let (rw, rh) = (gw / aw, gh / ah);
+            let r = (rw.max(1.0 / rw)).max(rh.max(1.0 / rh));
+            if r < anchor_t {
+                out.push(Matched {
+                    b: t[0] as usize,
+                    class: t[1] as usize,
+                    a,
+                    gx: t[2] * nx,
+                    gy: t[3] * ny,
+                    gw,
+                    gh,
+                });
+            }
+        }
+    }
+    out
+}

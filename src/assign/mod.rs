@@ -1,0 +1,136 @@
+//! Target assignment: which cells of which layer are objects, and how much.
+//!
+//! * [`matching`]: anchor matching shared by every assigner (spec section 2).
+//! * [`yolov5`]: the baseline YOLOv5 v6.0 assigner with neighbour cells (spec section 3).
+//! * [`score`]: the soft assigner's cell ranges, distance modes and scores (spec 4.1 to 4.6).
+//! * [`soft_loop`]: the soft assigner as a plain loop, the readable reference.
+//! * [`soft_vec`]: the same rules, vectorised and parallel over `(image, anchor)` planes.
+//!
+//! Both soft builders produce bit-identical targets for every input.
+
+pub mod matching;
+pub mod score;
+pub mod soft_loop;
+pub mod soft_vec;
+pub mod yolov5;
+
+use ndarray::Array4;
+
+use crate::case::Inputs;
+use crate::config::{Assigner, Config};
+use crate::error::Result;
+
+/// One row that the assigner hands to the box and class losses.
+///
+/// `gi`, `gj` are the cell the row is gathered at, already clamped to the grid; the box target
+/// is `(gx - gi, gy - gj, gw, gh)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    /// Image index.
+    pub b: usize,
+    /// Anchor index.
+    pub a: usize,
+    /// Class index.
+    pub class: usize,
+    /// Clamped cell row.
+    pub gj: usize,
+    /// Clamped cell column.
+    pub gi: usize,
+    /// Box centre and size in grid units.
+    pub gxywh: [f64; 4],
+}
+
+impl Row {
+    /// The box target `(gx - gi, gy - gj, gw, gh)`.
+    pub fn tbox(&self) -> [f64; 4] {
+        let [gx, gy, gw, gh] = self.gxywh;
+        [gx - self.gi as f64, gy - self.gj as f64, gw, gh]
+    }
+}
+
+/// Grid geometry of one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    /// Batch size.
+    pub bs: usize,
+    /// Anchors per cell.
+    pub na: usize,
+    /// Rows of the grid.
+    pub ny: usize,
+    /// Columns of the grid.
+    pub nx: usize,
+}
+
+impl Grid {
+    /// Cells of one `(image, anchor)` plane.
+    pub fn plane(&self) -> usize {
+        self.ny * self.nx
+    }
+
+    /// Every cell of the layer.
+    pub fn cells(&self) -> usize {
+        self.bs * self.na * self.ny * self.nx
+    }
+}
+
+/// The targets of one layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerTargets {
+    /// Grid geometry.
+    pub grid: Grid,
+    /// Objectness targets `[bs, na, ny, nx]`. For the baseline assigner this is filled by the
+    /// loss (its target is the IoU of the prediction) and is all zeros until then.
+    pub tobj: Array4<f64>,
+    /// Rows for the box and class losses, in emission order.
+    pub rows: Vec<Row>,
+}
+
+/// Which implementation of the soft assigner to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Builder {
+    /// [`soft_loop`]: one cell at a time, the formulas as written.
+    Loop,
+    /// [`soft_vec`]: separable distances, parallel over planes.
+    #[default]
+    Vectorised,
+}
+
+/// The grid of every layer, from the prediction shapes.
+pub fn grids(config: &Config, inputs: &Inputs) -> Vec<Grid> {
+    inputs
+        .predictions
+        .iter()
+        .map(|p| {
+            let s = p.shape();
+            Grid {
+                bs: s[0],
+                na: config.na(),
+                ny: s[2],
+                nx: s[3],
+            }
+        })
+        .collect()
+}
+
+/// Builds every layer's targets with the configured assigner.
+///
+/// Inputs must have been validated ([`Inputs::validate`]); [`crate::evaluate`] does that.
+///
+/// # Errors
+/// [`crate::Error::TooLarge`] when the boxes of one layer enumerate more cells than
+/// [`score::MAX_PAIRS`].
+pub fn build(config: &Config, inputs: &Inputs, builder: Builder) -> Result<Vec<LayerTargets>> {
+    let grids = grids(config, inputs);
+    let mut out = Vec::with_capacity(grids.len());
+    for (l, grid) in grids.into_iter().enumerate() {
+        let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
+        out.push(match config.assigner {
+            Assigner::Yolov5 => yolov5::build_layer(&matched, grid),
+            Assigner::Soft => match builder {
+                Builder::Loop => soft_loop::build_layer(config, &matched, grid)?,
+                Builder::Vectorised => soft_vec::build_layer(config, &matched, grid)?,
+            },
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,153 @@
+//! The soft assigner's per-row cell ranges (spec 4.1, 4.2), distance modes (4.5) and scores
+//! (4.6), written exactly in the order of the spec so that every implementation rounds alike.
+
+use super::matching::Matched;
+use super::Grid;
+use crate::config::{Distance, Score};
+use crate::error::{Error, Result};
+
+/// Most (row, cell) pairs one layer may enumerate before evaluation is refused.
+pub const MAX_PAIRS: u64 = 1 << 28;
+
+/// The block of cells a matched row covers (unclamped; it may leave the grid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellRange {
+    /// Centre column `trunc(gx)`.
+    pub gi: i64,
+    /// Centre row `trunc(gy)`.
+    pub gj: i64,
+    /// First column `trunc(gx - gw/2)`.
+    pub gi1: i64,
+    /// First row `trunc(gy - gh/2)`.
+    pub gj1: i64,
+    /// Columns `gi2 - gi1 + 1`.
+    pub width: i64,
+    /// Rows `gj2 - gj1 + 1`.
+    pub height: i64,
+}
+
+impl CellRange {
+    /// The cell range of one matched row (spec 4.1 and 4.2).
+    ///
+    /// ```
+    /// use soft_objectness::assign::{matching::Matched, score::CellRange};
+    /// // The spec's worked example: gx, gy, gw, gh = 3.2, 4.4, 3.44, 2.4.
+    /// let m = Matched { b: 0, class: 0, a: 0, gx: 3.2, gy: 4.4, gw: 3.44, gh: 2.4 };
+    /// let r = CellRange::of(&m);
+    /// assert_eq!((r.gi, r.gj, r.gi1, r.gj1, r.width, r.height), (3, 4, 1, 3, 4, 3));
+    /// ```
+    pub fn of(m: &Matched) -> CellRange {
+        let t = |v: f64| v.trunc() as i64;
+        let (gi1, gi2) = (t(m.gx - m.gw / 2.0), t(m.gx + m.gw / 2.0));
+        let (gj1, gj2) = (t(m.gy - m.gh / 2.0), t(m.gy + m.gh / 2.0));
+        CellRange {
+            gi: t(m.gx),
+            gj: t(m.gy),
+            gi1,
+            gj1,
+            width: gi2 - gi1 + 1,
+            height: gj2 - gj1 + 1,
+        }
+    }
+
+    /// `width * height`, saturating.
+    pub fn cells(&self) -> u64 {
+        (self.width as u64).saturating_mul(self.height as u64)
+    }
+}
+
+/// The ranges of every matched row and the stable largest-first order (spec 4.3), refusing a
+/// layer that would enumerate more than [`MAX_PAIRS`] cells.
+pub(crate) fn ranges_and_order(matched: &[Matched]) -> Result<(Vec<CellRange>, Vec<usize>)> {
+    let ranges: Vec<CellRange> = matched.iter().map(CellRange::of).collect();
+    let total = ranges.iter().fold(0u64, |acc, r| acc.saturating_add(r.cells()));
+    if total > MAX_PAIRS {
+        return Err(Error::TooLarge {
+            field: "inputs.targets (cells covered by the boxes of one layer)".into(),
+            elements: total,
+            limit: MAX_PAIRS,
+        });
+    }
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    // `sort_by_key` is stable: rows with equal cell counts keep their matching order.
+    order.sort_by_key(|&i| std::cmp::Reverse(ranges[i].cells()));
+    Ok((ranges, order))
+}
+
+#[inline]
+fn sq(x: f64) -> f64 {
+    x * x
+}
+
+/// The distance `d` of cell `(cj, ci)` (unclamped) for row `m` with range `r` (spec 4.5),
+/// evaluated literally, one cell at a time.
+pub fn distance(mode: Distance, m: &Matched, r: &CellRange, cj: i64, ci: i64, grid: Grid) -> f64 {
+    match mode {
+        Distance::CellIndex => {
+            let y = (r.gj - cj) as f64 / (r.height as f64 / 2.0);
+            let x = (r.gi - ci) as f64 / (r.width as f64 / 2.0);
+            (sq(y) + sq(x)).sqrt()
+        }
+        Distance::Continuous => {
+            let x = (m.gx - ci as f64 - 0.5) / (m.gw / 2.0);
+            let y = (m.gy - cj as f64 - 0.5) / (m.gh / 2.0);
+            (sq(x) + sq(y)).sqrt()
+        }
+        Distance::Diagonal => {
+            let (nx, ny) = (grid.nx as f64, grid.ny as f64);
+            let x = (m.gx - ci as f64 - 0.5) / nx;
+            let y = (m.gy - cj as f64 - 0.5) / ny;
+            (sq(x) + sq(y)).sqrt() / (sq(m.gw / nx) + sq(m.gh / ny)).sqrt()
+        }
+    }
+}
+
+/// `x^n` by binary exponentiation, least significant bit first (docs/decisions.md item 1):
+/// the one evaluation order every implementation shares. `ipow(x, 0) == 1`.
+///
+/// ```
+/// use soft_objectness::assign::score::ipow;
+/// assert_eq!(ipow(0.0, 0), 1.0);
+/// assert_eq!(ipow(-0.5, 2), 0.25);
+/// assert_eq!(ipow(2.0, 10), 1024.0);
+/// ```
+pub fn ipow(x: f64, n: u32) -> f64 {
+    let (mut r, mut b, mut k) = (1.0, x, n);
+    while k > 0 {
+        if k & 1 == 1 {
+            r *= b;
+        }
+        b *= b;
+        k >>= 1;
+    }
+    r
+}
+
+/// The Gaussian score `exp(-(d*d) / (2 * (sigma*sigma)))`.
+#[inline]
+pub fn gaussian(d: f64, sigma: f64) -> f64 {
+    (-(d * d) / (2.0 * (sigma * sigma))).exp()
+}
+
+/// The score of a cell at distance `d` (spec 4.6); `None` when the cell is skipped
+/// (power score with `d > 2`).
+///
+/// ```
+/// use soft_objectness::{Score, assign::score::score};
+/// assert_eq!(score(Score::Power { n: 10 }, 1.0), Some(0.0));
+/// assert_eq!(score(Score::Power { n: 2 }, 2.5), None);
+/// assert_eq!(score(Score::Gaussian { sigma: 1.0 }, 0.0), Some(1.0));
+/// ```
+#[inline]
+pub fn score(kind: Score, d: f64) -> Option<f64> {
+    match kind {
+        Score::Power { n } => (d <= 2.0).then(|| ipow(d - 1.0, n)),
+        Score::Gaussian { sigma } => Some(gaussian(d, sigma)),
+    }
+}
+
+/// Clamps a cell index to `0..n`.
+#[inline]
+pub(crate) fn clamp_cell(c: i64, n: usize) -> usize {
+    c.clamp(0, n as i64 - 1) as usize
+}

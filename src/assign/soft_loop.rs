@@ -1,0 +1,66 @@
+//! The soft assigner as a plain loop (spec section 4): the readable reference that the
+//! vectorised builder and the shaders are checked against.
+
+use ndarray::Array4;
+
+use super::matching::Matched;
+use super::score::{self, clamp_cell};
+use super::{Grid, LayerTargets, Row};
+use crate::config::{Config, Overlap};
+use crate::error::Result;
+
+/// Builds one layer's soft targets, one cell at a time.
+///
+/// ```
+/// use soft_objectness::{Config, Score, Distance, assign::{Grid, matching::Matched, soft_loop}};
+/// let config = Config { score: Score::Power { n: 10 }, distance: Distance::CellIndex, ..Config::default() };
+/// // The spec's worked example on an 8x8 layer.
+/// let m = Matched { b: 0, class: 0, a: 0, gx: 3.2, gy: 4.4, gw: 3.44, gh: 2.4 };
+/// let t = soft_loop::build_layer(&config, &[m], Grid { bs: 1, na: 1, ny: 8, nx: 8 }).unwrap();
+/// assert_eq!(t.tobj[[0, 0, 4, 3]], 1.0); // centre
+/// assert_eq!(t.tobj[[0, 0, 4, 1]], 0.0); // d == 1 exactly: a hard negative
+/// assert!(t.tobj[[0, 0, 4, 2]] > 0.0 && t.tobj[[0, 0, 4, 2]] < 1.0); // soft
+/// ```
+///
+/// # Errors
+/// [`crate::Error::TooLarge`] when the rows cover more than [`score::MAX_PAIRS`] cells.
+pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<LayerTargets> {
+    let mut tobj = Array4::<f64>::zeros((grid.bs, grid.na, grid.ny, grid.nx));
+    let (ranges, order) = score::ranges_and_order(matched)?;
+    for &k in &order {
+        let (m, r) = (&matched[k], &ranges[k]);
+        for dw in 0..r.width {
+            for dh in 0..r.height {
+                let (cj, ci) = (r.gj1 + dh, r.gi1 + dw);
+                let d = score::distance(config.distance, m, r, cj, ci, grid);
+                let Some(s) = score::score(config.score, d) else { continue };
+                let cell = &mut tobj[[m.b, m.a, clamp_cell(cj, grid.ny), clamp_cell(ci, grid.nx)]];
+                match config.overlap {
+                    Overlap::LastWrite => *cell = s,
+                    Overlap::Max => *cell = cell.max(s),
+                }
+            }
+        }
+    }
+    let rows = centre_rows(matched, &ranges, grid);
+    for row in &rows {
+        tobj[[row.b, row.a, row.gj, row.gi]] = 1.0;
+    }
+    Ok(LayerTargets { grid, tobj, rows })
+}
+
+/// The matched rows in matching order, each at its clamped centre cell (spec 4.8 and 5).
+pub(crate) fn centre_rows(matched: &[Matched], ranges: &[score::CellRange], grid: Grid) -> Vec<Row> {
+    matched
+        .iter()
+        .zip(ranges)
+        .map(|(m, r)| Row {
+            b: m.b,
+            a: m.a,
+            class: m.class,
+            gj: clamp_cell(r.gj, grid.ny),
+            gi: clamp_cell(r.gi, grid.nx),
+            gxywh: [m.gx, m.gy, m.gw, m.gh],
+        })
+        .collect()
+}

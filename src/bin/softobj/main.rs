@@ -1,0 +1,49 @@
+//! `softobj`: the soft-objectness oracle on the command line.
+//!
+//! With no arguments it runs the embedded default batch and prints a summary. Subcommands
+//! answer cases in the spec's format; errors go to stderr with exit code 2.
+
+mod eval;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "softobj", version, about = "Soft-objectness loss: reference oracle (targets, losses, gradients)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a case and print the answer (spec section 10) as JSON on stdout.
+    Eval(eval::Args),
+    /// Run the embedded default batch and print a readable summary (the default command).
+    Summary(summary::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        None => summary::run(&summary::Args::default()),
+        Some(Command::Summary(a)) => summary::run(&a),
+        Some(Command::Eval(a)) => eval::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("softobj: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

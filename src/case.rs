@@ -1,0 +1,330 @@
+//! The case format of spec section 10: one JSON document with a configuration, inputs and
+//! (in fixtures) the expected answer; validation of spec section 8.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, Array5, ArrayView5, Ix2, Ix5};
+use serde_json::{Value, json};
+
+use crate::answer::Answer;
+use crate::array::{self, Limits};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::json;
+
+/// The format tag every case carries.
+pub const FORMAT: &str = "soft-objectness-case/1";
+
+/// One detection layer's raw predictions `[bs, na, ny, nx, 5 + nc]`, kept in the precision
+/// they arrived in (f32 predictions are widened element by element, never copied).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prediction {
+    /// Single precision.
+    F32(Array5<f32>),
+    /// Double precision.
+    F64(Array5<f64>),
+}
+
+impl Prediction {
+    /// The shape `[bs, na, ny, nx, no]`.
+    pub fn shape(&self) -> [usize; 5] {
+        let s = match self {
+            Prediction::F32(a) => a.shape(),
+            Prediction::F64(a) => a.shape(),
+        };
+        [s[0], s[1], s[2], s[3], s[4]]
+    }
+
+    /// The first non-finite element, as `(index, value)`.
+    pub fn first_non_finite(&self) -> Option<([usize; 5], f64)> {
+        fn find<T: Copy + Into<f64> + Send + Sync>(a: &ArrayView5<T>) -> Option<([usize; 5], f64)> {
+            use rayon::prelude::*;
+            let Some(flat) = a.as_slice() else {
+                return a
+                    .indexed_iter()
+                    .find(|(_, x)| !(**x).into().is_finite())
+                    .map(|((i, j, k, l, m), x)| ([i, j, k, l, m], (*x).into()));
+            };
+            // Fixed chunks searched in parallel; the first chunk with a hit gives the first index.
+            let pos = flat
+                .par_chunks(1 << 16)
+                .enumerate()
+                .find_map_first(|(c, chunk)| {
+                    chunk.iter().position(|x| !(*x).into().is_finite()).map(|p| c * (1 << 16) + p)
+                })?;
+            let s = a.shape();
+            let mut idx = [0usize; 5];
+            let mut rest = pos;
+            for d in (0..5).rev() {
+                idx[d] = rest % s[d];
+                rest /= s[d];
+            }
+            Some((idx, flat[pos].into()))
+        }
+        match self {
+            Prediction::F32(a) => find(&a.view()),
+            Prediction::F64(a) => find(&a.view()),
+        }
+    }
+
+    /// A copy in f64.
+    pub fn to_f64(&self) -> Array5<f64> {
+        match self {
+            Prediction::F32(a) => a.mapv(f64::from),
+            Prediction::F64(a) => a.clone(),
+        }
+    }
+}
+
+/// The inputs of one evaluation (spec section 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    /// `[nt, 6]` rows `(image, class, x, y, w, h)`, normalised.
+    pub targets: Array2<f64>,
+    /// One array per layer.
+    pub predictions: Vec<Prediction>,
+}
+
+impl Inputs {
+    /// Batch size (first dimension of the predictions).
+    pub fn batch_size(&self) -> usize {
+        self.predictions.first().map_or(0, |p| p.shape()[0])
+    }
+
+    /// Checks the inputs against spec section 8 and the configuration.
+    ///
+    /// # Errors
+    /// The first rule broken, naming the field, row and value.
+    pub fn validate(&self, config: &Config) -> Result<()> {
+        let (nl, na, nc) = (config.nl(), config.na(), config.nc);
+        if self.predictions.len() != nl {
+            return Err(Error::shape(
+                "inputs.predictions",
+                format!("{nl} layers (config.anchors has {nl})"),
+                format!("{} layers", self.predictions.len()),
+            ));
+        }
+        let bs = self.batch_size();
+        for (i, p) in self.predictions.iter().enumerate() {
+            let s = p.shape();
+            let field = format!("inputs.predictions[{i}]");
+            let want = format!("[{bs}, {na}, ny >= 1, nx >= 1, {}] (batch, na, grid, 5 + nc)", 5 + nc);
+            if s[0] != bs || s[1] != na || s[2] == 0 || s[3] == 0 || s[4] != 5 + nc || bs == 0 {
+                return Err(Error::shape(field, want, format!("{s:?}")));
+            }
+            if s[2] > i32::MAX as usize / 2 || s[3] > i32::MAX as usize / 2 {
+                return Err(Error::invalid(field, format!("{s:?}"), "grid too large"));
+            }
+            if let Some((idx, v)) = p.first_non_finite() {
+                return Err(Error::invalid(format!("{field} at {idx:?}"), v, "must be a finite number"));
+            }
+        }
+        if self.targets.ncols() != 6 {
+            return Err(Error::shape("inputs.targets", "[nt, 6]", format!("{:?}", self.targets.shape())));
+        }
+        const COLS: [&str; 6] = ["image", "class", "x", "y", "w", "h"];
+        for (r, row) in self.targets.outer_iter().enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                let field = || format!("inputs.targets row {r} ({})", COLS[c]);
+                if !v.is_finite() {
+                    return Err(Error::invalid(field(), v, "must be a finite number"));
+                }
+                match c {
+                    0 if !(v.fract() == 0.0 && v >= 0.0 && v < bs as f64) => {
+                        return Err(Error::invalid(field(), v, format!("must be an integer image index in 0..{bs}")));
+                    }
+                    1 if !(v.fract() == 0.0 && v >= 0.0 && v < nc as f64) => {
+                        return Err(Error::invalid(field(), v, format!("must be an integer class in 0..{nc}")));
+                    }
+                    4 | 5 if v < 0.0 => {
+                        return Err(Error::invalid(field(), v, "must not be negative"));
+                    }
+                    2..=5 if v.abs() > 1e6 => {
+                        return Err(Error::invalid(field(), v, "must lie within [-1e6, 1e6] (normalised coordinates)"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A whole case: configuration, inputs and, in fixtures, the expected answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Free-text name.
+    pub name: String,
+    /// Configuration.
+    pub config: Config,
+    /// Inputs.
+    pub inputs: Inputs,
+    /// The expected answer, when the case is a fixture.
+    pub expected: Option<Answer>,
+}
+
+impl Case {
+    /// Parses a case from JSON text and validates it.
+    ///
+    /// ```
+    /// let text = r#"{"format": "soft-objectness-case/1", "config": {"nc": 1,
+    ///   "anchors": {"shape": [1, 1, 2], "data": [1.0, 1.0]}},
+    ///   "inputs": {"targets": {"shape": [1, 6], "data": [0, 0, 0.5, 0.5, 0.5, 0.5]},
+    ///   "predictions": [{"shape": [1, 1, 2, 2, 6], "data": [
+    ///     0,0,0,0,0,0, 0,0,0,0,0,0, 0,0,0,0,0,0, 0,0,0,0,0,0]}]}}"#;
+    /// let case = soft_objectness::Case::from_json_str(text).unwrap();
+    /// assert_eq!(case.inputs.batch_size(), 1);
+    /// ```
+    ///
+    /// # Errors
+    /// Malformed JSON ([`Error::Json`] with line and column), an unknown format, any field of
+    /// the wrong type, unknown `config` keys, and every rule of spec section 8.
+    pub fn from_json_str(text: &str) -> Result<Case> {
+        Self::from_json_str_with(text, &Limits::default(), None)
+    }
+
+    /// Like [`Case::from_json_str`], with explicit limits, resolving `{"npy": FILE}` array
+    /// references relative to `base_dir`.
+    pub fn from_json_str_with(text: &str, limits: &Limits, base_dir: Option<&Path>) -> Result<Case> {
+        let v: Value = serde_json::from_str(text)?;
+        Self::from_value(&v, limits, base_dir)
+    }
+
+    /// Reads and validates a case file (`.json`); `{"npy": FILE}` arrays are resolved beside it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read, then as [`Case::from_json_str`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Case> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        Self::from_json_str_with(&text, &Limits::default(), Some(&dir))
+    }
+
+    /// Builds a case from a parsed JSON value.
+    pub fn from_value(v: &Value, limits: &Limits, base_dir: Option<&Path>) -> Result<Case> {
+        let top = json::object(v, "(case)")?;
+        match top.get("format") {
+            None => return Err(Error::Missing { field: "format".into() }),
+            Some(f) => {
+                let s = json::string(f, "format")?;
+                if s != FORMAT {
+                    return Err(Error::UnknownValue {
+                        field: "format".into(),
+                        value: s.into(),
+                        accepted: FORMAT.into(),
+                    });
+                }
+            }
+        }
+        let name = match top.get("name") {
+            Some(n) => json::string(n, "name")?.to_string(),
+            None => String::new(),
+        };
+        let inputs_v = top.get("inputs").ok_or_else(|| Error::Missing { field: "inputs".into() })?;
+        let im = json::object(inputs_v, "inputs")?;
+        let targets_v = im.get("targets").ok_or_else(|| Error::Missing { field: "inputs.targets".into() })?;
+        let targets = match read_array(targets_v, "inputs.targets", limits, base_dir)? {
+            RawArray::F32(a) => a.mapv(f64::from),
+            RawArray::F64(a) => a,
+        };
+        let targets: Array2<f64> = if targets.len() == 0 && targets.ndim() != 2 {
+            Array2::zeros((0, 6))
+        } else {
+            targets.into_dimensionality::<Ix2>().map_err(|_| {
+                Error::shape("inputs.targets", "[nt, 6]", "an array that is not two-dimensional")
+            })?
+        };
+        let preds_v = im
+            .get("predictions")
+            .ok_or_else(|| Error::Missing { field: "inputs.predictions".into() })?;
+        let items = preds_v
+            .as_array()
+            .ok_or_else(|| json::type_err("inputs.predictions", "an array of layers", preds_v))?;
+        let mut predictions = Vec::with_capacity(items.len());
+        for (i, p) in items.iter().enumerate() {
+            let field = format!("inputs.predictions[{i}]");
+            let a = read_array(p, &field, limits, base_dir)?;
+            predictions.push(a.into_layer(&field)?);
+        }
+        let nc_hint = predictions.first().and_then(|p| p.shape()[4].checked_sub(5));
+        let config_v = top.get("config").cloned().unwrap_or_else(|| json!({}));
+        let config = Config::from_json(&config_v, nc_hint, limits)?;
+        let inputs = Inputs { targets, predictions };
+        inputs.validate(&config)?;
+        let expected = match top.get("expected") {
+            None | Some(Value::Null) => None,
+            Some(e) => Some(Answer::from_json(e)?),
+        };
+        Ok(Case {
+            name,
+            config,
+            inputs,
+            expected,
+        })
+    }
+
+    /// The case as JSON (without `expected` unless `with_expected`).
+    pub fn to_json(&self, with_expected: bool) -> Value {
+        let preds: Vec<Value> = self
+            .inputs
+            .predictions
+            .iter()
+            .map(|p| {
+                let a = p.to_f64();
+                json!({"shape": a.shape(), "data": a.iter().copied().collect::<Vec<f64>>()})
+            })
+            .collect();
+        let mut v = json!({
+            "format": FORMAT,
+            "name": self.name,
+            "config": self.config.to_json(),
+            "inputs": {
+                "targets": {"shape": self.inputs.targets.shape(), "data": self.inputs.targets.iter().copied().collect::<Vec<f64>>()},
+                "predictions": preds,
+            },
+        });
+        if with_expected {
+            if let Some(e) = &self.expected {
+                v["expected"] = serde_json::to_value(e).unwrap_or(Value::Null);
+            }
+        }
+        v
+    }
+}
+
+/// An array read from the case, in the precision it was stored in.
+pub(crate) enum RawArray {
+    F32(ndarray::ArrayD<f32>),
+    F64(ndarray::ArrayD<f64>),
+}
+
+impl RawArray {
+    fn into_layer(self, field: &str) -> Result<Prediction> {
+        let bad = |s: &[usize]| Error::shape(field, "[bs, na, ny, nx, 5 + nc]", format!("{s:?}"));
+        match self {
+            RawArray::F32(a) => {
+                let s = a.shape().to_vec();
+                Ok(Prediction::F32(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?))
+            }
+            RawArray::F64(a) => {
+                let s = a.shape().to_vec();
+                Ok(Prediction::F64(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?))
+            }
+        }
+    }
+}
+
+fn read_array(v: &Value, field: &str, limits: &Limits, base_dir: Option<&Path>) -> Result<RawArray> {
+    if let Some(obj) = v.as_object() {
+        if let Some(file) = obj.get("npy") {
+            let name = json::string(file, &json::join(field, "npy"))?;
+            let dir = base_dir.unwrap_or_else(|| Path::new("."));
+            return crate::npy::read(&dir.join(name), field, limits);
+        }
+    }
+    Ok(RawArray::F64(array::parse(v, field, limits)?))
+}

@@ -1,0 +1,11 @@
+//! Losses of spec section 5 and their analytic gradients (spec section 6).
+//!
+//! * [`bce`]: stable BCE-with-logits with `pos_weight`, and the focal wrapper.
+//! * [`soft`]: loss1 / loss2 / loss3 on soft cells.
+//! * [`iou`]: IoU, GIoU, DIoU, CIoU with gradients.
+//! * [`compute`]: the whole loss of a batch with balance, gains and gradients.
+
+pub mod bce;
+pub mod compute;
+pub mod iou;
+pub mod soft;
