@@ -26,6 +26,8 @@ pub struct IouGrad {
     pub value: f64,
     /// Derivative with respect to `box1 = (x, y, w, h)`.
     pub grad: [f64; 4],
+    /// CIoU's `alpha` (0 for the other kinds).
+    pub alpha: f64,
 }
 
 /// The overlap measure of `box1` (prediction) and `box2` (target).
@@ -44,6 +46,13 @@ pub fn bbox_iou(box1: [f64; 4], box2: [f64; 4], kind: IouKind) -> f64 {
 /// [`bbox_iou`] with its gradient with respect to `box1`, by reverse-mode differentiation of
 /// the same expression (`clamp`, `min` and `max` pass the gradient to the selected operand).
 pub fn bbox_iou_grad(box1: [f64; 4], box2: [f64; 4], kind: IouKind) -> IouGrad {
+    bbox_iou_grad_with(box1, box2, kind, None)
+}
+
+/// [`bbox_iou_grad`] with CIoU's `alpha` given instead of computed (`None` computes it). With
+/// the alpha of a base point held fixed, central finite differences of the value match the
+/// gradient, which is how the gradient checks treat `alpha` as a constant.
+pub fn bbox_iou_grad_with(box1: [f64; 4], box2: [f64; 4], kind: IouKind, alpha: Option<f64>) -> IouGrad {
     let [x1, y1, w1, h1] = box1;
     let [x2, y2, w2, h2] = box2;
     let (a1, a2, c1, c2) = (x1 - w1 / 2.0, x1 + w1 / 2.0, y1 - h1 / 2.0, y1 + h1 / 2.0);
@@ -67,6 +76,7 @@ pub fn bbox_iou_grad(box1: [f64; 4], box2: [f64; 4], kind: IouKind) -> IouGrad {
     let (mut g_cw, mut g_ch) = (0.0, 0.0);
     let (mut g_a1, mut g_a2, mut g_c1, mut g_c2) = (0.0, 0.0, 0.0, 0.0);
 
+    let mut alpha_out = 0.0;
     let cw = a2.max(t2) - a1.min(t1);
     let ch = c2.max(u2) - c1.min(u1);
     let value = match kind {
@@ -103,7 +113,8 @@ pub fn bbox_iou_grad(box1: [f64; 4], box2: [f64; 4], kind: IouKind) -> IouGrad {
                 let r1 = bw1 / bh1;
                 let dv = (bw2 / bh2).atan() - r1.atan();
                 let v = k * (dv * dv);
-                let alpha = v / (v - iou + (1.0 + EPS));
+                let alpha = alpha.unwrap_or_else(|| v / (v - iou + (1.0 + EPS)));
+                alpha_out = alpha;
                 let g_v = -alpha;
                 let g_dv = g_v * k * 2.0 * dv;
                 let g_r1 = -g_dv / (1.0 + r1 * r1);
@@ -160,5 +171,6 @@ pub fn bbox_iou_grad(box1: [f64; 4], box2: [f64; 4], kind: IouKind) -> IouGrad {
     IouGrad {
         value,
         grad: [g_a1 + g_a2, g_c1 + g_c2, (g_a2 - g_a1) / 2.0, (g_c2 - g_c1) / 2.0],
+        alpha: alpha_out,
     }
 }
