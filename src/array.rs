@@ -7,16 +7,44 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::json;
 
-/// Limits applied while reading a case, checked before anything is allocated.
+/// Limits applied while reading a case, each checked before the memory it guards is allocated.
+///
+/// * `max_elements` bounds every array (JSON or `.npy`) by the element count of its `shape`,
+///   checked before its data is converted (JSON) or read (`.npy`).
+/// * `max_json_bytes` bounds the JSON text itself, checked before it is read from disk and
+///   before it is parsed. The JSON parser builds a document tree before any shape can be
+///   checked, and that tree costs up to 32 bytes per number (a number may take 2 bytes of
+///   text), so this is the limit that protects memory from a huge `data` array; arrays larger
+///   than the JSON limit belong in `.npy` files (`{"npy": "FILE"}`), which are read in
+///   bounded chunks after their header has been checked against `max_elements`.
+///
+/// ```
+/// use soft_objectness::{Case, Error, Limits};
+/// let tight = Limits { max_json_bytes: 16, ..Limits::default() };
+/// let err = Case::from_json_str_with("{\"format\": \"soft-objectness-case/1\"}", &tight, None).unwrap_err();
+/// assert!(matches!(err, Error::JsonTooLarge { .. }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest element count of any one array (default 2^31).
     pub max_elements: u64,
+    /// Largest JSON case text in bytes (default 256 MiB).
+    pub max_json_bytes: u64,
+}
+
+impl Limits {
+    /// Default of [`Limits::max_elements`].
+    pub const DEFAULT_MAX_ELEMENTS: u64 = 1 << 31;
+    /// Default of [`Limits::max_json_bytes`].
+    pub const DEFAULT_MAX_JSON_BYTES: u64 = 256 << 20;
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_elements: 1 << 31 }
+        Limits {
+            max_elements: Self::DEFAULT_MAX_ELEMENTS,
+            max_json_bytes: Self::DEFAULT_MAX_JSON_BYTES,
+        }
     }
 }
 
@@ -50,7 +78,11 @@ impl JsonArray {
         ArrayD::from_shape_vec(IxDyn(&self.shape), self.data.clone()).map_err(|_| {
             Error::shape(
                 field,
-                format!("{} elements for shape {:?}", element_count(&self.shape), self.shape),
+                format!(
+                    "{} elements for shape {:?}",
+                    element_count(&self.shape),
+                    self.shape
+                ),
                 format!("{} elements", self.data.len()),
             )
         })
@@ -65,6 +97,26 @@ pub(crate) fn element_count(shape: &[usize]) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
+/// Refuses a shape whose element count exceeds `limits`, or whose non-zero dimensions
+/// multiply past `isize::MAX` (ndarray refuses such a shape even when another dimension is 0,
+/// e.g. `[0, 2^32, 2^32]`): the count reported is then the product of the non-zero dimensions.
+pub(crate) fn check_shape(shape: &[usize], field: &str, limits: &Limits) -> Result<u64> {
+    let n = element_count(shape);
+    let nonzero = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+        .unwrap_or(u64::MAX);
+    if n > limits.max_elements || nonzero > isize::MAX as u64 {
+        return Err(Error::TooLarge {
+            field: field.into(),
+            elements: if n > limits.max_elements { n } else { nonzero },
+            limit: limits.max_elements,
+        });
+    }
+    Ok(n)
+}
+
 /// Reads a `{"shape", "data"}` object into an f64 array, checking the element limit before
 /// allocating and requiring every element to be a finite number.
 pub(crate) fn parse(v: &Value, field: &str, limits: &Limits) -> Result<ArrayD<f64>> {
@@ -73,9 +125,9 @@ pub(crate) fn parse(v: &Value, field: &str, limits: &Limits) -> Result<ArrayD<f6
         field: json::join(field, "shape"),
     })?;
     let shape_field = json::join(field, "shape");
-    let dims = shape_v
-        .as_array()
-        .ok_or_else(|| json::type_err(&shape_field, "an array of non-negative integers", shape_v))?;
+    let dims = shape_v.as_array().ok_or_else(|| {
+        json::type_err(&shape_field, "an array of non-negative integers", shape_v)
+    })?;
     let mut shape = Vec::with_capacity(dims.len());
     for (i, d) in dims.iter().enumerate() {
         let n = json::count(d, &format!("{shape_field}[{i}]"))?;
@@ -85,16 +137,11 @@ pub(crate) fn parse(v: &Value, field: &str, limits: &Limits) -> Result<ArrayD<f6
             limit: limits.max_elements,
         })?);
     }
-    let n = element_count(&shape);
-    if n > limits.max_elements {
-        return Err(Error::TooLarge {
-            field: field.into(),
-            elements: n,
-            limit: limits.max_elements,
-        });
-    }
+    let n = check_shape(&shape, field, limits)?;
     let data_field = json::join(field, "data");
-    let data_v = map.get("data").ok_or_else(|| Error::Missing { field: data_field.clone() })?;
+    let data_v = map.get("data").ok_or_else(|| Error::Missing {
+        field: data_field.clone(),
+    })?;
     let items = data_v
         .as_array()
         .ok_or_else(|| json::type_err(&data_field, "an array of numbers", data_v))?;
@@ -109,5 +156,6 @@ pub(crate) fn parse(v: &Value, field: &str, limits: &Limits) -> Result<ArrayD<f6
     for (i, x) in items.iter().enumerate() {
         data.push(json::finite(x, &format!("{data_field}[{i}]"))?);
     }
-    Ok(ArrayD::from_shape_vec(IxDyn(&shape), data).expect("length checked above"))
+    ArrayD::from_shape_vec(IxDyn(&shape), data)
+        .map_err(|e| Error::shape(field, format!("a valid shape ({e})"), format!("{shape:?}")))
 }

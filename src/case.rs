@@ -9,8 +9,16 @@ use serde_json::{Value, json};
 use crate::answer::Answer;
 use crate::array::{self, Limits};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, num};
 use crate::json;
+use crate::npy::NpyArray;
+
+/// Largest legal logit magnitude: `f32::MAX` (see [`Prediction::first_illegal_logit`]).
+pub const MAX_LOGIT: f64 = f32::MAX as f64;
+
+/// Largest legal magnitude of a target's `x`, `y`, `w`, `h` (normalised units; defined here so
+/// that grid coordinates stay far from the range of `i64` and of f64 squares).
+pub const MAX_COORD: f64 = 1e6;
 
 /// The format tag every case carries.
 pub const FORMAT: &str = "soft-objectness-case/1";
@@ -37,12 +45,27 @@ impl Prediction {
 
     /// The first non-finite element, as `(index, value)`.
     pub fn first_non_finite(&self) -> Option<([usize; 5], f64)> {
-        fn find<T: Copy + Into<f64> + Send + Sync>(a: &ArrayView5<T>) -> Option<([usize; 5], f64)> {
+        self.first_where(|x| !x.is_finite())
+    }
+
+    /// The first element that is not a legal logit, as `(index, value)`: legal logits are
+    /// finite and no larger in magnitude than `f32::MAX` (every finite f32 is legal; the bound
+    /// keeps sums of losses over a layer finite).
+    pub fn first_illegal_logit(&self) -> Option<([usize; 5], f64)> {
+        // `|`, not `||`: branch-free, so the scan vectorises; inf is caught by the comparison.
+        self.first_where(|x| x.is_nan() | (x.abs() > MAX_LOGIT))
+    }
+
+    fn first_where(&self, bad: impl Fn(f64) -> bool + Copy + Sync) -> Option<([usize; 5], f64)> {
+        fn find<T: Copy + Into<f64> + Send + Sync>(
+            a: &ArrayView5<T>,
+            bad: impl Fn(f64) -> bool + Copy + Sync,
+        ) -> Option<([usize; 5], f64)> {
             use rayon::prelude::*;
             let Some(flat) = a.as_slice() else {
                 return a
                     .indexed_iter()
-                    .find(|(_, x)| !(**x).into().is_finite())
+                    .find(|(_, x)| bad((**x).into()))
                     .map(|((i, j, k, l, m), x)| ([i, j, k, l, m], (*x).into()));
             };
             // Fixed chunks searched in parallel; the first chunk with a hit gives the first index.
@@ -50,7 +73,15 @@ impl Prediction {
                 .par_chunks(1 << 16)
                 .enumerate()
                 .find_map_first(|(c, chunk)| {
-                    chunk.iter().position(|x| !(*x).into().is_finite()).map(|p| c * (1 << 16) + p)
+                    // A branch-free scan first (it vectorises: ~10x faster than `position`),
+                    // the exact position only in a chunk that has a hit.
+                    if !chunk.iter().fold(false, |hit, x| hit | bad((*x).into())) {
+                        return None;
+                    }
+                    chunk
+                        .iter()
+                        .position(|x| bad((*x).into()))
+                        .map(|p| c * (1 << 16) + p)
                 })?;
             let s = a.shape();
             let mut idx = [0usize; 5];
@@ -62,8 +93,8 @@ impl Prediction {
             Some((idx, flat[pos].into()))
         }
         match self {
-            Prediction::F32(a) => find(&a.view()),
-            Prediction::F64(a) => find(&a.view()),
+            Prediction::F32(a) => find(&a.view(), bad),
+            Prediction::F64(a) => find(&a.view(), bad),
         }
     }
 
@@ -108,39 +139,65 @@ impl Inputs {
         for (i, p) in self.predictions.iter().enumerate() {
             let s = p.shape();
             let field = format!("inputs.predictions[{i}]");
-            let want = format!("[{bs}, {na}, ny >= 1, nx >= 1, {}] (batch, na, grid, 5 + nc)", 5 + nc);
-            if s[0] != bs || s[1] != na || s[2] == 0 || s[3] == 0 || s[4] != 5 + nc || bs == 0 {
+            let no = nc.saturating_add(5);
+            let want = format!("[{bs}, {na}, ny >= 1, nx >= 1, {no}] (batch, na, grid, 5 + nc)");
+            if s[0] != bs || s[1] != na || s[2] == 0 || s[3] == 0 || s[4] != no || bs == 0 {
                 return Err(Error::shape(field, want, format!("{s:?}")));
             }
             if s[2] > i32::MAX as usize / 2 || s[3] > i32::MAX as usize / 2 {
                 return Err(Error::invalid(field, format!("{s:?}"), "grid too large"));
             }
-            if let Some((idx, v)) = p.first_non_finite() {
-                return Err(Error::invalid(format!("{field} at {idx:?}"), v, "must be a finite number"));
+            if let Some((idx, v)) = p.first_illegal_logit() {
+                let reason = if v.is_finite() {
+                    "a logit must not exceed f32::MAX (3.4028235e38) in magnitude"
+                } else {
+                    "must be a finite number"
+                };
+                return Err(Error::invalid(
+                    format!("{field} at {idx:?}"),
+                    num(v),
+                    reason,
+                ));
             }
         }
         if self.targets.ncols() != 6 {
-            return Err(Error::shape("inputs.targets", "[nt, 6]", format!("{:?}", self.targets.shape())));
+            return Err(Error::shape(
+                "inputs.targets",
+                "[nt, 6]",
+                format!("{:?}", self.targets.shape()),
+            ));
         }
         const COLS: [&str; 6] = ["image", "class", "x", "y", "w", "h"];
         for (r, row) in self.targets.outer_iter().enumerate() {
             for (c, &v) in row.iter().enumerate() {
                 let field = || format!("inputs.targets row {r} ({})", COLS[c]);
                 if !v.is_finite() {
-                    return Err(Error::invalid(field(), v, "must be a finite number"));
+                    return Err(Error::invalid(field(), num(v), "must be a finite number"));
                 }
                 match c {
                     0 if !(v.fract() == 0.0 && v >= 0.0 && v < bs as f64) => {
-                        return Err(Error::invalid(field(), v, format!("must be an integer image index in 0..{bs}")));
+                        return Err(Error::invalid(
+                            field(),
+                            num(v),
+                            format!("must be an integer image index in 0..{bs}"),
+                        ));
                     }
                     1 if !(v.fract() == 0.0 && v >= 0.0 && v < nc as f64) => {
-                        return Err(Error::invalid(field(), v, format!("must be an integer class in 0..{nc}")));
+                        return Err(Error::invalid(
+                            field(),
+                            num(v),
+                            format!("must be an integer class in 0..{nc}"),
+                        ));
                     }
                     4 | 5 if v < 0.0 => {
-                        return Err(Error::invalid(field(), v, "must not be negative"));
+                        return Err(Error::invalid(field(), num(v), "must not be negative"));
                     }
-                    2..=5 if v.abs() > 1e6 => {
-                        return Err(Error::invalid(field(), v, "must lie within [-1e6, 1e6] (normalised coordinates)"));
+                    2..=5 if v.abs() > MAX_COORD => {
+                        return Err(Error::invalid(
+                            field(),
+                            num(v),
+                            "must lie within [-1e6, 1e6] (normalised coordinates)",
+                        ));
                     }
                     _ => {}
                 }
@@ -184,8 +241,23 @@ impl Case {
     }
 
     /// Like [`Case::from_json_str`], with explicit limits, resolving `{"npy": FILE}` array
-    /// references relative to `base_dir`.
-    pub fn from_json_str_with(text: &str, limits: &Limits, base_dir: Option<&Path>) -> Result<Case> {
+    /// references relative to `base_dir` (the current directory when `None`).
+    ///
+    /// # Errors
+    /// As [`Case::from_json_str`]; [`Error::JsonTooLarge`] when the text is longer than
+    /// [`Limits::max_json_bytes`] (checked before parsing).
+    pub fn from_json_str_with(
+        text: &str,
+        limits: &Limits,
+        base_dir: Option<&Path>,
+    ) -> Result<Case> {
+        if text.len() as u64 > limits.max_json_bytes {
+            return Err(Error::JsonTooLarge {
+                what: "JSON text".into(),
+                bytes: text.len() as u64,
+                limit: limits.max_json_bytes,
+            });
+        }
         let v: Value = serde_json::from_str(text)?;
         Self::from_value(&v, limits, base_dir)
     }
@@ -195,26 +267,78 @@ impl Case {
     /// # Errors
     /// [`Error::Io`] when the file cannot be read, then as [`Case::from_json_str`].
     pub fn load(path: impl AsRef<Path>) -> Result<Case> {
+        Self::load_with(path, &Limits::default())
+    }
+
+    /// [`Case::load`] with explicit limits. The file's size is checked against
+    /// [`Limits::max_json_bytes`] before it is read.
+    ///
+    /// # Errors
+    /// As [`Case::load`]; [`Error::JsonTooLarge`] for a file over the limit, and
+    /// [`Error::Json`] (line 1, column 1) for a file that is not UTF-8 text.
+    pub fn load_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Case> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_file() && meta.len() > limits.max_json_bytes {
+            return Err(Error::JsonTooLarge {
+                what: path.display().to_string(),
+                bytes: meta.len(),
+                limit: limits.max_json_bytes,
+            });
+        }
+        // Read at most one byte past the limit, so that a pipe or device cannot exhaust memory.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(io)?,
+                limits.max_json_bytes.saturating_add(1),
+            ),
+            &mut bytes,
+        )
+        .map_err(io)?;
+        if bytes.len() as u64 > limits.max_json_bytes {
+            return Err(Error::JsonTooLarge {
+                what: path.display().to_string(),
+                bytes: bytes.len() as u64,
+                limit: limits.max_json_bytes,
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+            let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count();
+            Error::Json {
+                line,
+                column,
+                message: format!("not UTF-8 text (byte {})", valid.len()),
+            }
         })?;
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-        Self::from_json_str_with(&text, &Limits::default(), Some(&dir))
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::from_json_str_with(&text, limits, Some(&dir))
     }
 
     /// Builds a case from a parsed JSON value.
     pub fn from_value(v: &Value, limits: &Limits, base_dir: Option<&Path>) -> Result<Case> {
         let top = json::object(v, "(case)")?;
         match top.get("format") {
-            None => return Err(Error::Missing { field: "format".into() }),
+            None => {
+                return Err(Error::Missing {
+                    field: "format".into(),
+                });
+            }
             Some(f) => {
                 let s = json::string(f, "format")?;
                 if s != FORMAT {
                     return Err(Error::UnknownValue {
                         field: "format".into(),
-                        value: s.into(),
+                        value: json::shorten(s),
                         accepted: FORMAT.into(),
                     });
                 }
@@ -224,23 +348,25 @@ impl Case {
             Some(n) => json::string(n, "name")?.to_string(),
             None => String::new(),
         };
-        let inputs_v = top.get("inputs").ok_or_else(|| Error::Missing { field: "inputs".into() })?;
+        let inputs_v = top.get("inputs").ok_or_else(|| Error::Missing {
+            field: "inputs".into(),
+        })?;
         let im = json::object(inputs_v, "inputs")?;
-        let targets_v = im.get("targets").ok_or_else(|| Error::Missing { field: "inputs.targets".into() })?;
-        let targets = match read_array(targets_v, "inputs.targets", limits, base_dir)? {
-            RawArray::F32(a) => a.mapv(f64::from),
-            RawArray::F64(a) => a,
-        };
-        let targets: Array2<f64> = if targets.len() == 0 && targets.ndim() != 2 {
+        let targets_v = im.get("targets").ok_or_else(|| Error::Missing {
+            field: "inputs.targets".into(),
+        })?;
+        let targets = read_array(targets_v, "inputs.targets", limits, base_dir)?.into_f64();
+        let targets: Array2<f64> = if targets.is_empty() && targets.ndim() != 2 {
             Array2::zeros((0, 6))
         } else {
-            targets.into_dimensionality::<Ix2>().map_err(|_| {
-                Error::shape("inputs.targets", "[nt, 6]", "an array that is not two-dimensional")
-            })?
+            let shape = targets.shape().to_vec();
+            targets
+                .into_dimensionality::<Ix2>()
+                .map_err(|_| Error::shape("inputs.targets", "[nt, 6]", format!("{shape:?}")))?
         };
-        let preds_v = im
-            .get("predictions")
-            .ok_or_else(|| Error::Missing { field: "inputs.predictions".into() })?;
+        let preds_v = im.get("predictions").ok_or_else(|| Error::Missing {
+            field: "inputs.predictions".into(),
+        })?;
         let items = preds_v
             .as_array()
             .ok_or_else(|| json::type_err("inputs.predictions", "an array of layers", preds_v))?;
@@ -248,12 +374,17 @@ impl Case {
         for (i, p) in items.iter().enumerate() {
             let field = format!("inputs.predictions[{i}]");
             let a = read_array(p, &field, limits, base_dir)?;
-            predictions.push(a.into_layer(&field)?);
+            predictions.push(into_layer(a, &field)?);
         }
-        let nc_hint = predictions.first().and_then(|p| p.shape()[4].checked_sub(5));
+        let nc_hint = predictions
+            .first()
+            .and_then(|p| p.shape()[4].checked_sub(5));
         let config_v = top.get("config").cloned().unwrap_or_else(|| json!({}));
         let config = Config::from_json(&config_v, nc_hint, limits)?;
-        let inputs = Inputs { targets, predictions };
+        let inputs = Inputs {
+            targets,
+            predictions,
+        };
         inputs.validate(&config)?;
         let expected = match top.get("expected") {
             None | Some(Value::Null) => None,
@@ -287,44 +418,61 @@ impl Case {
                 "predictions": preds,
             },
         });
-        if with_expected {
-            if let Some(e) = &self.expected {
-                v["expected"] = serde_json::to_value(e).unwrap_or(Value::Null);
-            }
+        if with_expected && let Some(e) = &self.expected {
+            v["expected"] = serde_json::to_value(e).unwrap_or(Value::Null);
         }
         v
     }
 }
 
-/// An array read from the case, in the precision it was stored in.
-pub(crate) enum RawArray {
-    F32(ndarray::ArrayD<f32>),
-    F64(ndarray::ArrayD<f64>),
+/// A prediction layer from an array read in the precision it was stored in.
+fn into_layer(a: NpyArray, field: &str) -> Result<Prediction> {
+    let bad = |s: &[usize]| {
+        Error::shape(
+            field,
+            "[bs, na, ny, nx, 5 + nc] (five dimensions)",
+            format!("{s:?}"),
+        )
+    };
+    let s = a.shape().to_vec();
+    Ok(match a {
+        NpyArray::F32(a) => Prediction::F32(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?),
+        NpyArray::F64(a) => Prediction::F64(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?),
+    })
 }
 
-impl RawArray {
-    fn into_layer(self, field: &str) -> Result<Prediction> {
-        let bad = |s: &[usize]| Error::shape(field, "[bs, na, ny, nx, 5 + nc]", format!("{s:?}"));
-        match self {
-            RawArray::F32(a) => {
-                let s = a.shape().to_vec();
-                Ok(Prediction::F32(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?))
-            }
-            RawArray::F64(a) => {
-                let s = a.shape().to_vec();
-                Ok(Prediction::F64(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?))
-            }
+/// Reads an array given inline (`{"shape", "data"}`) or by reference (`{"npy": FILE}`).
+///
+/// A reference must be a relative path without `..` components, resolved in `base_dir`
+/// (defined here: a case from elsewhere must not read files outside its own directory).
+fn read_array(
+    v: &Value,
+    field: &str,
+    limits: &Limits,
+    base_dir: Option<&Path>,
+) -> Result<NpyArray> {
+    if let Some(obj) = v.as_object()
+        && let Some(file) = obj.get("npy")
+    {
+        let npy_field = json::join(field, "npy");
+        let name = json::string(file, &npy_field)?;
+        let rel = Path::new(name);
+        let inside = !name.is_empty()
+            && rel.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+        if !inside {
+            return Err(Error::invalid(
+                npy_field,
+                format!("{:?}", json::shorten(name)),
+                "must be a relative path inside the case's directory (no `..`, no absolute path)",
+            ));
         }
+        let dir = base_dir.unwrap_or_else(|| Path::new("."));
+        return crate::npy::read(&dir.join(rel), field, limits);
     }
-}
-
-fn read_array(v: &Value, field: &str, limits: &Limits, base_dir: Option<&Path>) -> Result<RawArray> {
-    if let Some(obj) = v.as_object() {
-        if let Some(file) = obj.get("npy") {
-            let name = json::string(file, &json::join(field, "npy"))?;
-            let dir = base_dir.unwrap_or_else(|| Path::new("."));
-            return crate::npy::read(&dir.join(name), field, limits);
-        }
-    }
-    Ok(RawArray::F64(array::parse(v, field, limits)?))
+    Ok(NpyArray::F64(array::parse(v, field, limits)?))
 }

@@ -4,7 +4,7 @@ use ndarray::Array3;
 use serde_json::{Map, Value, json};
 
 use crate::array::{self, Limits};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, num};
 use crate::json;
 
 /// YOLOv5 hyper-parameters (`hyp.scratch` defaults).
@@ -87,7 +87,7 @@ impl Default for Score {
 }
 
 /// The loss applied to soft cells (spec 5).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum SoftLoss {
     /// `-(1 - t)^gamma ln(1 - p + 1e-6)`.
     Loss1 {
@@ -95,15 +95,10 @@ pub enum SoftLoss {
         gamma: f64,
     },
     /// BCE(t, p) - BCE(t, t), both with the `1e-6` guards.
+    #[default]
     Loss2,
     /// `(1 - t) * loss2`.
     Loss3,
-}
-
-impl Default for SoftLoss {
-    fn default() -> Self {
-        SoftLoss::Loss2
-    }
 }
 
 /// How a cell written by several boxes is resolved (spec 4.7).
@@ -184,11 +179,38 @@ impl Default for Config {
     }
 }
 
+/// Bounds of legal parameter magnitudes (defined here, beyond spec section 8): anchors,
+/// `anchor_t`, `sigma`, every `hyp` value, `fl_gamma`, loss1's `gamma` and the power `n` lie
+/// within `[-MAX_PARAM, MAX_PARAM]` (positive ones also at least [`MIN_POSITIVE_PARAM`]), so that
+/// no square, product or quotient of the arithmetic under- or overflows f64 (docs/reliability.md).
+pub const MAX_PARAM: f64 = 1e6;
+
+/// Smallest legal anchor side and Gaussian `sigma` (see [`MAX_PARAM`]).
+pub const MIN_POSITIVE_PARAM: f64 = 1e-6;
+
+/// Largest legal number of classes (so that `5 + nc` and `rows * nc` cannot overflow).
+pub const MAX_CLASSES: usize = u32::MAX as usize;
+
 const CONFIG_KEYS: &[&str] = &[
-    "nc", "anchors", "hyp", "assigner", "distance", "score", "soft_loss", "overlap", "autobalance",
+    "nc",
+    "anchors",
+    "hyp",
+    "assigner",
+    "distance",
+    "score",
+    "soft_loss",
+    "overlap",
+    "autobalance",
 ];
 const HYP_KEYS: &[&str] = &[
-    "box", "cls", "cls_pw", "obj", "obj_pw", "anchor_t", "fl_gamma", "label_smoothing",
+    "box",
+    "cls",
+    "cls_pw",
+    "obj",
+    "obj_pw",
+    "anchor_t",
+    "fl_gamma",
+    "label_smoothing",
 ];
 
 impl Config {
@@ -207,11 +229,24 @@ impl Config {
         if self.nl() == 3 {
             vec![4.0, 1.0, 0.4]
         } else {
-            [4.0, 1.0, 0.25, 0.06, 0.02].iter().copied().take(self.nl()).collect()
+            [4.0, 1.0, 0.25, 0.06, 0.02]
+                .iter()
+                .copied()
+                .take(self.nl())
+                .collect()
         }
     }
 
-    /// Checks every configuration rule of spec section 8.
+    /// Checks every configuration rule of spec section 8, and the magnitude bounds of
+    /// [`MAX_PARAM`] that keep the arithmetic finite.
+    ///
+    /// ```
+    /// use soft_objectness::{Config, Score};
+    /// let bad = Config { score: Score::Gaussian { sigma: 0.0 }, ..Config::default() };
+    /// let err = bad.validate().unwrap_err();
+    /// assert_eq!(err.field(), Some("config.score.sigma"));
+    /// assert!(err.to_string().contains("got 0"));
+    /// ```
     ///
     /// # Errors
     /// [`Error::Invalid`] or [`Error::Shape`] naming the field and value.
@@ -219,20 +254,42 @@ impl Config {
         if self.nc == 0 {
             return Err(Error::invalid("config.nc", 0, "must be at least 1"));
         }
+        if self.nc > MAX_CLASSES {
+            return Err(Error::invalid(
+                "config.nc",
+                self.nc,
+                format!("must be at most {MAX_CLASSES}"),
+            ));
+        }
         let s = self.anchors.shape();
         if s.len() != 3 || s[2] != 2 || s[1] == 0 {
-            return Err(Error::shape("config.anchors", "[nl, na, 2] with na >= 1", format!("{s:?}")));
+            return Err(Error::shape(
+                "config.anchors",
+                "[nl, na, 2] with na >= 1",
+                format!("{s:?}"),
+            ));
         }
         if !(1..=5).contains(&s[0]) {
-            return Err(Error::invalid("config.anchors", format!("nl = {}", s[0]), "the number of layers must be 1 to 5"));
+            return Err(Error::invalid(
+                "config.anchors",
+                format!("nl = {}", s[0]),
+                "the number of layers must be 1 to 5",
+            ));
         }
         for ((l, a, k), &v) in self.anchors.indexed_iter() {
             let field = format!("config.anchors[{l}][{a}][{k}]");
             if !v.is_finite() {
-                return Err(Error::invalid(field, v, "must be a finite number"));
+                return Err(Error::invalid(field, num(v), "must be a finite number"));
             }
             if v <= 0.0 {
-                return Err(Error::invalid(field, v, "anchors must be positive"));
+                return Err(Error::invalid(field, num(v), "anchors must be positive"));
+            }
+            if !(MIN_POSITIVE_PARAM..=MAX_PARAM).contains(&v) {
+                return Err(Error::invalid(
+                    field,
+                    num(v),
+                    "anchors must lie in [1e-6, 1e6] grid units",
+                ));
             }
         }
         let h = &self.hyp;
@@ -247,27 +304,79 @@ impl Config {
             ("label_smoothing", h.label_smoothing),
         ] {
             if !v.is_finite() {
-                return Err(Error::invalid(format!("config.hyp.{name}"), v, "must be a finite number"));
+                return Err(Error::invalid(
+                    format!("config.hyp.{name}"),
+                    num(v),
+                    "must be a finite number",
+                ));
+            }
+            if v.abs() > MAX_PARAM {
+                return Err(Error::invalid(
+                    format!("config.hyp.{name}"),
+                    num(v),
+                    "must lie in [-1e6, 1e6]",
+                ));
             }
         }
         if h.anchor_t <= 1.0 {
-            return Err(Error::invalid("config.hyp.anchor_t", h.anchor_t, "must be greater than 1"));
+            return Err(Error::invalid(
+                "config.hyp.anchor_t",
+                num(h.anchor_t),
+                "must be greater than 1",
+            ));
         }
         if h.fl_gamma < 0.0 {
-            return Err(Error::invalid("config.hyp.fl_gamma", h.fl_gamma, "must be >= 0"));
+            return Err(Error::invalid(
+                "config.hyp.fl_gamma",
+                num(h.fl_gamma),
+                "must be >= 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&h.label_smoothing) {
+            return Err(Error::invalid(
+                "config.hyp.label_smoothing",
+                num(h.label_smoothing),
+                "must lie in [0, 1] (class targets 1 - eps/2 and eps/2 must be probabilities)",
+            ));
         }
         match self.score {
             Score::Gaussian { sigma } if !(sigma.is_finite() && sigma > 0.0) => {
-                return Err(Error::invalid("config.score.sigma", sigma, "must be a finite number > 0"));
+                return Err(Error::invalid(
+                    "config.score.sigma",
+                    num(sigma),
+                    "must be a finite number > 0",
+                ));
             }
-            Score::Power { n } if n % 2 != 0 => {
-                return Err(Error::invalid("config.score.n", n, "must be a non-negative even integer"));
+            Score::Gaussian { sigma } if !(MIN_POSITIVE_PARAM..=MAX_PARAM).contains(&sigma) => {
+                return Err(Error::invalid(
+                    "config.score.sigma",
+                    num(sigma),
+                    "must lie in [1e-6, 1e6]",
+                ));
+            }
+            Score::Power { n } if n % 2 != 0 || f64::from(n) > MAX_PARAM => {
+                return Err(Error::invalid(
+                    "config.score.n",
+                    n,
+                    "must be a non-negative even integer (at most 1e6)",
+                ));
             }
             _ => {}
         }
         if let SoftLoss::Loss1 { gamma } = self.soft_loss {
             if !(gamma.is_finite() && gamma >= 0.0) {
-                return Err(Error::invalid("config.soft_loss.gamma", gamma, "must be a finite number >= 0"));
+                return Err(Error::invalid(
+                    "config.soft_loss.gamma",
+                    num(gamma),
+                    "must be a finite number >= 0",
+                ));
+            }
+            if gamma > MAX_PARAM {
+                return Err(Error::invalid(
+                    "config.soft_loss.gamma",
+                    num(gamma),
+                    "must be at most 1e6",
+                ));
             }
         }
         Ok(())
@@ -282,10 +391,15 @@ impl Config {
         let f = "config";
         let map = json::object(v, f)?;
         json::deny_unknown(map, f, CONFIG_KEYS)?;
-        let mut c = Config::default();
-        c.nc = match map.get("nc") {
+        let nc = match map.get("nc") {
             Some(v) => json::count(v, "config.nc")? as usize,
-            None => nc_hint.ok_or_else(|| Error::Missing { field: "config.nc".into() })?,
+            None => nc_hint.ok_or_else(|| Error::Missing {
+                field: "config.nc".into(),
+            })?,
+        };
+        let mut c = Config {
+            nc,
+            ..Config::default()
         };
         if let Some(v) = map.get("anchors") {
             let a = array::parse(v, "config.anchors", limits)?;
@@ -316,7 +430,11 @@ impl Config {
             };
         }
         if let Some(v) = map.get("distance") {
-            c.distance = match json::choice(v, "config.distance", &["cell_index", "continuous", "diagonal"])? {
+            c.distance = match json::choice(
+                v,
+                "config.distance",
+                &["cell_index", "continuous", "diagonal"],
+            )? {
                 "cell_index" => Distance::CellIndex,
                 "continuous" => Distance::Continuous,
                 _ => Distance::Diagonal,
@@ -369,7 +487,9 @@ impl Config {
 }
 
 fn kind_of<'a>(map: &Map<String, Value>, field: &str, accepted: &[&'a str]) -> Result<&'a str> {
-    let v = map.get("kind").ok_or_else(|| Error::Missing { field: json::join(field, "kind") })?;
+    let v = map.get("kind").ok_or_else(|| Error::Missing {
+        field: json::join(field, "kind"),
+    })?;
     json::choice(v, &json::join(field, "kind"), accepted)
 }
 
@@ -379,10 +499,16 @@ fn parse_score(v: &Value) -> Result<Score> {
     match kind_of(map, f, &["power", "gaussian"])? {
         "power" => {
             json::deny_unknown(map, f, &["kind", "n"])?;
-            let nv = map.get("n").ok_or_else(|| Error::Missing { field: "config.score.n".into() })?;
+            let nv = map.get("n").ok_or_else(|| Error::Missing {
+                field: "config.score.n".into(),
+            })?;
             let n = json::f64_of(nv, "config.score.n")?;
             if !(n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n % 2.0 == 0.0 && n <= 1e6) {
-                return Err(Error::invalid("config.score.n", nv, "must be a non-negative even integer (at most 1e6)"));
+                return Err(Error::invalid(
+                    "config.score.n",
+                    nv,
+                    "must be a non-negative even integer (at most 1e6)",
+                ));
             }
             Ok(Score::Power { n: n as u32 })
         }
@@ -400,7 +526,9 @@ fn parse_soft_loss(v: &Value) -> Result<SoftLoss> {
     match kind_of(map, f, &["loss1", "loss2", "loss3"])? {
         "loss1" => {
             json::deny_unknown(map, f, &["kind", "gamma"])?;
-            Ok(SoftLoss::Loss1 { gamma: json::opt_finite(map, f, "gamma", 1.0)? })
+            Ok(SoftLoss::Loss1 {
+                gamma: json::opt_finite(map, f, "gamma", 1.0)?,
+            })
         }
         "loss2" => {
             json::deny_unknown(map, f, &["kind"])?;
@@ -412,4 +540,3 @@ fn parse_soft_loss(v: &Value) -> Result<SoftLoss> {
         }
     }
 }
-

@@ -66,8 +66,9 @@ pub enum Error {
         /// The accepted values, comma separated.
         accepted: String,
     },
-    /// An array would be larger than the configured element limit; refused before allocating.
-    #[error("{field}: {elements} elements exceed the limit of {limit} (see Limits::max_elements)")]
+    /// An array would be larger than an element limit ([`crate::Limits::max_elements`], or the
+    /// cells a layer's boxes may cover); refused before allocating.
+    #[error("{field}: {elements} elements exceed the limit of {limit}")]
     TooLarge {
         /// Field path.
         field: String,
@@ -75,6 +76,31 @@ pub enum Error {
         elements: u64,
         /// The limit in force.
         limit: u64,
+    },
+    /// A JSON case text larger than [`crate::Limits::max_json_bytes`]; refused before it is read
+    /// or parsed.
+    #[error(
+        "{what}: {bytes} bytes of JSON exceed the limit of {limit} bytes (Limits::max_json_bytes, `softobj eval --max-json-bytes`)"
+    )]
+    JsonTooLarge {
+        /// The file, or `JSON text` for text in memory.
+        what: String,
+        /// Its size.
+        bytes: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// An evaluation result that is not a finite number. Validation bounds every input so that
+    /// this cannot happen with the default balance; it guards against an autobalance state
+    /// passed in [`crate::EvalOptions::balance`] that scales the loss past the f64 range.
+    #[error(
+        "{output}: the result is not a finite number ({value}); the inputs scale the loss past the f64 range"
+    )]
+    NonFinite {
+        /// Which output, e.g. `loss` or `grad[0] at [0, 1, 2, 3]`.
+        output: String,
+        /// The value.
+        value: f64,
     },
     /// Malformed JSON.
     #[error("invalid JSON at line {line} column {column}: {message}")]
@@ -112,7 +138,11 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for [`Error::Invalid`].
-    pub fn invalid(field: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
             field: field.into(),
             value: value.to_string(),
@@ -121,7 +151,11 @@ impl Error {
     }
 
     /// Shorthand for [`Error::Shape`].
-    pub fn shape(field: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Self {
+    pub fn shape(
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> Self {
         Error::Shape {
             field: field.into(),
             expected: expected.into(),
@@ -146,11 +180,26 @@ impl Error {
 
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
+        let (line, column) = (e.line(), e.column());
+        // serde_json's message ends with its own " at line L column C": said once, up front.
+        let full = e.to_string();
+        let suffix = format!(" at line {line} column {column}");
+        let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
         Error::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+            line,
+            column,
+            message,
         }
+    }
+}
+
+/// A number as error messages show it: integers plainly (`3`), others in their shortest
+/// round-trip form, with an exponent when very large or small (`0.5`, `1e39`, `1e-300`).
+pub(crate) fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v}")
+    } else {
+        format!("{v:?}")
     }
 }
 

@@ -3,12 +3,12 @@
 use ndarray::Array4;
 use serde::{Deserialize, Serialize};
 
-use crate::assign::{self, Builder, Row};
+use crate::assign::{Builder, Row};
 use crate::case::{Case, Inputs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::grad::Gradient;
-use crate::loss::compute;
+use crate::workspace::Workspace;
 
 /// Cell classes of one layer (spec 4.9; baseline: positive = `tobj > 0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -48,6 +48,8 @@ pub struct LayerResult {
     pub box_loss: f64,
     /// Mean class BCE over rows and classes (before the class gain).
     pub cls_loss: f64,
+    /// CIoU's `alpha` per row (a constant for gradients).
+    pub ciou_alpha: Vec<f64>,
 }
 
 /// The result of [`evaluate`] (spec section 7).
@@ -97,8 +99,21 @@ pub struct EvalOptions {
 ///
 /// # Errors
 /// Any rule of spec section 8 ([`Config::validate`], [`Inputs::validate`]), a balance of the
-/// wrong length, or a layer whose boxes cover too many cells.
+/// wrong length or with an entry that is not a finite number >= 0, a layer whose boxes cover too
+/// many cells, or [`Error::NonFinite`] when a result would not be finite (only possible with a
+/// balance passed in `opts` that scales the loss past the f64 range).
 pub fn evaluate(config: &Config, inputs: &Inputs, opts: &EvalOptions) -> Result<Evaluation> {
+    evaluate_in(config, inputs, opts, &mut Workspace::new())
+}
+
+/// [`evaluate`] with its large buffers taken from `ws` ([`Workspace::evaluate`]); bit for bit
+/// the same result.
+pub(crate) fn evaluate_in(
+    config: &Config,
+    inputs: &Inputs,
+    opts: &EvalOptions,
+    ws: &mut Workspace,
+) -> Result<Evaluation> {
     config.validate()?;
     inputs.validate(config)?;
     let balance = match &opts.balance {
@@ -107,14 +122,50 @@ pub fn evaluate(config: &Config, inputs: &Inputs, opts: &EvalOptions) -> Result<
             if b.len() != config.nl() {
                 return Err(Error::shape("balance", format!("{} entries", config.nl()), format!("{}", b.len())));
             }
-            if let Some(v) = b.iter().find(|v| !v.is_finite()) {
-                return Err(Error::invalid("balance", v, "must be finite"));
+            if let Some((i, v)) = b.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v >= 0.0)) {
+                return Err(Error::invalid(format!("balance[{i}]"), v, "must be a finite number >= 0"));
             }
             b.clone()
         }
     };
-    let targets = assign::build(config, inputs, opts.builder)?;
-    Ok(compute::compute(config, inputs, targets, &balance))
+    let targets = ws.build(config, inputs, opts.builder)?;
+    let e = ws.compute(config, inputs, targets, &balance);
+    match first_non_finite(&e) {
+        None => Ok(e),
+        Some((output, value)) => Err(Error::NonFinite { output, value }),
+    }
+}
+
+/// The first output of `e` that is not finite (validated inputs with the default balance never
+/// have one; see docs/reliability.md), named like the answer's keys.
+fn first_non_finite(e: &Evaluation) -> Option<(String, f64)> {
+    let scalars = [("loss", e.loss), ("lbox", e.lbox), ("lobj", e.lobj), ("lcls", e.lcls)];
+    if let Some((name, v)) = scalars.iter().find(|(_, v)| !v.is_finite()) {
+        return Some((name.to_string(), *v));
+    }
+    if let Some((i, v)) = e.balance.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Some((format!("balance[{i}]"), *v));
+    }
+    for (l, r) in e.layers.iter().enumerate() {
+        for (name, v) in [("hard_loss", r.hard_loss), ("soft_loss", r.soft_loss), ("box_loss", r.box_loss), ("cls_loss", r.cls_loss)] {
+            if !v.is_finite() {
+                return Some((format!("{name}[{l}]"), v));
+            }
+        }
+    }
+    for (l, g) in e.grad.obj.iter().enumerate() {
+        if let Some((idx, v)) = g.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Some((format!("grad[{l}] objectness at {:?}", <[usize; 4]>::from(idx)), *v));
+        }
+    }
+    for (l, rows) in e.grad.rows.iter().enumerate() {
+        for r in rows {
+            if let Some(v) = r.xywh.iter().chain(&r.cls).find(|v| !v.is_finite()) {
+                return Some((format!("grad[{l}] at [{}, {}, {}, {}] (box or class)", r.b, r.a, r.gj, r.gi), *v));
+            }
+        }
+    }
+    None
 }
 
 /// [`evaluate`] on a whole case.

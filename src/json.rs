@@ -2,7 +2,17 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, num};
+
+/// `s` cut to at most 64 characters (with `...`), so that a hostile value cannot flood an
+/// error message.
+pub(crate) fn shorten(s: &str) -> String {
+    const MAX: usize = 64;
+    match s.char_indices().nth(MAX) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}...", &s[..cut]),
+    }
+}
 
 /// Short description of a JSON value's type, for error messages.
 pub(crate) fn kind(v: &Value) -> String {
@@ -10,7 +20,7 @@ pub(crate) fn kind(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("boolean {b}"),
         Value::Number(n) => format!("number {n}"),
-        Value::String(s) => format!("string {s:?}"),
+        Value::String(s) => format!("string {:?}", shorten(s)),
         Value::Array(a) => format!("an array of {} items", a.len()),
         Value::Object(_) => "an object".into(),
     }
@@ -35,7 +45,7 @@ pub(crate) fn deny_unknown(map: &Map<String, Value>, field: &str, accepted: &[&s
         if !accepted.contains(&key.as_str()) {
             return Err(Error::UnknownKey {
                 field: field.into(),
-                key: key.clone(),
+                key: shorten(key),
                 accepted: accepted.join(", "),
             });
         }
@@ -44,15 +54,26 @@ pub(crate) fn deny_unknown(map: &Map<String, Value>, field: &str, accepted: &[&s
 }
 
 pub(crate) fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 pub(crate) fn f64_of(v: &Value, field: &str) -> Result<f64> {
     match v {
-        Value::Number(n) => n.as_f64().ok_or_else(|| type_err(field, "a finite number", v)),
+        Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| type_err(field, "a finite number", v)),
         // serde_json cannot represent NaN or infinity; accept the usual spellings so that the
         // error says what is wrong with the value rather than with its type.
-        Value::String(s) if matches!(s.as_str(), "NaN" | "nan" | "Infinity" | "inf" | "-Infinity" | "-inf") => {
+        Value::String(s)
+            if matches!(
+                s.as_str(),
+                "NaN" | "nan" | "Infinity" | "inf" | "-Infinity" | "-inf"
+            ) =>
+        {
             Err(Error::invalid(field, s, "must be a finite number"))
         }
         _ => Err(type_err(field, "a number", v)),
@@ -62,12 +83,17 @@ pub(crate) fn f64_of(v: &Value, field: &str) -> Result<f64> {
 pub(crate) fn finite(v: &Value, field: &str) -> Result<f64> {
     let x = f64_of(v, field)?;
     if !x.is_finite() {
-        return Err(Error::invalid(field, x, "must be a finite number"));
+        return Err(Error::invalid(field, num(x), "must be a finite number"));
     }
     Ok(x)
 }
 
-pub(crate) fn opt_finite(map: &Map<String, Value>, parent: &str, key: &str, default: f64) -> Result<f64> {
+pub(crate) fn opt_finite(
+    map: &Map<String, Value>,
+    parent: &str,
+    key: &str,
+    default: f64,
+) -> Result<f64> {
     match map.get(key) {
         None => Ok(default),
         Some(v) => finite(v, &join(parent, key)),
@@ -88,18 +114,32 @@ pub(crate) fn count(v: &Value, field: &str) -> Result<u64> {
         return Ok(u);
     }
     let x = f64_of(v, field)?;
-    if x.fract() != 0.0 || x < 0.0 || x > 9.007_199_254_740_992e15 {
-        return Err(Error::invalid(field, x, "must be a non-negative integer"));
+    if x.fract() != 0.0 || !(0.0..=9.007_199_254_740_992e15).contains(&x) {
+        return Err(Error::invalid(
+            field,
+            num(x),
+            "must be a non-negative integer",
+        ));
     }
     Ok(x as u64)
 }
 
 /// Picks one of `accepted`, echoing the value and listing the accepted ones on failure.
 pub(crate) fn choice<'a>(v: &Value, field: &str, accepted: &[&'a str]) -> Result<&'a str> {
-    let s = string(v, field)?;
-    accepted.iter().copied().find(|a| *a == s).ok_or_else(|| Error::UnknownValue {
-        field: field.into(),
-        value: s.into(),
-        accepted: accepted.join(", "),
-    })
+    let s = v.as_str().ok_or_else(|| {
+        type_err(
+            field,
+            &format!("a string, one of: {}", accepted.join(", ")),
+            v,
+        )
+    })?;
+    accepted
+        .iter()
+        .copied()
+        .find(|a| *a == s)
+        .ok_or_else(|| Error::UnknownValue {
+            field: field.into(),
+            value: shorten(s),
+            accepted: accepted.join(", "),
+        })
 }

@@ -35,14 +35,20 @@ pub mod answer;
 pub mod array;
 pub mod assign;
 pub mod case;
+pub mod casegen;
 pub mod config;
+pub mod conformance;
 pub mod default_batch;
 pub mod error;
 pub mod eval;
+pub mod gpu;
 pub mod grad;
 mod json;
 pub mod loss;
 pub mod npy;
+pub mod workspace;
+#[cfg(feature = "plot")]
+pub mod plot;
 
 pub use answer::Answer;
 pub use array::{JsonArray, Limits};
@@ -51,3 +57,4 @@ pub use case::{Case, Inputs, Prediction};
 pub use config::{Assigner, Config, Distance, Hyp, Overlap, Score, SoftLoss};
 pub use error::{Error, Result};
 pub use eval::{Counts, EvalOptions, Evaluation, evaluate, evaluate_case};
+pub use workspace::Workspace;

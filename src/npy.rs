@@ -1,16 +1,49 @@
 //! Minimal NumPy `.npy` reading and writing (format 1.0 to 3.0, little-endian `<f4` / `<f8`,
 //! C order), so that large tensors travel beside a case instead of inside its JSON.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::array::{Limits, element_count};
-use crate::case::RawArray;
-use crate::error::{Error, Result};
+use crate::array::{Limits, check_shape};
+use crate::error::{Error, Result, num};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Longest header accepted, in bytes (NumPy writes well under 1 KiB; a hostile length field
+/// must not make the reader allocate gigabytes).
+pub const MAX_HEADER_BYTES: usize = 1 << 16;
+
+/// Bytes converted per read while streaming the data (bounded buffer).
+const CHUNK_BYTES: usize = 1 << 16;
+
+/// An array read from a `.npy` file, in the precision it was stored in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NpyArray {
+    /// `<f4` data.
+    F32(ArrayD<f32>),
+    /// `<f8` data.
+    F64(ArrayD<f64>),
+}
+
+impl NpyArray {
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            NpyArray::F32(a) => a.shape(),
+            NpyArray::F64(a) => a.shape(),
+        }
+    }
+
+    /// The array widened to f64.
+    pub fn into_f64(self) -> ArrayD<f64> {
+        match self {
+            NpyArray::F32(a) => a.mapv(f64::from),
+            NpyArray::F64(a) => a,
+        }
+    }
+}
 
 fn npy_err(path: &Path, offset: usize, message: impl Into<String>) -> Error {
     Error::Npy {
@@ -20,61 +53,210 @@ fn npy_err(path: &Path, offset: usize, message: impl Into<String>) -> Error {
     }
 }
 
-/// Reads a `.npy` file of `<f4` or `<f8` data in C order.
+/// Decodes a `.npy` file held in memory (errors name the path `<bytes>`).
+///
+/// ```
+/// use soft_objectness::{Limits, npy};
+/// let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+/// let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
+/// bytes.extend_from_slice(format!("{header:<117}\n").as_bytes());
+/// bytes.extend_from_slice(&1.5f64.to_le_bytes());
+/// bytes.extend_from_slice(&(-2.0f64).to_le_bytes());
+/// let a = npy::decode(&bytes, &Limits::default()).unwrap().into_f64();
+/// assert_eq!(a.as_slice().unwrap(), &[1.5, -2.0]);
+/// assert!(npy::decode(&bytes[..20], &Limits::default()).is_err()); // truncated
+/// ```
 ///
 /// # Errors
-/// [`Error::Io`] when unreadable, [`Error::Npy`] with the byte offset when malformed,
-/// [`Error::TooLarge`] when its shape exceeds `limits`, [`Error::Invalid`] for a non-finite element.
-pub(crate) fn read(path: &Path, field: &str, limits: &Limits) -> Result<RawArray> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+/// As [`read`], without [`Error::Io`]; the array is named `(npy)`.
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<NpyArray> {
+    let mut r = bytes;
+    decode_from(
+        &mut r,
+        Some(bytes.len() as u64),
+        Path::new("<bytes>"),
+        "(npy)",
+        limits,
+    )
+}
+
+/// Reads a `.npy` file of `<f4` or `<f8` data in C order; `field` (e.g. `inputs.targets`)
+/// names the array in errors about its size and elements.
+///
+/// The header is read and checked first; the data is then read in bounded chunks, so a file
+/// whose shape exceeds `limits` is refused before its data is touched.
+///
+/// # Errors
+/// [`Error::Io`] when unreadable, [`Error::Npy`] with the byte offset when malformed (or not a
+/// regular file), [`Error::TooLarge`] when its shape exceeds `limits`, [`Error::Invalid`] for a
+/// non-finite element.
+pub fn read(path: &Path, field: &str, limits: &Limits) -> Result<NpyArray> {
+    let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let (shape, dtype, start) = parse_header(&bytes, path)?;
-    let n = element_count(&shape);
-    if n > limits.max_elements {
-        return Err(Error::TooLarge {
-            field: field.into(),
-            elements: n,
-            limit: limits.max_elements,
-        });
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(npy_err(path, 0, "not a regular file"));
     }
-    let width = if dtype == Dtype::F32 { 4 } else { 8 };
-    let need = (n as usize).checked_mul(width).ok_or_else(|| npy_err(path, start, "size overflow"))?;
-    let body = &bytes[start..];
-    if body.len() != need {
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    decode_from(&mut f, Some(meta.len()), path, field, limits)
+}
+
+/// Reads into `buf` until it is full or the input ends; returns the bytes read.
+fn fill(r: &mut impl Read, buf: &mut [u8], path: &Path) -> Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(got)
+}
+
+/// Row-major multi-index of flat position `i`.
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = i % shape[d].max(1);
+        i /= shape[d].max(1);
+    }
+    idx
+}
+
+fn decode_from(
+    r: &mut impl Read,
+    total: Option<u64>,
+    path: &Path,
+    field: &str,
+    limits: &Limits,
+) -> Result<NpyArray> {
+    let mut prefix = [0u8; 12];
+    let got = fill(r, &mut prefix[..10], path)?;
+    if got < 10 || &prefix[..6] != MAGIC {
         return Err(npy_err(
             path,
-            start,
-            format!("data has {} bytes, shape {shape:?} needs {need}", body.len()),
+            0,
+            "missing the \\x93NUMPY magic (not a .npy file, or truncated)",
         ));
+    }
+    let (hlen, hstart): (usize, usize) = match prefix[6] {
+        1 => (u16::from_le_bytes([prefix[8], prefix[9]]) as usize, 10),
+        2 | 3 => {
+            if fill(r, &mut prefix[10..12], path)? < 2 {
+                return Err(npy_err(path, 10, "truncated header length"));
+            }
+            (
+                u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as usize,
+                12,
+            )
+        }
+        v => {
+            return Err(npy_err(
+                path,
+                6,
+                format!("unsupported format version {v} (1, 2 or 3)"),
+            ));
+        }
+    };
+    if hlen > MAX_HEADER_BYTES {
+        return Err(npy_err(
+            path,
+            8,
+            format!("header length {hlen} exceeds {MAX_HEADER_BYTES} bytes"),
+        ));
+    }
+    let mut hbytes = vec![0u8; hlen];
+    if fill(r, &mut hbytes, path)? < hlen {
+        return Err(npy_err(
+            path,
+            hstart,
+            format!("truncated header (needs {hlen} bytes)"),
+        ));
+    }
+    let (shape, dtype) = parse_header(&hbytes, path, hstart)?;
+    let start = hstart + hlen;
+    let n = check_shape(&shape, field, limits)?;
+    let width = if dtype == Dtype::F32 { 4 } else { 8 };
+    let need = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_mul(width))
+        .ok_or_else(|| npy_err(path, start, "size overflow"))?;
+    let mismatch = |have: u64| {
+        npy_err(
+            path,
+            start,
+            format!("data has {have} bytes, shape {shape:?} needs {need}"),
+        )
+    };
+    if let Some(total) = total {
+        let have = total.saturating_sub(start as u64);
+        if have != need as u64 {
+            return Err(mismatch(have));
+        }
     }
     let check = |i: usize, x: f64| -> Result<()> {
         if x.is_finite() {
             Ok(())
         } else {
-            Err(Error::invalid(format!("{field} element {i}"), x, "must be a finite number"))
+            Err(Error::invalid(
+                format!("{field} at {:?}", unravel(i, &shape)),
+                num(x),
+                "must be a finite number",
+            ))
         }
     };
+    let mut buf = vec![0u8; CHUNK_BYTES.min(need)];
+    let mut done = 0usize;
+    let mut f32s = Vec::new();
+    let mut f64s = Vec::new();
+    match dtype {
+        Dtype::F32 => f32s.reserve_exact(need / 4),
+        Dtype::F64 => f64s.reserve_exact(need / 8),
+    }
+    while done < need {
+        let want = buf.len().min(need - done);
+        let got = fill(r, &mut buf[..want], path)?;
+        if got < want {
+            return Err(mismatch((done + got) as u64));
+        }
+        match dtype {
+            Dtype::F32 => {
+                for c in buf[..want].chunks_exact(4) {
+                    let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                    check(f32s.len(), f64::from(x))?;
+                    f32s.push(x);
+                }
+            }
+            Dtype::F64 => {
+                for c in buf[..want].chunks_exact(8) {
+                    let x = f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+                    check(f64s.len(), x)?;
+                    f64s.push(x);
+                }
+            }
+        }
+        done += want;
+    }
+    if total.is_none() && fill(r, &mut [0u8; 1], path)? > 0 {
+        return Err(npy_err(
+            path,
+            start + need,
+            format!("trailing bytes after the {need} bytes of data"),
+        ));
+    }
+    let shaped = |e: ndarray::ShapeError| npy_err(path, start, e.to_string());
     Ok(match dtype {
-        Dtype::F32 => {
-            let mut v = Vec::with_capacity(n as usize);
-            for (i, c) in body.chunks_exact(4).enumerate() {
-                let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-                check(i, x as f64)?;
-                v.push(x);
-            }
-            RawArray::F32(ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| npy_err(path, start, e.to_string()))?)
-        }
-        Dtype::F64 => {
-            let mut v = Vec::with_capacity(n as usize);
-            for (i, c) in body.chunks_exact(8).enumerate() {
-                let x = f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-                check(i, x)?;
-                v.push(x);
-            }
-            RawArray::F64(ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| npy_err(path, start, e.to_string()))?)
-        }
+        Dtype::F32 => NpyArray::F32(ArrayD::from_shape_vec(IxDyn(&shape), f32s).map_err(shaped)?),
+        Dtype::F64 => NpyArray::F64(ArrayD::from_shape_vec(IxDyn(&shape), f64s).map_err(shaped)?),
     })
 }
 
@@ -84,23 +266,10 @@ enum Dtype {
     F64,
 }
 
-fn parse_header(bytes: &[u8], path: &Path) -> Result<(Vec<usize>, Dtype, usize)> {
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err(npy_err(path, 0, "missing the \\x93NUMPY magic"));
-    }
-    let major = bytes[6];
-    let (hlen, hstart): (usize, usize) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 => {
-            if bytes.len() < 12 {
-                return Err(npy_err(path, 8, "truncated header length"));
-            }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
-        }
-        v => return Err(npy_err(path, 6, format!("unsupported format version {v}"))),
-    };
-    let end = hstart.checked_add(hlen).filter(|&e| e <= bytes.len()).ok_or_else(|| npy_err(path, hstart, "truncated header"))?;
-    let header = std::str::from_utf8(&bytes[hstart..end]).map_err(|_| npy_err(path, hstart, "header is not text"))?;
+/// Parses the header dictionary, e.g. `{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }`.
+fn parse_header(bytes: &[u8], path: &Path, hstart: usize) -> Result<(Vec<usize>, Dtype)> {
+    let header = std::str::from_utf8(bytes)
+        .map_err(|e| npy_err(path, hstart + e.valid_up_to(), "header is not text"))?;
     let value_of = |key: &str| -> Option<&str> {
         let k = header.find(&format!("'{key}'"))?;
         let rest = &header[k + key.len() + 2..];
@@ -114,21 +283,42 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<(Vec<usize>, Dtype, usize)>
         Dtype::F64
     } else {
         let shown: String = descr.chars().take(8).collect();
-        return Err(npy_err(path, hstart, format!("dtype {shown} is not supported (use '<f4' or '<f8')")));
+        return Err(npy_err(
+            path,
+            hstart,
+            format!("dtype {shown:?} is not supported (use '<f4' or '<f8')"),
+        ));
     };
-    let fortran = value_of("fortran_order").ok_or_else(|| npy_err(path, hstart, "header has no 'fortran_order'"))?;
+    let fortran = value_of("fortran_order")
+        .ok_or_else(|| npy_err(path, hstart, "header has no 'fortran_order'"))?;
     if !fortran.starts_with("False") {
-        return Err(npy_err(path, hstart, "Fortran-ordered arrays are not supported (save in C order)"));
+        return Err(npy_err(
+            path,
+            hstart,
+            "Fortran-ordered arrays are not supported (save in C order)",
+        ));
     }
-    let shape_s = value_of("shape").ok_or_else(|| npy_err(path, hstart, "header has no 'shape'"))?;
-    let close = shape_s.find(')').ok_or_else(|| npy_err(path, hstart, "malformed shape"))?;
-    let inner = shape_s.strip_prefix('(').ok_or_else(|| npy_err(path, hstart, "malformed shape"))?;
-    let inner = &inner[..close - 1];
+    let shape_s =
+        value_of("shape").ok_or_else(|| npy_err(path, hstart, "header has no 'shape'"))?;
+    let inner = shape_s
+        .strip_prefix('(')
+        .and_then(|s| s.split_once(')'))
+        .map(|(inner, _)| inner)
+        .ok_or_else(|| {
+            npy_err(
+                path,
+                hstart,
+                "malformed shape (expected a tuple such as (2, 3))",
+            )
+        })?;
     let mut shape = Vec::new();
     for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        shape.push(part.parse::<usize>().map_err(|_| npy_err(path, hstart, format!("malformed shape entry {part:?}")))?);
+        shape.push(
+            part.parse::<usize>()
+                .map_err(|_| npy_err(path, hstart, format!("malformed shape entry {part:?}")))?,
+        );
     }
-    Ok((shape, dtype, end))
+    Ok((shape, dtype))
 }
 
 /// Element types [`write`] can store.
@@ -160,9 +350,18 @@ impl NpyElement for f64 {
 pub fn write<T: NpyElement>(path: &Path, a: &ArrayD<T>) -> Result<()> {
     let shape = match a.shape() {
         [n] => format!("({n},)"),
-        s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        s => format!(
+            "({})",
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", T::DESCR);
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+        T::DESCR
+    );
     let total = MAGIC.len() + 4 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');

@@ -38,7 +38,12 @@ pub struct Matched {
 /// assert_eq!(m.len(), 3); // a 4x4-cell box fits all three small anchors
 /// assert_eq!((m[0].gx, m[0].class), (40.0, 3));
 /// ```
-pub fn match_layer(config: &Config, targets: ArrayView2<f64>, l: usize, grid: Grid) -> Vec<Matched> {
+pub fn match_layer(
+    config: &Config,
+    targets: ArrayView2<f64>,
+    l: usize,
+    grid: Grid,
+) -> Vec<Matched> {
     let (nx, ny) = (grid.nx as f64, grid.ny as f64);
     let anchor_t = config.hyp.anchor_t;
     let mut out = Vec::new();

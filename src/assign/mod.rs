@@ -15,10 +15,12 @@ pub mod soft_vec;
 pub mod yolov5;
 
 use ndarray::Array4;
+use rayon::prelude::*;
 
 use crate::case::Inputs;
 use crate::config::{Assigner, Config};
 use crate::error::Result;
+use crate::workspace::Workspace;
 
 /// One row that the assigner hands to the box and class losses.
 ///
@@ -120,16 +122,44 @@ pub fn grids(config: &Config, inputs: &Inputs) -> Vec<Grid> {
 /// [`crate::Error::TooLarge`] when the boxes of one layer enumerate more cells than
 /// [`score::MAX_PAIRS`].
 pub fn build(config: &Config, inputs: &Inputs, builder: Builder) -> Result<Vec<LayerTargets>> {
+    build_in(config, inputs, builder, &mut Workspace::new())
+}
+
+/// [`build`] with the vectorised builder's `tobj` buffers taken from `ws`
+/// ([`Workspace::build`]); the result is bit for bit that of [`build`].
+pub(crate) fn build_in(
+    config: &Config,
+    inputs: &Inputs,
+    builder: Builder,
+    ws: &mut Workspace,
+) -> Result<Vec<LayerTargets>> {
     let grids = grids(config, inputs);
+    if config.assigner == Assigner::Soft && builder == Builder::Vectorised {
+        // Layers are independent: they are built concurrently, each parallel over its planes
+        // too, so that one layer's serial steps (matching, sorting) overlap another's work.
+        // Errors are reported in layer order, as the serial loop below would.
+        let buffers: Vec<Option<Vec<f64>>> = grids.iter().map(|g| ws.take(g.cells())).collect();
+        let built: Vec<Result<LayerTargets>> = grids
+            .into_par_iter()
+            .zip(buffers)
+            .enumerate()
+            .map(|(l, (grid, buffer))| {
+                let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
+                let buffer = match buffer {
+                    Some(v) => (v, false),
+                    None => (soft_vec::zeros(grid.cells()), true),
+                };
+                soft_vec::build_layer_in(config, &matched, grid, buffer)
+            })
+            .collect();
+        return built.into_iter().collect();
+    }
     let mut out = Vec::with_capacity(grids.len());
     for (l, grid) in grids.into_iter().enumerate() {
         let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
         out.push(match config.assigner {
             Assigner::Yolov5 => yolov5::build_layer(&matched, grid),
-            Assigner::Soft => match builder {
-                Builder::Loop => soft_loop::build_layer(config, &matched, grid)?,
-                Builder::Vectorised => soft_vec::build_layer(config, &matched, grid)?,
-            },
+            Assigner::Soft => soft_loop::build_layer(config, &matched, grid)?,
         });
     }
     Ok(out)

@@ -1,8 +1,8 @@
 //! The soft assigner's per-row cell ranges (spec 4.1, 4.2), distance modes (4.5) and scores
 //! (4.6), written exactly in the order of the spec so that every implementation rounds alike.
 
-use super::matching::Matched;
 use super::Grid;
+use super::matching::Matched;
 use crate::config::{Distance, Score};
 use crate::error::{Error, Result};
 
@@ -60,7 +60,9 @@ impl CellRange {
 /// layer that would enumerate more than [`MAX_PAIRS`] cells.
 pub(crate) fn ranges_and_order(matched: &[Matched]) -> Result<(Vec<CellRange>, Vec<usize>)> {
     let ranges: Vec<CellRange> = matched.iter().map(CellRange::of).collect();
-    let total = ranges.iter().fold(0u64, |acc, r| acc.saturating_add(r.cells()));
+    let total = ranges
+        .iter()
+        .fold(0u64, |acc, r| acc.saturating_add(r.cells()));
     if total > MAX_PAIRS {
         return Err(Error::TooLarge {
             field: "inputs.targets (cells covered by the boxes of one layer)".into(),

@@ -33,7 +33,9 @@ pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<L
             for dh in 0..r.height {
                 let (cj, ci) = (r.gj1 + dh, r.gi1 + dw);
                 let d = score::distance(config.distance, m, r, cj, ci, grid);
-                let Some(s) = score::score(config.score, d) else { continue };
+                let Some(s) = score::score(config.score, d) else {
+                    continue;
+                };
                 let cell = &mut tobj[[m.b, m.a, clamp_cell(cj, grid.ny), clamp_cell(ci, grid.nx)]];
                 match config.overlap {
                     Overlap::LastWrite => *cell = s,
@@ -50,7 +52,11 @@ pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<L
 }
 
 /// The matched rows in matching order, each at its clamped centre cell (spec 4.8 and 5).
-pub(crate) fn centre_rows(matched: &[Matched], ranges: &[score::CellRange], grid: Grid) -> Vec<Row> {
+pub(crate) fn centre_rows(
+    matched: &[Matched],
+    ranges: &[score::CellRange],
+    grid: Grid,
+) -> Vec<Row> {
     matched
         .iter()
         .zip(ranges)

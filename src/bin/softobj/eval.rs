@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use soft_objectness::{Answer, Builder, Case, EvalOptions, Result, evaluate_case};
+use soft_objectness::{Answer, Builder, Case, EvalOptions, Limits, Result, evaluate_case};
 
 /// Which soft builder to run.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
@@ -26,25 +26,67 @@ impl From<BuilderArg> for Builder {
     }
 }
 
+/// Where the case is evaluated.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum BackendArg {
+    /// The f64 oracle on the CPU.
+    #[default]
+    Cpu,
+    /// The f32 WGSL shaders through wgpu (cargo feature `gpu`; see docs/gpu.md).
+    Gpu,
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The case file (spec section 10).
     case: PathBuf,
-    /// Soft builder.
+    /// Soft builder (CPU backend).
     #[arg(long, value_enum, default_value_t)]
     builder: BuilderArg,
+    /// Evaluate on the CPU (the f64 oracle) or on the GPU (f32 shaders; WGPU_BACKEND and
+    /// WGPU_ADAPTER_NAME choose the adapter).
+    #[arg(long, value_enum, default_value_t)]
+    backend: BackendArg,
     /// Compact JSON instead of pretty-printed.
     #[arg(long)]
     compact: bool,
+    /// Write the answer into this folder instead of stdout: `answer.json` (scalars, counts,
+    /// per layer losses, balance, matched rows) and `tobj_L.npy`, `grad_L.npy` (f64) per layer.
+    /// `softobj check` reads the folder back. Prints the files written.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Refuse any array (JSON or .npy) whose shape has more elements than this, before
+    /// allocating it.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_ELEMENTS)]
+    max_elements: u64,
+    /// Refuse a case file larger than this many bytes, before reading it (large arrays belong
+    /// in .npy files referenced as {"npy": "FILE"}).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_JSON_BYTES)]
+    max_json_bytes: u64,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let case = Case::load(&args.case)?;
+    let limits = Limits {
+        max_elements: args.max_elements,
+        max_json_bytes: args.max_json_bytes,
+    };
+    let case = Case::load_with(&args.case, &limits)?;
     let opts = EvalOptions {
         builder: args.builder.into(),
         balance: None,
     };
-    let e = evaluate_case(&case, &opts)?;
+    let e = match args.backend {
+        BackendArg::Cpu => evaluate_case(&case, &opts)?,
+        BackendArg::Gpu => soft_objectness::gpu::evaluate(None, &case.config, &case.inputs, &opts)?,
+    };
+    if let Some(dir) = &args.out_dir {
+        let files = soft_objectness::conformance::write_answer_dir(dir, &e, &case.config)?;
+        let mut out = std::io::stdout().lock();
+        for f in files {
+            let _ = writeln!(out, "{}", f.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let answer = Answer::from_evaluation(&e, &case.config);
     let text = if args.compact {
         serde_json::to_string(&answer)

@@ -3,7 +3,13 @@
 //! With no arguments it runs the embedded default batch and prints a summary. Subcommands
 //! answer cases in the spec's format; errors go to stderr with exit code 2.
 
+mod bench;
+mod check;
 mod eval;
+// `gen` is a reserved word in edition 2024.
+#[path = "gen.rs"]
+mod generate;
+mod plot;
 mod summary;
 
 use std::process::ExitCode;
@@ -23,6 +29,14 @@ enum Command {
     Eval(eval::Args),
     /// Run the embedded default batch and print a readable summary (the default command).
     Summary(summary::Args),
+    /// Check another implementation's answer against the oracle (exit 0 conforms, 1 not, 2 bad input).
+    Check(check::Args),
+    /// Write seeded random cases, or the edge mix covering every rule (--edge).
+    Gen(generate::Args),
+    /// Draw the method's figures (score, soft losses, tobj heatmaps) as PNG and SVG.
+    Plot(plot::Args),
+    /// Time every stage of the Rust side (per-stage table; `--json`, `--dump DIR` for bench/vs_pytorch.py).
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +52,10 @@ fn main() -> ExitCode {
         None => summary::run(&summary::Args::default()),
         Some(Command::Summary(a)) => summary::run(&a),
         Some(Command::Eval(a)) => eval::run(&a),
+        Some(Command::Check(a)) => check::run(&a),
+        Some(Command::Gen(a)) => generate::run(&a),
+        Some(Command::Plot(a)) => plot::run(&a),
+        Some(Command::Bench(a)) => bench::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,145 @@
+"""The PyTorch side of ``bench/vs_pytorch.py``: what is timed, built from the exporter's module.
+
+* :func:`soft_targets` -- every layer's dense soft ``tobj`` by the exporter's tensorised builder
+  (``fixtures/export/soft_objectness_torch.py``: anchor matching, per-row ranges,
+  ``repeat_interleave`` expansion, one scatter), without the statistics the exporter also
+  gathers (a ``torch.unique`` sort that the original builder does not have). ``exact=True``
+  evaluates ``exp`` and ``sqrt`` as the exporter does for bit-exact fixtures (glibc ``exp``
+  through Python's ``math``, one element at a time); ``exact=False`` uses ``torch.exp`` and
+  ``torch.sqrt`` on whole tensors, as the original research code did: that is what is timed.
+* :func:`build_targets_v6` -- YOLOv5 v6.0 ``ComputeLoss.build_targets`` (the binary baseline
+  assigner with neighbour cells), transcribed; only the clamp bounds are Python ints (v6.0 passes
+  0-dim float tensors, which current torch refuses for an in-place clamp of a long tensor).
+* :func:`f32_plans` -- the exporter's prepared constants (targets, masks, CIoU alpha) in float32,
+  so that :func:`soft_objectness_torch.forward` runs on float32 predictions in float32.
+
+The module is imported read-only; nothing in it is changed, except that :func:`soft_targets`
+swaps two of its helper functions for the duration of a call when ``exact=False``.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "export"))
+import soft_objectness_torch as M  # noqa: E402
+
+
+@contextlib.contextmanager
+def tensor_transcendentals():
+    """Within the block, the module's score uses ``torch.exp`` and its distances ``torch.sqrt``."""
+    saved = (M.exp_glibc, M._sqrt)
+    M.exp_glibc, M._sqrt = torch.exp, torch.sqrt
+    try:
+        yield
+    finally:
+        M.exp_glibc, M._sqrt = saved
+
+
+def _soft_tobj(rows, bs, na, ny, nx, distance, score, overlap):
+    """``M.build_soft_tobj`` (spec section 4, tensorised) without its statistics."""
+    size = bs * na * ny * nx
+    if len(rows) == 0:
+        return torch.zeros(size, dtype=M.F64).reshape(bs, na, ny, nx)
+    gi, gj, gi1, gj1, width, height = M.soft_ranges(rows)
+    cells = width * height
+    order = torch.sort(cells, descending=True, stable=True).indices
+    counts = cells[order]
+    total = int(counts.sum())
+    row = order.repeat_interleave(counts)
+    start = torch.cumsum(counts, 0) - counts
+    local = torch.arange(total) - start.repeat_interleave(counts)
+    h = height[row]
+    dw = torch.div(local, h, rounding_mode="floor")
+    dh = local - dw * h
+    ci = gi1[row] + dw
+    cj = gj1[row] + dh
+    seq = torch.arange(total)
+    d = M.DISTANCES[distance](gi[row].to(M.F64), gj[row].to(M.F64), ci.to(M.F64), cj.to(M.F64),
+                              width[row].to(M.F64), height[row].to(M.F64),
+                              rows.gx[row], rows.gy[row], rows.gw[row], rows.gh[row],
+                              float(nx), float(ny))
+    s = M.score_fn(score)(d)
+    flat = ((rows.b[row] * na + rows.a[row]) * ny + cj.clamp(0, ny - 1)) * nx + ci.clamp(0, nx - 1)
+    if score["kind"] == "power":
+        keep = ~(d > 2.0)
+        flat, s, seq = flat[keep], s[keep], seq[keep]
+    if overlap == "last_write":
+        tobj = M._scatter_last_write(size, flat, s, seq)
+    else:
+        tobj = torch.zeros(size, dtype=M.F64)
+        tobj.scatter_reduce_(0, flat, s, reduce="amax", include_self=True)
+    centre = ((rows.b * na + rows.a) * ny + gj.clamp(0, ny - 1)) * nx + gi.clamp(0, nx - 1)
+    tobj[centre] = 1.0
+    return tobj.reshape(bs, na, ny, nx) + 0.0
+
+
+def soft_targets(cfg, targets, shapes, exact=False):
+    """Every layer's soft ``tobj`` (f64) for predictions of the given shapes."""
+    anchors = M._anchors_tensor(cfg)
+    ctx = contextlib.nullcontext() if exact else tensor_transcendentals()
+    out = []
+    with ctx:
+        for i, (bs, na, ny, nx, _) in enumerate(shapes):
+            rows = M.match_anchors(targets, anchors[i], nx, ny, cfg["hyp"]["anchor_t"])
+            out.append(_soft_tobj(rows, bs, na, ny, nx, cfg["distance"], cfg["score"], cfg["overlap"]))
+    return out
+
+
+def build_targets_v6(shapes, targets, anchors, anchor_t):
+    """YOLOv5 v6.0 ``ComputeLoss.build_targets``.
+
+    ``shapes``: prediction shapes ``[bs, na, ny, nx, no]`` per layer; ``targets``: ``[nt, 6]``
+    (image, class, x, y, w, h), normalised; ``anchors``: ``[nl, na, 2]`` in grid units.
+    Returns ``(tcls, tbox, indices, anch)`` as v6.0 does.
+    """
+    na, nt = anchors.shape[1], targets.shape[0]
+    tcls, tbox, indices, anch = [], [], [], []
+    gain = torch.ones(7, dtype=targets.dtype)
+    ai = torch.arange(na, dtype=targets.dtype).view(na, 1).repeat(1, nt)
+    targets = torch.cat((targets.repeat(na, 1, 1), ai[:, :, None]), 2)
+    g = 0.5
+    off = torch.tensor([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1]], dtype=targets.dtype) * g
+    for i, shape in enumerate(shapes):
+        anchors_i = anchors[i]
+        gain[2:6] = torch.tensor(shape, dtype=targets.dtype)[[3, 2, 3, 2]]
+        t = targets * gain
+        if nt:
+            r = t[:, :, 4:6] / anchors_i[:, None]
+            j = torch.max(r, 1 / r).max(2)[0] < anchor_t
+            t = t[j]
+            gxy = t[:, 2:4]
+            gxi = gain[[2, 3]] - gxy
+            j, k = ((gxy % 1 < g) & (gxy > 1)).T
+            l, m = ((gxi % 1 < g) & (gxi > 1)).T
+            j = torch.stack((torch.ones_like(j), j, k, l, m))
+            t = t.repeat((5, 1, 1))[j]
+            offsets = (torch.zeros_like(gxy)[None] + off[:, None])[j]
+        else:
+            t = targets[0]
+            offsets = 0
+        b, c = t[:, :2].long().T
+        gxy = t[:, 2:4]
+        gwh = t[:, 4:6]
+        gij = (gxy - offsets).long()
+        gi, gj = gij.T
+        a = t[:, 6].long()
+        indices.append((b, a, gj.clamp_(0, shape[2] - 1), gi.clamp_(0, shape[3] - 1)))
+        tbox.append(torch.cat((gxy - gij, gwh), 1))
+        anch.append(anchors_i[a])
+        tcls.append(c)
+    return tcls, tbox, indices, anch
+
+
+def f32_plans(plans):
+    """The prepared constants of ``M.prepare`` in float32 (masks and indices unchanged)."""
+    out = []
+    for L in plans:
+        r = L.rows
+        rows = M.Rows(r.b, r.c, r.a, *(v.float() for v in (r.gx, r.gy, r.gw, r.gh, r.aw, r.ah)))
+        out.append(M.LayerPlan(rows, L.gi, L.gj, tuple(v.float() for v in L.tbox), L.tobj.float(),
+                               L.hard, L.soft, L.alpha.float(), L.stats))
+    return out

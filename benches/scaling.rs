@@ -1,0 +1,50 @@
+//! Scaling sweeps (docs/performance.md): batch 16, 80 classes, YOLOv5s anchors; soft targets
+//! (vectorised builder) and a whole evaluation, over the boxes per image at 640x640 and over the
+//! image size at 8 boxes per image. Cost should grow linearly in boxes and in cells.
+//!
+//! `cargo bench --bench scaling`; `bench/sweep.py` draws the log-log figure from `softobj bench`.
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use soft_objectness::default_batch::{Workload, build};
+use soft_objectness::{Builder, EvalOptions, assign, evaluate};
+
+fn sweep(c: &mut Criterion, group: &str, points: &[Workload], key: fn(&Workload) -> usize) {
+    let mut g = c.benchmark_group(group);
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(10);
+    for w in points {
+        let (config, inputs) = build(w);
+        let opts = EvalOptions::default();
+        g.throughput(Throughput::Elements(key(w) as u64));
+        g.bench_with_input(BenchmarkId::new("soft_targets", key(w)), &(), |b, _| {
+            b.iter(|| assign::build(&config, &inputs, Builder::Vectorised).unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("evaluate", key(w)), &(), |b, _| {
+            b.iter(|| evaluate(&config, &inputs, &opts).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn scaling(c: &mut Criterion) {
+    let boxes: Vec<Workload> = [2, 8, 32, 128]
+        .iter()
+        .map(|&n| Workload::standard(n))
+        .collect();
+    sweep(c, "scaling_boxes", &boxes, |w| w.boxes_per_image * w.batch);
+    let sizes: Vec<Workload> = [160, 320, 640, 1280]
+        .iter()
+        .map(|&px| Workload {
+            width: px,
+            height: px,
+            ..Workload::standard(8)
+        })
+        .collect();
+    sweep(c, "scaling_cells", &sizes, |w| w.width * w.height);
+}
+
+criterion_group!(benches, scaling);
+criterion_main!(benches);

@@ -1,0 +1,61 @@
+//! Target building on the standard workload (batch 16, 640x640, 80 classes, YOLOv5s anchors) at
+//! 8 and 32 boxes per image: anchor matching, the vectorised soft builder (fresh buffers and a
+//! [`Workspace`]), the loop soft builder, and the baseline YOLOv5 assigner.
+//!
+//! `cargo bench --bench targets`; docs/performance.md has the figures.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use soft_objectness::assign::{self, matching};
+use soft_objectness::default_batch::{Workload, build};
+use soft_objectness::{Assigner, Builder, Config, Workspace};
+
+fn targets(c: &mut Criterion) {
+    let mut g = c.benchmark_group("targets");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for boxes in [8, 32] {
+        let (config, inputs) = build(&Workload::standard(boxes));
+        let soft = Config {
+            assigner: Assigner::Soft,
+            ..config.clone()
+        };
+        let base = Config {
+            assigner: Assigner::Yolov5,
+            ..config
+        };
+        g.bench_function(BenchmarkId::new("anchor_matching", boxes), |b| {
+            b.iter(|| {
+                let grids = assign::grids(&soft, &inputs);
+                let m: Vec<_> = grids
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &grid)| matching::match_layer(&soft, inputs.targets.view(), l, grid))
+                    .collect();
+                black_box(m)
+            })
+        });
+        g.bench_function(BenchmarkId::new("soft_vectorised", boxes), |b| {
+            b.iter(|| assign::build(&soft, &inputs, Builder::Vectorised).unwrap())
+        });
+        let mut ws = Workspace::new();
+        g.bench_function(BenchmarkId::new("soft_vectorised_workspace", boxes), |b| {
+            b.iter(|| {
+                let t = ws.build(&soft, &inputs, Builder::Vectorised).unwrap();
+                ws.recycle_targets(black_box(t));
+            })
+        });
+        g.bench_function(BenchmarkId::new("soft_loop", boxes), |b| {
+            b.iter(|| assign::build(&soft, &inputs, Builder::Loop).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("baseline_yolov5", boxes), |b| {
+            b.iter(|| assign::build(&base, &inputs, Builder::Vectorised).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, targets);
+criterion_main!(benches);

@@ -1,0 +1,496 @@
+//! `softobj bench`: the Rust side's time per stage, on the standard workload (batch 16,
+//! 640x640, 80 classes, YOLOv5s anchors, f32 predictions) or on a case file. No Python is
+//! involved; `bench/vs_pytorch.py` runs this with `--dump DIR --json` so that PyTorch and the
+//! oracle see identical inputs.
+//!
+//! Each stage runs once untimed, then `--reps` times; the table gives the median and the
+//! minimum. Outputs are dropped after the clock stops, and inputs a stage consumes (the built
+//! targets of the loss stages) are cloned before it starts.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use ndarray::{Array2, ArrayD};
+use serde_json::{Value, json};
+use soft_objectness::assign::{self, matching};
+use soft_objectness::default_batch::{self, Workload};
+use soft_objectness::loss::compute;
+use soft_objectness::{
+    Assigner, Builder, Case, Config, Error, EvalOptions, Inputs, Prediction, Result, Workspace,
+    evaluate, npy,
+};
+
+/// One timed stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    /// `Config::validate` and `Inputs::validate` (every prediction value is checked).
+    Validate,
+    /// Anchor matching of every layer.
+    Match,
+    /// Soft targets of every layer, vectorised builder.
+    SoftVec,
+    /// The same, buffers reused from a workspace.
+    SoftVecWs,
+    /// Soft targets of every layer, loop builder.
+    SoftLoop,
+    /// Baseline YOLOv5 targets (rows and neighbour cells) of every layer.
+    Baseline,
+    /// Loss forward from built targets, no gradient.
+    Forward,
+    /// Loss forward and the sparse gradient from built targets.
+    ForwardGrad,
+    /// The same, gradient buffers reused from a workspace.
+    ForwardGradWs,
+    /// `evaluate`: validation, targets, loss and gradient.
+    Evaluate,
+    /// `Workspace::evaluate`, each result recycled.
+    EvaluateWs,
+    /// The sparse gradient expanded to dense f64 arrays (not in the default set).
+    Dense,
+}
+
+impl Stage {
+    const DEFAULT: [Stage; 11] = [
+        Stage::Validate,
+        Stage::Match,
+        Stage::SoftVec,
+        Stage::SoftVecWs,
+        Stage::SoftLoop,
+        Stage::Baseline,
+        Stage::Forward,
+        Stage::ForwardGrad,
+        Stage::ForwardGradWs,
+        Stage::Evaluate,
+        Stage::EvaluateWs,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Stage::Validate => "validate",
+            Stage::Match => "match",
+            Stage::SoftVec => "soft_vec",
+            Stage::SoftVecWs => "soft_vec_ws",
+            Stage::SoftLoop => "soft_loop",
+            Stage::Baseline => "baseline",
+            Stage::Forward => "forward",
+            Stage::ForwardGrad => "forward_grad",
+            Stage::ForwardGradWs => "forward_grad_ws",
+            Stage::Evaluate => "evaluate",
+            Stage::EvaluateWs => "evaluate_ws",
+            Stage::Dense => "dense",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Stage::Validate => "validate (config, every input value)",
+            Stage::Match => "anchor matching",
+            Stage::SoftVec => "soft targets, vectorised builder",
+            Stage::SoftVecWs => "  the same, workspace buffers",
+            Stage::SoftLoop => "soft targets, loop builder",
+            Stage::Baseline => "baseline YOLOv5 targets",
+            Stage::Forward => "loss forward (targets given)",
+            Stage::ForwardGrad => "loss forward + gradient (targets given)",
+            Stage::ForwardGradWs => "  the same, workspace buffers",
+            Stage::Evaluate => "evaluate (all of the above, vectorised)",
+            Stage::EvaluateWs => "  the same, workspace buffers",
+            Stage::Dense => "gradient to dense f64 arrays",
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Boxes per image of the standard workload.
+    #[arg(long, default_value_t = 8)]
+    boxes: usize,
+    /// Image width and height of the workload in pixels (a multiple of 32).
+    #[arg(long, default_value_t = 640)]
+    size: usize,
+    /// Time this case file instead of the standard workload.
+    #[arg(long)]
+    case: Option<PathBuf>,
+    /// Timed repetitions per stage (after one untimed run).
+    #[arg(long, default_value_t = 21)]
+    reps: usize,
+    /// Widen f32 predictions to f64 before timing.
+    #[arg(long)]
+    f64: bool,
+    /// Rayon pool sizes to time every stage with, e.g. `1,2` (default: the global pool).
+    #[arg(long, value_delimiter = ',')]
+    threads: Vec<usize>,
+    /// Only these stages (comma separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Stage>,
+    /// Write the inputs (case.json + .npy) and the oracle's outputs (tobj, losses, baseline
+    /// rows, objectness gradient) to DIR before timing.
+    #[arg(long)]
+    dump: Option<PathBuf>,
+    /// Print JSON on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Timing {
+    stage: Stage,
+    threads: usize,
+    median: Duration,
+    min: Duration,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let (name, mut config, mut inputs) = match &args.case {
+        Some(path) => {
+            let case = Case::load(path)?;
+            (format!("case {}", path.display()), case.config, case.inputs)
+        }
+        None => {
+            if args.size == 0 || !args.size.is_multiple_of(32) {
+                return Err(Error::invalid(
+                    "--size",
+                    args.size,
+                    "must be a positive multiple of 32",
+                ));
+            }
+            let w = Workload {
+                width: args.size,
+                height: args.size,
+                ..Workload::standard(args.boxes)
+            };
+            let (config, inputs) = default_batch::build(&w);
+            let name = format!(
+                "standard workload: {} images {}x{}, {} classes, {} boxes/image (seed {:#x})",
+                w.batch, w.width, w.height, w.nc, w.boxes_per_image, w.seed
+            );
+            (name, config, inputs)
+        }
+    };
+    if args.f64 {
+        for p in &mut inputs.predictions {
+            *p = Prediction::F64(p.to_f64());
+        }
+    }
+    config.validate()?;
+    inputs.validate(&config)?;
+    let pred_bytes: usize = inputs.predictions.iter().map(prediction_bytes).sum();
+    // Peak memory before anything else has run, so that no freed memory is reused.
+    let peak = peak_rss_increase(|| {
+        let e = evaluate(&config, &inputs, &EvalOptions::default());
+        black_box(e.is_ok());
+    });
+    if let Some(dir) = &args.dump {
+        dump(dir, &name, &config, &inputs)?;
+    }
+    if config.assigner != Assigner::Soft {
+        config = Config {
+            assigner: Assigner::Soft,
+            ..config
+        };
+    }
+
+    let stages: Vec<Stage> = if args.only.is_empty() {
+        Stage::DEFAULT.to_vec()
+    } else {
+        args.only.clone()
+    };
+    let pools = if args.threads.is_empty() {
+        vec![0]
+    } else {
+        args.threads.clone()
+    };
+    let reps = args.reps.max(1);
+    let mut timings = Vec::new();
+    let mut pool_threads = Vec::new();
+    for &n in &pools {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| {
+                Error::invalid("--threads", n, format!("cannot start a thread pool: {e}"))
+            })?;
+        let threads = pool.current_num_threads();
+        pool_threads.push(threads);
+        pool.install(|| -> Result<()> {
+            let mut ws = Workspace::new();
+            for &stage in &stages {
+                let mut times = Vec::with_capacity(reps);
+                run_stage(stage, &config, &inputs, &mut ws)?;
+                for _ in 0..reps {
+                    times.push(run_stage(stage, &config, &inputs, &mut ws)?);
+                }
+                times.sort();
+                timings.push(Timing {
+                    stage,
+                    threads,
+                    median: times[times.len() / 2],
+                    min: times[0],
+                });
+            }
+            Ok(())
+        })?;
+    }
+
+    let nt = inputs.targets.nrows();
+    let dtype = match inputs.predictions.first() {
+        Some(Prediction::F64(_)) => "f64",
+        _ => "f32",
+    };
+    if args.json {
+        let stages: Vec<Value> = timings
+            .iter()
+            .map(|t| {
+                json!({"stage": t.stage.key(), "threads": t.threads,
+                       "median_s": t.median.as_secs_f64(), "min_s": t.min.as_secs_f64()})
+            })
+            .collect();
+        let v = json!({
+            "workload": name, "targets": nt, "dtype": dtype, "prediction_bytes": pred_bytes,
+            "reps": reps, "stages": stages,
+            "memory": {"peak_rss_increase_bytes": peak},
+        });
+        println!("{v}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("softobj bench: {name}");
+    println!(
+        "{nt} targets, {dtype} predictions ({:.1} MB), median and minimum of {reps} runs",
+        pred_bytes as f64 / 1e6
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut header = format!("{:<42}", "stage");
+    for threads in &pool_threads {
+        header.push_str(&format!(" {:>19}", format!("{threads} thr: med / min ms")));
+    }
+    if pool_threads.len() > 1 {
+        header.push_str("  speedup");
+    }
+    println!("{header}");
+    for &stage in &stages {
+        let row: Vec<&Timing> = timings.iter().filter(|t| t.stage == stage).collect();
+        let mut line = format!("{:<42}", stage.label());
+        for t in &row {
+            line.push_str(&format!(" {:>10.3} {:>8.3}", ms(t.median), ms(t.min)));
+        }
+        if row.len() > 1 {
+            let first = row[0].median.as_secs_f64();
+            let last = row[row.len() - 1].median.as_secs_f64();
+            line.push_str(&format!("  {:>6.2}x", first / last));
+        }
+        println!("{line}");
+    }
+    match peak {
+        Some(b) => println!(
+            "peak memory of the first evaluate: +{:.1} MB resident ({:.3}x the prediction arrays)",
+            b as f64 / 1e6,
+            b as f64 / pred_bytes as f64
+        ),
+        None => println!("peak memory: unavailable (needs Linux /proc/self/clear_refs)"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prediction_bytes(p: &Prediction) -> usize {
+    match p {
+        Prediction::F32(a) => a.len() * 4,
+        Prediction::F64(a) => a.len() * 8,
+    }
+}
+
+/// Runs one stage once and returns the time it took.
+fn run_stage(
+    stage: Stage,
+    config: &Config,
+    inputs: &Inputs,
+    ws: &mut Workspace,
+) -> Result<Duration> {
+    let balance = config.default_balance();
+    let t0 = Instant::now();
+    let elapsed = match stage {
+        Stage::Validate => {
+            config.validate()?;
+            inputs.validate(config)?;
+            t0.elapsed()
+        }
+        Stage::Match => {
+            let grids = assign::grids(config, inputs);
+            let m: Vec<_> = grids
+                .iter()
+                .enumerate()
+                .map(|(l, &g)| matching::match_layer(config, inputs.targets.view(), l, g))
+                .collect();
+            let d = t0.elapsed();
+            black_box(m);
+            d
+        }
+        Stage::SoftVec | Stage::SoftLoop | Stage::Baseline => {
+            let (assigner, builder) = match stage {
+                Stage::SoftVec => (Assigner::Soft, Builder::Vectorised),
+                Stage::SoftLoop => (Assigner::Soft, Builder::Loop),
+                _ => (Assigner::Yolov5, Builder::Vectorised),
+            };
+            let config = Config {
+                assigner,
+                ..config.clone()
+            };
+            let t0 = Instant::now();
+            let t = assign::build(&config, inputs, builder)?;
+            let d = t0.elapsed();
+            black_box(t);
+            d
+        }
+        Stage::SoftVecWs => {
+            let t = ws.build(config, inputs, Builder::Vectorised)?;
+            let d = t0.elapsed();
+            ws.recycle_targets(black_box(t));
+            d
+        }
+        Stage::Forward | Stage::ForwardGrad | Stage::ForwardGradWs => {
+            let t = ws.build(config, inputs, Builder::Vectorised)?;
+            let t0 = Instant::now();
+            let e = match stage {
+                Stage::Forward => compute::forward(config, inputs, t, &balance),
+                Stage::ForwardGrad => compute::compute(config, inputs, t, &balance),
+                _ => ws.compute(config, inputs, t, &balance),
+            };
+            let d = t0.elapsed();
+            ws.recycle(black_box(e));
+            d
+        }
+        Stage::Evaluate => {
+            let e = evaluate(config, inputs, &EvalOptions::default())?;
+            let d = t0.elapsed();
+            black_box(e);
+            d
+        }
+        Stage::EvaluateWs => {
+            let e = ws.evaluate(config, inputs, &EvalOptions::default())?;
+            let d = t0.elapsed();
+            ws.recycle(black_box(e));
+            d
+        }
+        Stage::Dense => {
+            let e = evaluate(config, inputs, &EvalOptions::default())?;
+            let t0 = Instant::now();
+            let g = e.grad.to_dense();
+            let d = t0.elapsed();
+            black_box(g);
+            d
+        }
+    };
+    Ok(elapsed)
+}
+
+/// The increase of the peak resident set size while `f` runs, in bytes (Linux: the peak is
+/// reset through `/proc/self/clear_refs`); `None` where that is unavailable.
+fn peak_rss_increase(f: impl FnOnce()) -> Option<u64> {
+    fn status_kb(key: &str) -> Option<u64> {
+        let s = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = s.lines().find(|l| l.starts_with(key))?;
+        line[key.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    let before = status_kb("VmRSS:")?;
+    f();
+    let peak = status_kb("VmHWM:")?;
+    Some(peak.saturating_sub(before) * 1024)
+}
+
+/// Writes the inputs as a case with `.npy` arrays and the oracle's outputs beside it.
+fn dump(dir: &Path, name: &str, config: &Config, inputs: &Inputs) -> Result<()> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    npy::write(&dir.join("targets.npy"), &inputs.targets.clone().into_dyn())?;
+    let mut preds = Vec::new();
+    for (l, p) in inputs.predictions.iter().enumerate() {
+        let file = format!("pred{l}.npy");
+        match p {
+            Prediction::F32(a) => npy::write(&dir.join(&file), &a.clone().into_dyn())?,
+            Prediction::F64(a) => npy::write(&dir.join(&file), &a.clone().into_dyn())?,
+        }
+        preds.push(json!({"npy": file}));
+    }
+    let soft = Config {
+        assigner: Assigner::Soft,
+        ..config.clone()
+    };
+    let case = json!({
+        "format": soft_objectness::case::FORMAT,
+        "name": name,
+        "config": soft.to_json(),
+        "inputs": {"targets": {"npy": "targets.npy"}, "predictions": preds},
+    });
+    write_json(&dir.join("case.json"), &case)?;
+
+    // The oracle: soft targets, losses and the objectness gradient; baseline rows.
+    let e = evaluate(&soft, inputs, &EvalOptions::default())?;
+    let mut tobj_files = Vec::new();
+    let mut grad_files = Vec::new();
+    for (l, layer) in e.layers.iter().enumerate() {
+        let file = format!("tobj{l}.npy");
+        npy::write(&dir.join(&file), &layer.tobj.clone().into_dyn())?;
+        tobj_files.push(file);
+        let file = format!("grad_obj{l}.npy");
+        npy::write(&dir.join(&file), &e.grad.obj[l].clone().into_dyn())?;
+        grad_files.push(file);
+    }
+    let baseline = Config {
+        assigner: Assigner::Yolov5,
+        ..config.clone()
+    };
+    let rows = assign::build(&baseline, inputs, Builder::Vectorised)?;
+    let mut row_files = Vec::new();
+    for (l, t) in rows.iter().enumerate() {
+        let mut a = Array2::<f64>::zeros((t.rows.len(), 9));
+        for (k, r) in t.rows.iter().enumerate() {
+            let tb = r.tbox();
+            let v = [
+                r.b as f64,
+                r.a as f64,
+                r.gj as f64,
+                r.gi as f64,
+                tb[0],
+                tb[1],
+                tb[2],
+                tb[3],
+                r.class as f64,
+            ];
+            for (c, x) in v.into_iter().enumerate() {
+                a[[k, c]] = x;
+            }
+        }
+        let file = format!("baseline_rows{l}.npy");
+        let a: ArrayD<f64> = a.into_dyn();
+        npy::write(&dir.join(&file), &a)?;
+        row_files.push(file);
+    }
+    let oracle = json!({
+        "loss": e.loss, "lbox": e.lbox, "lobj": e.lobj, "lcls": e.lcls,
+        "hard_loss": e.layers.iter().map(|l| l.hard_loss).collect::<Vec<_>>(),
+        "soft_loss": e.layers.iter().map(|l| l.soft_loss).collect::<Vec<_>>(),
+        "counts": e.layers.iter().map(|l| l.counts).collect::<Vec<_>>(),
+        "tobj": tobj_files,
+        "grad_obj": grad_files,
+        "baseline_rows": row_files,
+        "baseline_row_columns": ["b", "a", "gj", "gi", "tx", "ty", "tw", "th", "class"],
+    });
+    write_json(&dir.join("oracle.json"), &oracle)
+}
+
+fn write_json(path: &Path, v: &Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(v).map_err(Error::from)?;
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

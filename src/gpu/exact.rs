@@ -1,0 +1,394 @@
+//! How the f32 shaders classify soft-assigner cells exactly as the f64 oracle does.
+//!
+//! Every distance mode is separable: `d = sqrt(X(column) + Y(row))` (over a per-row constant in
+//! `diagonal` mode), the form the vectorised builder evaluates. The host computes a row's
+//! `width` column terms and `height` row terms in f64, with the very expressions of
+//! [`crate::assign::soft_vec`] (O(width + height) per row), and uploads their bit patterns. The
+//! shader adds `X + Y` in emulated f64 (`shaders/f64.wgsl`), which gives the oracle's `S` bit for
+//! bit. The oracle's class of the cell (skipped, exactly 0, exactly 1, or soft) is a function of
+//! `S` alone, and a piecewise monotone one, so it is a handful of closed intervals of `S`,
+//! found here by bisection over the f64 bit patterns with the oracle's own [`score::score`].
+//! The shader compares `S` with the intervals; only a soft score is computed in f32, and it is
+//! clamped into `[MIN_NORMAL, 1 - 2^-24]` so that it stays soft.
+
+use crate::assign::matching::Matched;
+use crate::assign::score::{self, CellRange};
+use crate::config::{Distance, Score};
+
+/// Bit pattern of `+inf`; for non-negative doubles, numeric order is bit-pattern order.
+const INF: u64 = 0x7ff0_0000_0000_0000;
+
+/// The oracle's class of one score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// Power score with `d > 2`: the cell is not written.
+    Skip,
+    /// Exactly 0: a hard negative.
+    Zero,
+    /// Exactly 1: a positive.
+    One,
+    /// Anything else.
+    Soft,
+}
+
+/// The class of the score at `S = X + Y`, exactly as the oracle computes it.
+pub(crate) fn class_at(kind: Score, denom: Option<f64>, s_bits: u64) -> Class {
+    let s = f64::from_bits(s_bits);
+    let mut d = s.sqrt();
+    if let Some(q) = denom {
+        d /= q;
+    }
+    match score::score(kind, d) {
+        None => Class::Skip,
+        Some(0.0) => Class::Zero,
+        Some(1.0) => Class::One,
+        Some(_) => Class::Soft,
+    }
+}
+
+/// A closed interval of f64 bit patterns; empty when `lo > hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Interval {
+    pub lo: u64,
+    pub hi: u64,
+}
+
+impl Interval {
+    const EMPTY: Interval = Interval {
+        lo: u64::MAX,
+        hi: 0,
+    };
+
+    #[cfg(test)]
+    fn contains(&self, v: u64) -> bool {
+        self.lo <= v && v <= self.hi
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lo > self.hi
+    }
+}
+
+/// The classes of one score function of `S` as intervals; `S` outside all of them is soft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScoreClasses {
+    pub skip: Interval,
+    pub one_a: Interval,
+    pub zero: Interval,
+    pub one_b: Interval,
+}
+
+/// Largest `v` in `[lo, hi]` with `pred(v)`, for `pred` true on a prefix of the range; `None`
+/// when `pred(lo)` is false.
+fn last_true(lo: u64, hi: u64, pred: impl Fn(u64) -> bool) -> Option<u64> {
+    if lo > hi || !pred(lo) {
+        return None;
+    }
+    let (mut a, mut b) = (lo, hi);
+    while a < b {
+        let mid = b - (b - a) / 2;
+        if pred(mid) {
+            a = mid;
+        } else {
+            b = mid - 1;
+        }
+    }
+    Some(a)
+}
+
+/// Smallest `v` in `[lo, hi]` with `pred(v)`, for `pred` true on a suffix of the range.
+fn first_true(lo: u64, hi: u64, pred: impl Fn(u64) -> bool) -> Option<u64> {
+    if lo > hi || !pred(hi) {
+        return None;
+    }
+    match last_true(lo, hi, |v| !pred(v)) {
+        None => Some(lo),
+        Some(v) => Some(v + 1),
+    }
+}
+
+fn interval(lo: Option<u64>, hi: Option<u64>) -> Interval {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo <= hi => Interval { lo, hi },
+        _ => Interval::EMPTY,
+    }
+}
+
+impl ScoreClasses {
+    /// The classes of `score(kind, sqrt(S) [/ denom])` over every `S` in `[0, +inf]`.
+    ///
+    /// Monotonicity, on which the bisections rest: `d` is non-decreasing in `S` (correctly
+    /// rounded `sqrt` and division by a positive constant); the Gaussian score is
+    /// non-increasing in `d`; the power score of even `n` is `ipow(|fl(d - 1)|, n)`, non-increasing
+    /// for `d <= 1` and non-decreasing for `d >= 1` (every rounding is monotone).
+    pub(crate) fn new(kind: Score, denom: Option<f64>) -> ScoreClasses {
+        let class = |v: u64| class_at(kind, denom, v);
+        match kind {
+            Score::Gaussian { .. } => ScoreClasses {
+                skip: Interval::EMPTY,
+                one_a: interval(Some(0), last_true(0, INF, |v| class(v) == Class::One)),
+                zero: interval(first_true(0, INF, |v| class(v) == Class::Zero), Some(INF)),
+                one_b: Interval::EMPTY,
+            },
+            Score::Power { n } => {
+                let skip_lo = first_true(0, INF, |v| class(v) == Class::Skip);
+                let skip = interval(skip_lo, Some(INF));
+                let kept_hi = match skip_lo {
+                    Some(0) => {
+                        return ScoreClasses {
+                            skip,
+                            one_a: Interval::EMPTY,
+                            zero: Interval::EMPTY,
+                            one_b: Interval::EMPTY,
+                        };
+                    }
+                    Some(v) => v - 1,
+                    None => INF,
+                };
+                if n == 0 {
+                    return ScoreClasses {
+                        skip,
+                        one_a: Interval { lo: 0, hi: kept_hi },
+                        zero: Interval::EMPTY,
+                        one_b: Interval::EMPTY,
+                    };
+                }
+                let d_le_1 = |v: u64| {
+                    let mut d = f64::from_bits(v).sqrt();
+                    if let Some(q) = denom {
+                        d /= q;
+                    }
+                    d <= 1.0
+                };
+                // Left branch [0, mid] (d <= 1), right branch [mid + 1, kept_hi].
+                let mid = last_true(0, kept_hi, d_le_1);
+                let (one_a, zero_left) = match mid {
+                    None => (Interval::EMPTY, Interval::EMPTY),
+                    Some(mid) => (
+                        interval(Some(0), last_true(0, mid, |v| class(v) == Class::One)),
+                        interval(first_true(0, mid, |v| class(v) == Class::Zero), Some(mid)),
+                    ),
+                };
+                let right_lo = mid.map_or(0, |m| m + 1);
+                let (zero_right, one_b) = if right_lo > kept_hi {
+                    (Interval::EMPTY, Interval::EMPTY)
+                } else {
+                    (
+                        interval(
+                            Some(right_lo),
+                            last_true(right_lo, kept_hi, |v| class(v) == Class::Zero),
+                        ),
+                        interval(
+                            first_true(right_lo, kept_hi, |v| class(v) == Class::One),
+                            Some(kept_hi),
+                        ),
+                    )
+                };
+                let zero = match (zero_left.is_empty(), zero_right.is_empty()) {
+                    (false, false) => Interval {
+                        lo: zero_left.lo,
+                        hi: zero_right.hi,
+                    },
+                    (false, true) => zero_left,
+                    (true, false) => zero_right,
+                    (true, true) => Interval::EMPTY,
+                };
+                ScoreClasses {
+                    skip,
+                    one_a,
+                    zero,
+                    one_b,
+                }
+            }
+        }
+    }
+
+    /// The class the shader assigns to `S` (the same tests as `shaders/soft_assign.wgsl`).
+    #[cfg(test)]
+    pub(crate) fn classify(&self, s_bits: u64) -> Class {
+        if self.skip.contains(s_bits) {
+            Class::Skip
+        } else if self.one_a.contains(s_bits) || self.one_b.contains(s_bits) {
+            Class::One
+        } else if self.zero.contains(s_bits) {
+            Class::Zero
+        } else {
+            Class::Soft
+        }
+    }
+}
+
+#[inline]
+fn sq(x: f64) -> f64 {
+    x * x
+}
+
+/// A row's separable distance terms: `xs[dw]` for its columns, `ys[dh]` for its rows, and the
+/// `diagonal` mode's denominator. The expressions are those of the vectorised builder, so
+/// `xs[dw] + ys[dh]` is bit for bit the oracle's `S` of cell `(dh, dw)`.
+pub(crate) fn row_terms(
+    mode: Distance,
+    m: &Matched,
+    r: &CellRange,
+    nx: f64,
+    ny: f64,
+    xs: &mut Vec<f64>,
+    ys: &mut Vec<f64>,
+) -> Option<f64> {
+    xs.clear();
+    ys.clear();
+    match mode {
+        Distance::CellIndex => {
+            let (hw, hh) = (r.width as f64 / 2.0, r.height as f64 / 2.0);
+            xs.extend((0..r.width).map(|dw| sq((r.gi - (r.gi1 + dw)) as f64 / hw)));
+            ys.extend((0..r.height).map(|dh| sq((r.gj - (r.gj1 + dh)) as f64 / hh)));
+            None
+        }
+        Distance::Continuous => {
+            let (hw, hh) = (m.gw / 2.0, m.gh / 2.0);
+            xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / hw)));
+            ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / hh)));
+            None
+        }
+        Distance::Diagonal => {
+            xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / nx)));
+            ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / ny)));
+            Some((sq(m.gw / nx) + sq(m.gh / ny)).sqrt())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray_rand::rand::rngs::StdRng;
+    use ndarray_rand::rand::{Rng, SeedableRng};
+
+    fn kinds() -> Vec<Score> {
+        let mut v: Vec<Score> = [0u32, 2, 4, 10, 64, 1000, 1_000_000]
+            .iter()
+            .map(|&n| Score::Power { n })
+            .collect();
+        v.extend(
+            [1e-9, 1e-3, 0.1, 0.5, 1.0, 3.0, 1e4, 1e8, 1e150]
+                .iter()
+                .map(|&sigma| Score::Gaussian { sigma }),
+        );
+        v
+    }
+
+    /// Points to probe: random doubles over the whole range, random S in [0, 8], and every
+    /// interval end with its neighbours.
+    fn probes(c: &ScoreClasses, rng: &mut StdRng) -> Vec<u64> {
+        let mut p: Vec<u64> = (0..2000).map(|_| rng.random_range(0..=INF)).collect();
+        p.extend((0..2000).map(|_| (rng.random::<f64>() * 8.0).to_bits()));
+        p.extend([0, 1, 2, INF - 1, INF, 1f64.to_bits(), 4f64.to_bits()]);
+        for i in [c.skip, c.one_a, c.zero, c.one_b] {
+            for e in [i.lo, i.hi] {
+                if e <= INF {
+                    for k in 0..4u64 {
+                        p.push(e.saturating_sub(k).min(INF));
+                        p.push(e.saturating_add(k).min(INF));
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn intervals_reproduce_the_oracle_class() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let denoms = [
+            None,
+            Some(1.0),
+            Some(0.3),
+            Some(7.5),
+            Some(1e-30),
+            Some(1e30),
+        ];
+        for kind in kinds() {
+            for denom in denoms {
+                let c = ScoreClasses::new(kind, denom);
+                for s in probes(&c, &mut rng) {
+                    assert_eq!(
+                        c.classify(s),
+                        class_at(kind, denom, s),
+                        "{kind:?} denom {denom:?} S = {:e} ({s:#x}) classes {c:?}",
+                        f64::from_bits(s)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_boundaries() {
+        // Power: d = 1 (S = 1) is exactly 0; d = 2 (S = 4) is exactly 1 and kept; d = 0 is 1.
+        let c = ScoreClasses::new(Score::Power { n: 10 }, None);
+        assert_eq!(c.classify(1f64.to_bits()), Class::Zero);
+        assert_eq!(c.classify(4f64.to_bits()), Class::One);
+        assert_eq!(c.classify(0), Class::One);
+        assert_eq!(c.classify(4.5f64.to_bits()), Class::Skip);
+        assert_eq!(c.classify(2f64.to_bits()), Class::Soft);
+        // Gaussian: S = 0 is 1; a huge S underflows to exactly 0; a moderate one is soft.
+        let g = ScoreClasses::new(Score::Gaussian { sigma: 1.0 }, None);
+        assert_eq!(g.classify(0), Class::One);
+        assert_eq!(g.classify(2000f64.to_bits()), Class::Zero);
+        assert_eq!(g.classify(1e-300f64.to_bits()), Class::One);
+        assert_eq!(g.classify(2f64.to_bits()), Class::Soft);
+    }
+
+    #[test]
+    fn terms_sum_to_the_oracle_distance() {
+        let grid = crate::assign::Grid {
+            bs: 1,
+            na: 1,
+            ny: 13,
+            nx: 17,
+        };
+        let mut rng = StdRng::seed_from_u64(5);
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            let m = Matched {
+                b: 0,
+                class: 0,
+                a: 0,
+                gx: rng.random_range(-3.0..20.0),
+                gy: rng.random_range(-3.0..16.0),
+                gw: rng.random_range(0.1..9.0),
+                gh: rng.random_range(0.1..9.0),
+            };
+            let r = CellRange::of(&m);
+            for mode in [
+                Distance::CellIndex,
+                Distance::Continuous,
+                Distance::Diagonal,
+            ] {
+                let denom = row_terms(
+                    mode,
+                    &m,
+                    &r,
+                    grid.nx as f64,
+                    grid.ny as f64,
+                    &mut xs,
+                    &mut ys,
+                );
+                for dw in 0..r.width {
+                    for dh in 0..r.height {
+                        let mut d = (xs[dw as usize] + ys[dh as usize]).sqrt();
+                        if let Some(q) = denom {
+                            d /= q;
+                        }
+                        let want = score::distance(mode, &m, &r, r.gj1 + dh, r.gi1 + dw, grid);
+                        assert_eq!(
+                            d.to_bits(),
+                            want.to_bits(),
+                            "{mode:?} {m:?} dw {dw} dh {dh}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

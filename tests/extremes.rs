@@ -1,0 +1,594 @@
+//! Numeric extremes of legal input never give NaN or infinity in any output (loss parts, tobj,
+//! hard and soft losses, dense gradient, autobalanced balance), and the loop and vectorised
+//! builders agree bit for bit on them. Property tests (seeded, 256 cases each) draw random legal
+//! cases mixing ordinary values with the extremes; named tests pin each extreme down.
+
+use ndarray::{Array2, Array3, Array5};
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::{Rng, SeedableRng};
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+use soft_objectness::{
+    Assigner, Builder, Config, Distance, EvalOptions, Evaluation, Hyp, Inputs, Overlap, Prediction,
+    Score, SoftLoss, evaluate,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The checks
+
+/// Every output finite, targets in [0, 1], counts adding up to the cells.
+fn assert_finite(e: &Evaluation) {
+    for (name, v) in [
+        ("loss", e.loss),
+        ("lbox", e.lbox),
+        ("lobj", e.lobj),
+        ("lcls", e.lcls),
+    ] {
+        assert!(v.is_finite(), "{name} = {v}");
+    }
+    for (l, r) in e.layers.iter().enumerate() {
+        for (name, v) in [
+            ("H", r.hard_loss),
+            ("S", r.soft_loss),
+            ("box", r.box_loss),
+            ("cls", r.cls_loss),
+        ] {
+            assert!(v.is_finite(), "layer {l}: {name} = {v}");
+        }
+        assert!(
+            r.tobj.iter().all(|t| (0.0..=1.0).contains(t)),
+            "layer {l}: tobj outside [0, 1]"
+        );
+        let c = r.counts;
+        assert_eq!(
+            c.positive + c.negative + c.soft,
+            r.tobj.len() as u64,
+            "layer {l}: counts"
+        );
+    }
+    for (l, b) in e.balance.iter().enumerate() {
+        assert!(b.is_finite() && *b >= 0.0, "balance[{l}] = {b}");
+    }
+    for (l, g) in e.grad.to_dense().iter().enumerate() {
+        if let Some((i, v)) = g.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            panic!("grad[{l}] at {i:?} = {v}");
+        }
+    }
+}
+
+/// Evaluates with both builders: both succeed, every output is finite, and the two agree bit
+/// for bit (targets, loss, dense gradient). With autobalance, a second evaluation from the
+/// updated balance is finite too. Returns the vectorised evaluation.
+fn evaluate_checked(config: &Config, inputs: &Inputs) -> Evaluation {
+    let run = |builder| {
+        evaluate(
+            config,
+            inputs,
+            &EvalOptions {
+                builder,
+                balance: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("a legal case was refused ({builder:?}): {e}"))
+    };
+    let (v, l) = (run(Builder::Vectorised), run(Builder::Loop));
+    assert_finite(&v);
+    for (k, (a, b)) in v.layers.iter().zip(&l.layers).enumerate() {
+        let same = a
+            .tobj
+            .iter()
+            .zip(b.tobj.iter())
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "layer {k}: loop and vectorised tobj differ");
+        assert_eq!(a.rows, b.rows, "layer {k}: rows");
+    }
+    assert_eq!(
+        v.loss.to_bits(),
+        l.loss.to_bits(),
+        "loss: {} vs {}",
+        v.loss,
+        l.loss
+    );
+    for (k, (a, b)) in v.grad.to_dense().iter().zip(l.grad.to_dense()).enumerate() {
+        assert!(
+            a.iter()
+                .zip(b.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "grad[{k}] differs"
+        );
+    }
+    if config.autobalance {
+        let again = evaluate(
+            config,
+            inputs,
+            &EvalOptions {
+                builder: Builder::Vectorised,
+                balance: Some(v.balance.clone()),
+            },
+        )
+        .unwrap_or_else(|e| panic!("second autobalance step refused: {e}"));
+        assert_finite(&again);
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strategies for legal cases
+
+fn log_uniform(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
+    (lo.ln()..hi.ln()).prop_map(move |x| x.exp().clamp(lo, hi))
+}
+
+fn anchor() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        3 => 0.5..12.0,
+        2 => log_uniform(1e-3, 1e3),
+        1 => prop::sample::select(vec![1e-6, 1e-3, 1e3, 1e6]),
+    ]
+}
+
+fn score() -> impl Strategy<Value = Score> {
+    prop_oneof![
+        (0u32..=50).prop_map(|k| Score::Power { n: 2 * k }),
+        Just(Score::Power { n: 100 }),
+        log_uniform(1e-3, 1e3).prop_map(|sigma| Score::Gaussian { sigma }),
+        prop::sample::select(vec![1e-6, 1e-3, 1.0, 1e3, 1e6])
+            .prop_map(|sigma| Score::Gaussian { sigma }),
+    ]
+}
+
+fn soft_loss() -> impl Strategy<Value = SoftLoss> {
+    prop_oneof![
+        prop_oneof![0.0..10.0, Just(0.0), Just(10.0)].prop_map(|gamma| SoftLoss::Loss1 { gamma }),
+        Just(SoftLoss::Loss2),
+        Just(SoftLoss::Loss3),
+    ]
+}
+
+fn hyp() -> impl Strategy<Value = Hyp> {
+    (
+        prop_oneof![Just(1.0), 0.1..10.0],
+        prop_oneof![Just(1.0), 0.1..10.0],
+        prop_oneof![3 => Just(4.0), 2 => 1.0001..10.0, 1 => Just(1e6)],
+        prop_oneof![Just(0.0), 0.0..10.0, Just(10.0)],
+        prop_oneof![Just(0.0), 0.0..=1.0, Just(1.0)],
+    )
+        .prop_map(
+            |(cls_pw, obj_pw, anchor_t, fl_gamma, label_smoothing)| Hyp {
+                cls_pw,
+                obj_pw,
+                anchor_t,
+                fl_gamma,
+                label_smoothing,
+                ..Hyp::default()
+            },
+        )
+}
+
+/// Everything but the targets and logits.
+#[derive(Debug, Clone)]
+struct Shape {
+    config: Config,
+    bs: usize,
+    grids: Vec<(usize, usize)>,
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    (1usize..=3, 1usize..=3, 1usize..=4, 1usize..=2)
+        .prop_flat_map(|(nl, na, nc, bs)| {
+            (
+                prop::collection::vec(anchor(), nl * na * 2),
+                prop::collection::vec(
+                    (
+                        prop_oneof![Just(1usize), 1usize..=12],
+                        prop_oneof![Just(1usize), 1usize..=12],
+                    ),
+                    nl,
+                ),
+                hyp(),
+                score(),
+                soft_loss(),
+                (0u8..4, 0u8..3, any::<bool>(), any::<bool>()),
+                Just((nl, na, nc, bs)),
+            )
+        })
+        .prop_map(
+            |(
+                anchors,
+                grids,
+                hyp,
+                score,
+                soft_loss,
+                (assigner, distance, max, autobalance),
+                (nl, na, nc, bs),
+            )| Shape {
+                config: Config {
+                    nc,
+                    anchors: Array3::from_shape_vec((nl, na, 2), anchors).unwrap(),
+                    hyp,
+                    assigner: if assigner == 0 {
+                        Assigner::Yolov5
+                    } else {
+                        Assigner::Soft
+                    },
+                    distance: [
+                        Distance::CellIndex,
+                        Distance::Continuous,
+                        Distance::Diagonal,
+                    ][distance as usize],
+                    score,
+                    soft_loss,
+                    overlap: if max {
+                        Overlap::Max
+                    } else {
+                        Overlap::LastWrite
+                    },
+                    autobalance,
+                },
+                bs,
+                grids,
+            },
+        )
+}
+
+fn coord() -> impl Strategy<Value = f64> {
+    prop_oneof![4 => -0.5..1.5, 1 => prop::sample::select(vec![0.0, 0.5, 1.0, -1.0, 2.0])]
+}
+
+fn size() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => 0.0..1.0,
+        1 => prop::sample::select(vec![0.0, 1e-9, 1e-6, 1.0]), // zero width, tiny, the whole image
+        1 => 1.0..3.0,
+    ]
+}
+
+/// A target row `(image, class, x, y, w, h)`.
+fn row(bs: usize, nc: usize) -> impl Strategy<Value = [f64; 6]> {
+    (0..bs, 0..nc, coord(), coord(), size(), size())
+        .prop_map(|(b, c, x, y, w, h)| [b as f64, c as f64, x, y, w, h])
+}
+
+/// How the logits of a layer are filled (from a seeded generator, not element by element).
+#[derive(Debug, Clone, Copy)]
+enum Logits {
+    /// Standard normal times a scale.
+    Normal(f64),
+    /// One extreme value everywhere (saturated predictions, denormal losses).
+    Constant(f64),
+    /// Each element one of the extremes.
+    Extremes,
+}
+
+fn logits() -> impl Strategy<Value = (Logits, u64, bool)> {
+    let extremes = vec![1e4, -1e4, 740.0, -740.0, 37.0, -37.0, 0.0, -700.0];
+    (
+        prop_oneof![
+            2 => prop_oneof![Just(1.0), Just(5.0), Just(100.0)].prop_map(Logits::Normal),
+            1 => prop::sample::select(extremes).prop_map(Logits::Constant),
+            1 => Just(Logits::Extremes),
+        ],
+        any::<u64>(),
+        any::<bool>(),
+    )
+}
+
+fn fill(
+    shape: (usize, usize, usize, usize, usize),
+    how: Logits,
+    seed: u64,
+    f32_layer: bool,
+) -> Prediction {
+    const EXTREMES: [f64; 9] = [1e4, -1e4, 740.0, -740.0, 37.0, -37.0, 0.0, -0.5, 3.0];
+    let mut rng = StdRng::seed_from_u64(seed);
+    let a = Array5::from_shape_simple_fn(shape, || match how {
+        // Box-Muller from two uniforms: a standard normal without extra dependencies.
+        Logits::Normal(scale) => {
+            let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+            scale * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        }
+        Logits::Constant(c) => c,
+        Logits::Extremes => EXTREMES[rng.random_range(0..EXTREMES.len())],
+    });
+    if f32_layer {
+        Prediction::F32(a.mapv(|v| v as f32))
+    } else {
+        Prediction::F64(a)
+    }
+}
+
+fn build(shape: &Shape, rows: &[[f64; 6]], logits: (Logits, u64, bool)) -> Inputs {
+    let c = &shape.config;
+    let mut targets = Array2::zeros((rows.len(), 6));
+    for (k, r) in rows.iter().enumerate() {
+        targets.row_mut(k).assign(&ndarray::arr1(r));
+    }
+    let predictions = shape
+        .grids
+        .iter()
+        .enumerate()
+        .map(|(l, &(ny, nx))| {
+            fill(
+                (shape.bs, c.na(), ny, nx, 5 + c.nc),
+                logits.0,
+                logits.1 ^ l as u64,
+                logits.2,
+            )
+        })
+        .collect();
+    Inputs {
+        targets,
+        predictions,
+    }
+}
+
+fn legal_case(
+    max_targets: usize,
+) -> impl Strategy<Value = (Shape, Vec<[f64; 6]>, (Logits, u64, bool))> {
+    shape().prop_flat_map(move |s| {
+        let (bs, nc) = (s.bs, s.config.nc);
+        (
+            Just(s),
+            prop::collection::vec(row(bs, nc), 0..=max_targets),
+            logits(),
+        )
+    })
+}
+
+/// Batch 1 with hundreds of targets in its one image.
+fn crowded_case() -> impl Strategy<Value = (Shape, Vec<[f64; 6]>, (Logits, u64, bool))> {
+    shape().prop_flat_map(|mut s| {
+        s.bs = 1;
+        let nc = s.config.nc;
+        (
+            Just(s),
+            prop::collection::vec(row(1, nc), 100..=400),
+            logits(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, rng_seed: RngSeed::Fixed(0x5eed_0007), ..ProptestConfig::default() })]
+
+    /// Random legal cases mixing ordinary values and extremes: finite outputs, builders agree.
+    #[test]
+    fn legal_cases_give_finite_outputs_and_builders_agree((shape, rows, logits) in legal_case(12)) {
+        let inputs = build(&shape, &rows, logits);
+        evaluate_checked(&shape.config, &inputs);
+    }
+
+    /// Batch 1 with 100 to 400 targets in one image.
+    #[test]
+    fn crowded_images_give_finite_outputs_and_builders_agree((shape, rows, logits) in crowded_case()) {
+        let inputs = build(&shape, &rows, logits);
+        evaluate_checked(&shape.config, &inputs);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Each extreme named
+
+/// One layer, one anchor, `nc` 3, on an `n x n` grid, with the given targets and constant logits.
+fn one_layer(config: Config, n: usize, targets: Array2<f64>, logit: f64) -> (Config, Inputs) {
+    let inputs = Inputs {
+        targets,
+        predictions: vec![Prediction::F64(Array5::from_elem(
+            (1, config.na(), n, n, 5 + config.nc),
+            logit,
+        ))],
+    };
+    (config, inputs)
+}
+
+fn small_config() -> Config {
+    Config {
+        nc: 3,
+        anchors: Array3::from_elem((1, 1, 2), 2.0),
+        ..Config::default()
+    }
+}
+
+fn box_at(x: f64, y: f64, w: f64, h: f64) -> Array2<f64> {
+    ndarray::array![[0.0, 1.0, x, y, w, h]]
+}
+
+#[test]
+fn saturated_logits_of_plus_and_minus_1e4() {
+    for logit in [1e4, -1e4] {
+        for soft_loss in [
+            SoftLoss::Loss1 { gamma: 1.0 },
+            SoftLoss::Loss2,
+            SoftLoss::Loss3,
+        ] {
+            for fl_gamma in [0.0, 1.5, 10.0] {
+                let config = Config {
+                    soft_loss,
+                    hyp: Hyp {
+                        fl_gamma,
+                        ..Hyp::default()
+                    },
+                    autobalance: true,
+                    ..small_config()
+                };
+                let (c, i) = one_layer(config, 8, box_at(0.4, 0.55, 0.43, 0.3), logit);
+                let e = evaluate_checked(&c, &i);
+                assert!(e.layers[0].counts.soft > 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn sigma_from_1e_minus_3_to_1e3() {
+    for sigma in [1e-6, 1e-3, 0.1, 1.0, 1e3, 1e6] {
+        for distance in [
+            Distance::CellIndex,
+            Distance::Continuous,
+            Distance::Diagonal,
+        ] {
+            let config = Config {
+                score: Score::Gaussian { sigma },
+                distance,
+                ..small_config()
+            };
+            let (c, i) = one_layer(config, 8, box_at(0.4, 0.55, 0.43, 0.3), 0.3);
+            let e = evaluate_checked(&c, &i);
+            if sigma >= 1e3 {
+                // A flat Gaussian: every covered cell scores (almost) 1.
+                assert!(e.layers[0].tobj.iter().filter(|&&t| t > 0.999).count() > 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn power_n_up_to_100_and_loss1_gamma_up_to_10() {
+    for n in [0, 2, 10, 50, 100] {
+        for gamma in [0.0, 1.0, 10.0] {
+            let config = Config {
+                score: Score::Power { n },
+                soft_loss: SoftLoss::Loss1 { gamma },
+                ..small_config()
+            };
+            let (c, i) = one_layer(config, 8, box_at(0.4, 0.55, 0.6, 0.5), -2.0);
+            evaluate_checked(&c, &i);
+        }
+    }
+}
+
+#[test]
+fn tiny_and_huge_anchors() {
+    for (anchor, w) in [(1e-6, 1e-7), (1e-3, 1e-4), (1e3, 0.9), (1e6, 1.0)] {
+        for distance in [
+            Distance::CellIndex,
+            Distance::Continuous,
+            Distance::Diagonal,
+        ] {
+            let config = Config {
+                anchors: Array3::from_elem((1, 1, 2), anchor),
+                hyp: Hyp {
+                    anchor_t: 1e6,
+                    ..Hyp::default()
+                },
+                distance,
+                ..small_config()
+            };
+            let (c, i) = one_layer(config, 8, box_at(0.5, 0.5, w, w), 1.0);
+            let e = evaluate_checked(&c, &i);
+            assert_eq!(e.layers[0].rows.len(), 1, "anchor {anchor}, w {w}: matched");
+        }
+    }
+}
+
+#[test]
+fn boxes_of_zero_width_are_never_matched() {
+    let t = ndarray::array![
+        [0.0, 0.0, 0.5, 0.5, 0.0, 0.3],
+        [0.0, 1.0, 0.5, 0.5, 0.3, 0.0],
+        [0.0, 2.0, 0.5, 0.5, 0.0, 0.0]
+    ];
+    for assigner in [Assigner::Soft, Assigner::Yolov5] {
+        let config = Config {
+            assigner,
+            hyp: Hyp {
+                anchor_t: 1e6,
+                ..Hyp::default()
+            },
+            ..small_config()
+        };
+        let (c, i) = one_layer(config, 8, t.clone(), 0.0);
+        let e = evaluate_checked(&c, &i);
+        assert!(e.layers[0].rows.is_empty());
+        assert_eq!(e.layers[0].counts.negative, 64);
+    }
+}
+
+#[test]
+fn boxes_covering_the_whole_grid() {
+    for (w, anchor) in [(1.0, 8.0), (3.0, 24.0)] {
+        for score in [Score::Gaussian { sigma: 1.0 }, Score::Power { n: 2 }] {
+            let config = Config {
+                anchors: Array3::from_elem((1, 1, 2), anchor),
+                score,
+                ..small_config()
+            };
+            let (c, i) = one_layer(config, 8, box_at(0.5, 0.5, w, w), -3.0);
+            let e = evaluate_checked(&c, &i);
+            assert_eq!(e.layers[0].counts.positive, 1);
+            if matches!(score, Score::Gaussian { .. }) {
+                assert_eq!(e.layers[0].counts.soft, 63, "every other cell is soft");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_single_cell_grid() {
+    for t in [
+        box_at(0.5, 0.5, 0.5, 0.5),
+        box_at(0.0, 1.0, 2.0, 2.0),
+        box_at(-0.5, 1.5, 0.9, 0.9),
+    ] {
+        for assigner in [Assigner::Soft, Assigner::Yolov5] {
+            let config = Config {
+                assigner,
+                anchors: Array3::from_elem((1, 1, 2), 1.0),
+                ..small_config()
+            };
+            let (c, i) = one_layer(config, 1, t.clone(), 0.5);
+            let e = evaluate_checked(&c, &i);
+            assert_eq!(e.layers[0].tobj.len(), 1);
+        }
+    }
+}
+
+#[test]
+fn batch_1_with_300_targets_in_one_image() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let t = Array2::from_shape_fn((300, 6), |(_, c)| match c {
+        0 => 0.0,
+        1 => rng.random_range(0..3) as f64,
+        2 | 3 => rng.random_range(-0.2..1.2),
+        _ => rng.random_range(0.0..0.5),
+    });
+    for overlap in [Overlap::LastWrite, Overlap::Max] {
+        let config = Config {
+            overlap,
+            ..small_config()
+        };
+        let (c, i) = one_layer(config, 16, t.clone(), -4.5);
+        let e = evaluate_checked(&c, &i);
+        assert!(e.layers[0].rows.len() > 100);
+    }
+}
+
+/// Regression: a layer whose every cell is a positive with logit 740 (a 1x1 grid with one
+/// target) has a hard loss `ln(1 + e^-740)`, about 4e-322 (a denormal), and the autobalance
+/// update `0.0001 / (H + S)` overflowed to infinity (an infinite balance, NaN after the
+/// normalisation). The update is now skipped when it would overflow, as it is when `H + S == 0`.
+#[test]
+fn autobalance_with_a_denormal_layer_loss_stays_finite() {
+    let config = Config {
+        nc: 2,
+        anchors: Array3::from_elem((2, 1, 2), 1.0),
+        autobalance: true,
+        ..Config::default()
+    };
+    let inputs = Inputs {
+        targets: ndarray::array![[0.0, 1.0, 0.5, 0.5, 1.0, 1.0]],
+        predictions: vec![
+            Prediction::F64(Array5::from_elem((1, 1, 1, 1, 7), 740.0)),
+            Prediction::F64(Array5::from_elem((1, 1, 2, 2, 7), -3.0)),
+        ],
+    };
+    let e = evaluate_checked(&config, &inputs);
+    let (h0, s0) = (e.layers[0].hard_loss, e.layers[0].soft_loss);
+    assert_eq!(s0, 0.0);
+    assert!(h0 > 0.0 && h0 < 1e-320, "H_0 = {h0:e} is a denormal");
+    assert!((0.0001 / h0).is_infinite());
+    // Layer 0 keeps its weight; both are divided by layer 1's updated weight.
+    let obj1 = e.layers[1].hard_loss + e.layers[1].soft_loss;
+    let b1 = 0.9999 + 0.0001 / obj1;
+    assert_eq!(e.balance, vec![4.0 / b1, 1.0]);
+}
