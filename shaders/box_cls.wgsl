@@ -1,5 +1,5 @@
 // box_cls.wgsl: box (CIoU) and class losses of the matched rows and their gradients, spec
-// section 5 and docs/decisions.md item 4. Prepended: math.wgsl. Wrapper: src/gpu/box_cls.rs.
+// section 5 and docs/decisions.md item 4. Prepended: math.wgsl, rows.wgsl. Wrapper: src/gpu/box_cls.rs.
 //
 // Bindings (group 0):
 //   0  params    uniform              BoxParams
@@ -24,25 +24,6 @@ struct BoxParams {
     cn: f32,        // class target elsewhere
     pad1: u32,
     pad2: u32,
-}
-
-struct BoxRow {
-    cell: u32,
-    cls: u32,
-    anchor_w: f32,
-    anchor_h: f32,
-    tx: f32, // box target (gx - gi, gy - gj, gw, gh)
-    ty: f32,
-    tw: f32,
-    th: f32,
-}
-
-struct RowOut {
-    ciou: f32,
-    box_term: f32,
-    cls_sum: f32,
-    alpha: f32, // CIoU's alpha (a constant for gradients)
-    g: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> params: BoxParams;

@@ -177,15 +177,21 @@ fn cell_target(q: Pair) -> vec2<u32> {
     return vec2<u32>(bitcast<u32>(tu.x), u_key(tu.y));
 }
 
+// Pair p, when it exists and is not skipped.
+fn live_pair(p: u32, q: ptr<function, Pair>) -> bool {
+    if (p >= params.n_pairs) {
+        return false;
+    }
+    *q = locate(p);
+    return !skipped(*q);
+}
+
 @compute @workgroup_size(64)
 fn claim(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
     let p = flat_id(wid, nwg, lid);
-    if (p >= params.n_pairs) {
-        return;
-    }
-    let q = locate(p);
-    if (skipped(q)) {
+    var q: Pair;
+    if (!live_pair(p, &q)) {
         return;
     }
     if (params.overlap_max == 1u) {
@@ -199,11 +205,8 @@ fn claim(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 fn write(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
     let p = flat_id(wid, nwg, lid);
-    if (p >= params.n_pairs) {
-        return;
-    }
-    let q = locate(p);
-    if (skipped(q) || atomicLoad(&winner[q.cell]) != p + 1u) {
+    var q: Pair;
+    if (!live_pair(p, &q) || atomicLoad(&winner[q.cell]) != p + 1u) {
         return;
     }
     let v = cell_target(q);
@@ -215,11 +218,8 @@ fn write(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 fn settle(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
     let p = flat_id(wid, nwg, lid);
-    if (p >= params.n_pairs) {
-        return;
-    }
-    let q = locate(p);
-    if (skipped(q)) {
+    var q: Pair;
+    if (!live_pair(p, &q)) {
         return;
     }
     let v = cell_target(q);

@@ -1,6 +1,6 @@
 // yolo_target.wgsl: the baseline YOLOv5 assigner's objectness target, spec section 3:
 // tobj = max(CIoU, 0) of each row at its clamped cell, the later row in emission order winning
-// where rows share a cell. Prepended: math.wgsl. Wrapper: src/gpu/yolo_target.rs.
+// where rows share a cell. Prepended: math.wgsl, rows.wgsl. Wrapper: src/gpu/yolo_target.rs.
 //
 // Bindings (group 0):
 //   0  params   uniform              YoloParams
@@ -18,25 +18,6 @@ struct YoloParams {
     pad0: u32,
     pad1: u32,
     pad2: u32,
-}
-
-struct BoxRow {
-    cell: u32,
-    cls: u32,
-    anchor_w: f32,
-    anchor_h: f32,
-    tx: f32,
-    ty: f32,
-    tw: f32,
-    th: f32,
-}
-
-struct RowOut {
-    ciou: f32,
-    box_term: f32,
-    cls_sum: f32,
-    alpha: f32, // CIoU's alpha (a constant for gradients)
-    g: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> params: YoloParams;

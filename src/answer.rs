@@ -82,7 +82,13 @@ impl Answer {
     /// The full answer of an evaluation, with the dense gradient.
     pub fn from_evaluation(e: &Evaluation, config: &crate::Config) -> Answer {
         let mut a = Answer::without_grad(e, config);
-        a.grad = Some(e.grad.to_dense().iter().map(|g| JsonArray::from_array(&g.clone().into_dyn())).collect());
+        a.grad = Some(
+            e.grad
+                .to_dense()
+                .iter()
+                .map(|g| JsonArray::from_array(&g.clone().into_dyn()))
+                .collect(),
+        );
         a
     }
 
@@ -93,7 +99,12 @@ impl Answer {
             lbox: Some(e.lbox),
             lobj: Some(e.lobj),
             lcls: Some(e.lcls),
-            tobj: Some(e.layers.iter().map(|l| JsonArray::from_array(&l.tobj.clone().into_dyn())).collect()),
+            tobj: Some(
+                e.layers
+                    .iter()
+                    .map(|l| JsonArray::from_array(&l.tobj.clone().into_dyn()))
+                    .collect(),
+            ),
             counts: Some(e.layers.iter().map(|l| l.counts).collect()),
             grad: None,
             hard_loss: Some(e.layers.iter().map(|l| l.hard_loss).collect()),

@@ -42,7 +42,12 @@ impl Workload {
 
 /// COCO-like boxes: log-normal sizes around 12% of the image (small objects common, large ones
 /// rare), log-normal aspect ratios, centres uniform, boxes clipped to the image.
-pub fn random_targets(rng: &mut impl Rng, batch: usize, nc: usize, boxes_per_image: usize) -> Array2<f64> {
+pub fn random_targets(
+    rng: &mut impl Rng,
+    batch: usize,
+    nc: usize,
+    boxes_per_image: usize,
+) -> Array2<f64> {
     let size = Normal::new((0.12f64).ln(), 0.9).expect("valid normal");
     let aspect = Normal::new(0.0f64, 0.45).expect("valid normal");
     let mut t = Array2::zeros((batch * boxes_per_image, 6));
@@ -53,7 +58,14 @@ pub fn random_targets(rng: &mut impl Rng, batch: usize, nc: usize, boxes_per_ima
         let x = w / 2.0 + rng.random::<f64>() * (1.0 - w);
         let y = h / 2.0 + rng.random::<f64>() * (1.0 - h);
         let c = rng.random_range(0..nc) as f64;
-        row.assign(&ndarray::arr1(&[(k / boxes_per_image) as f64, c, x, y, w, h]));
+        row.assign(&ndarray::arr1(&[
+            (k / boxes_per_image) as f64,
+            c,
+            x,
+            y,
+            w,
+            h,
+        ]));
     }
     t
 }
@@ -88,5 +100,11 @@ pub fn build(w: &Workload) -> (Config, Inputs) {
             Prediction::F32(p)
         })
         .collect();
-    (config, Inputs { targets, predictions })
+    (
+        config,
+        Inputs {
+            targets,
+            predictions,
+        },
+    )
 }

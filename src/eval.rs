@@ -120,10 +120,22 @@ pub(crate) fn evaluate_in(
         None => config.default_balance(),
         Some(b) => {
             if b.len() != config.nl() {
-                return Err(Error::shape("balance", format!("{} entries", config.nl()), format!("{}", b.len())));
+                return Err(Error::shape(
+                    "balance",
+                    format!("{} entries", config.nl()),
+                    format!("{}", b.len()),
+                ));
             }
-            if let Some((i, v)) = b.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v >= 0.0)) {
-                return Err(Error::invalid(format!("balance[{i}]"), v, "must be a finite number >= 0"));
+            if let Some((i, v)) = b
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(Error::invalid(
+                    format!("balance[{i}]"),
+                    v,
+                    "must be a finite number >= 0",
+                ));
             }
             b.clone()
         }
@@ -139,7 +151,12 @@ pub(crate) fn evaluate_in(
 /// The first output of `e` that is not finite (validated inputs with the default balance never
 /// have one; see docs/reliability.md), named like the answer's keys.
 fn first_non_finite(e: &Evaluation) -> Option<(String, f64)> {
-    let scalars = [("loss", e.loss), ("lbox", e.lbox), ("lobj", e.lobj), ("lcls", e.lcls)];
+    let scalars = [
+        ("loss", e.loss),
+        ("lbox", e.lbox),
+        ("lobj", e.lobj),
+        ("lcls", e.lcls),
+    ];
     if let Some((name, v)) = scalars.iter().find(|(_, v)| !v.is_finite()) {
         return Some((name.to_string(), *v));
     }
@@ -147,21 +164,39 @@ fn first_non_finite(e: &Evaluation) -> Option<(String, f64)> {
         return Some((format!("balance[{i}]"), *v));
     }
     for (l, r) in e.layers.iter().enumerate() {
-        for (name, v) in [("hard_loss", r.hard_loss), ("soft_loss", r.soft_loss), ("box_loss", r.box_loss), ("cls_loss", r.cls_loss)] {
+        for (name, v) in [
+            ("hard_loss", r.hard_loss),
+            ("soft_loss", r.soft_loss),
+            ("box_loss", r.box_loss),
+            ("cls_loss", r.cls_loss),
+        ] {
             if !v.is_finite() {
                 return Some((format!("{name}[{l}]"), v));
             }
         }
     }
     for (l, g) in e.grad.obj.iter().enumerate() {
+        // A branch-free scan first (it vectorises); the index only for a layer that has a hit.
+        if !g.iter().fold(false, |bad, v| bad | !v.is_finite()) {
+            continue;
+        }
         if let Some((idx, v)) = g.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Some((format!("grad[{l}] objectness at {:?}", <[usize; 4]>::from(idx)), *v));
+            return Some((
+                format!("grad[{l}] objectness at {:?}", <[usize; 4]>::from(idx)),
+                *v,
+            ));
         }
     }
     for (l, rows) in e.grad.rows.iter().enumerate() {
         for r in rows {
             if let Some(v) = r.xywh.iter().chain(&r.cls).find(|v| !v.is_finite()) {
-                return Some((format!("grad[{l}] at [{}, {}, {}, {}] (box or class)", r.b, r.a, r.gj, r.gi), *v));
+                return Some((
+                    format!(
+                        "grad[{l}] at [{}, {}, {}, {}] (box or class)",
+                        r.b, r.a, r.gj, r.gi
+                    ),
+                    *v,
+                ));
             }
         }
     }

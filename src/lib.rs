@@ -46,9 +46,9 @@ pub mod grad;
 mod json;
 pub mod loss;
 pub mod npy;
-pub mod workspace;
 #[cfg(feature = "plot")]
 pub mod plot;
+pub mod workspace;
 
 pub use answer::Answer;
 pub use array::{JsonArray, Limits};

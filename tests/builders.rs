@@ -78,40 +78,96 @@ fn equal_cell_counts_keep_target_order() {
     let a = [0.0, 0.0, 2.5 / 8.0, 3.5 / 8.0, 0.25, 0.25];
     let b = [0.0, 0.0, 4.5 / 8.0, 4.5 / 8.0, 0.25, 0.25];
     let preds = vec![Prediction::F64(Array5::zeros((1, 1, 8, 8, 6)))];
-    let ab = Inputs { targets: array![a, b], predictions: preds.clone() };
-    let ba = Inputs { targets: array![b, a], predictions: preds };
-    let score_a = gaussian(((0.0f64 / 1.5).powi(2) + (-1.0f64 / 1.5).powi(2)).sqrt(), 1.0);
-    let score_b = gaussian(((1.0f64 / 1.5).powi(2) + (1.0f64 / 1.5).powi(2)).sqrt(), 1.0);
+    let ab = Inputs {
+        targets: array![a, b],
+        predictions: preds.clone(),
+    };
+    let ba = Inputs {
+        targets: array![b, a],
+        predictions: preds,
+    };
+    let score_a = gaussian(
+        ((0.0f64 / 1.5).powi(2) + (-1.0f64 / 1.5).powi(2)).sqrt(),
+        1.0,
+    );
+    let score_b = gaussian(
+        ((1.0f64 / 1.5).powi(2) + (1.0f64 / 1.5).powi(2)).sqrt(),
+        1.0,
+    );
     assert_ne!(score_a, score_b);
     for builder in [Builder::Loop, Builder::Vectorised] {
         let t = assign::build(&config, &ab, builder).unwrap();
-        assert_eq!(t[0].tobj[[0, 0, 3, 3]], score_b, "{builder:?}: B written last wins");
+        assert_eq!(
+            t[0].tobj[[0, 0, 3, 3]],
+            score_b,
+            "{builder:?}: B written last wins"
+        );
         let u = assign::build(&config, &ba, builder).unwrap();
-        assert_eq!(u[0].tobj[[0, 0, 3, 3]], score_a, "{builder:?}: A written last wins");
+        assert_eq!(
+            u[0].tobj[[0, 0, 3, 3]],
+            score_a,
+            "{builder:?}: A written last wins"
+        );
         // With overlap = max the larger score wins either way.
-        let max = Config { overlap: Overlap::Max, ..config.clone() };
+        let max = Config {
+            overlap: Overlap::Max,
+            ..config.clone()
+        };
         let m = assign::build(&max, &ab, builder).unwrap();
         assert_eq!(m[0].tobj[[0, 0, 3, 3]], score_a.max(score_b));
     }
 }
 
 fn eval_in_pool(threads: usize, config: &Config, inputs: &Inputs, builder: Builder) -> Evaluation {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| {
-        evaluate(config, inputs, &EvalOptions { builder, balance: None }).unwrap()
+        evaluate(
+            config,
+            inputs,
+            &EvalOptions {
+                builder,
+                balance: None,
+            },
+        )
+        .unwrap()
     })
 }
 
 fn assert_evaluations_identical(a: &Evaluation, b: &Evaluation) {
-    assert_bits_eq(&[a.loss, a.lbox, a.lobj, a.lcls], &[b.loss, b.lbox, b.lobj, b.lcls], "loss parts");
+    assert_bits_eq(
+        &[a.loss, a.lbox, a.lobj, a.lcls],
+        &[b.loss, b.lbox, b.lobj, b.lcls],
+        "loss parts",
+    );
     assert_bits_eq(&a.balance, &b.balance, "balance");
     for (l, (x, y)) in a.layers.iter().zip(&b.layers).enumerate() {
-        assert_bits_eq(x.tobj.as_slice().unwrap(), y.tobj.as_slice().unwrap(), &format!("layer {l} tobj"));
+        assert_bits_eq(
+            x.tobj.as_slice().unwrap(),
+            y.tobj.as_slice().unwrap(),
+            &format!("layer {l} tobj"),
+        );
         assert_eq!(x.counts, y.counts);
-        assert_bits_eq(&[x.hard_loss, x.soft_loss], &[y.hard_loss, y.soft_loss], "H, S");
+        assert_bits_eq(
+            &[x.hard_loss, x.soft_loss],
+            &[y.hard_loss, y.soft_loss],
+            "H, S",
+        );
     }
-    for (l, (x, y)) in a.grad.to_dense().iter().zip(b.grad.to_dense().iter()).enumerate() {
-        assert_bits_eq(x.as_slice().unwrap(), y.as_slice().unwrap(), &format!("layer {l} grad"));
+    for (l, (x, y)) in a
+        .grad
+        .to_dense()
+        .iter()
+        .zip(b.grad.to_dense().iter())
+        .enumerate()
+    {
+        assert_bits_eq(
+            x.as_slice().unwrap(),
+            y.as_slice().unwrap(),
+            &format!("layer {l} grad"),
+        );
     }
 }
 
@@ -121,8 +177,15 @@ fn assert_evaluations_identical(a: &Evaluation, b: &Evaluation) {
 fn results_do_not_depend_on_thread_count() {
     use soft_objectness::default_batch::{Workload, build};
     for assigner in [Assigner::Soft, Assigner::Yolov5] {
-        let (config, inputs) = build(&Workload { batch: 4, ..Workload::standard(16) });
-        let config = Config { assigner, autobalance: true, ..config };
+        let (config, inputs) = build(&Workload {
+            batch: 4,
+            ..Workload::standard(16)
+        });
+        let config = Config {
+            assigner,
+            autobalance: true,
+            ..config
+        };
         let one = eval_in_pool(1, &config, &inputs, Builder::Vectorised);
         let two = eval_in_pool(2, &config, &inputs, Builder::Vectorised);
         let three = eval_in_pool(3, &config, &inputs, Builder::Vectorised);

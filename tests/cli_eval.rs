@@ -22,12 +22,28 @@ fn eval_output_is_identical_for_1_and_2_threads_and_both_builders() {
         let one = softobj(&["eval", &path], "1");
         let two = softobj(&["eval", &path], "2");
         let looped = softobj(&["eval", &path, "--builder", "loop"], "2");
-        assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+        assert!(
+            one.status.success(),
+            "{}",
+            String::from_utf8_lossy(&one.stderr)
+        );
         assert!(!one.stdout.is_empty());
         assert_eq!(one.stdout, two.stdout, "{name}: 1 vs 2 threads");
         assert_eq!(one.stdout, looped.stdout, "{name}: vectorised vs loop");
         let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
-        for key in ["loss", "lbox", "lobj", "lcls", "tobj", "counts", "grad", "matched", "hard_loss", "soft_loss", "balance"] {
+        for key in [
+            "loss",
+            "lbox",
+            "lobj",
+            "lcls",
+            "tobj",
+            "counts",
+            "grad",
+            "matched",
+            "hard_loss",
+            "soft_loss",
+            "balance",
+        ] {
             assert!(v.get(key).is_some(), "{name}: answer lacks {key}");
         }
     }
@@ -43,7 +59,10 @@ fn eval_errors_go_to_stderr_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("config.score.sigma") && err.contains("-1"), "{err}");
+    assert!(
+        err.contains("config.score.sigma") && err.contains("-1"),
+        "{err}"
+    );
     let missing = softobj(&["eval", "/nonexistent/case.json"], "2");
     assert_eq!(missing.status.code(), Some(2));
     assert!(missing.stdout.is_empty());
@@ -51,10 +70,26 @@ fn eval_errors_go_to_stderr_with_exit_code_2() {
 
 #[test]
 fn default_run_prints_the_summary() {
-    let out = Command::new(env!("CARGO_BIN_EXE_softobj")).args(["summary", "--reps", "1"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_softobj"))
+        .args(["summary", "--reps", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["soft assigner", "baseline YOLOv5 assigner", "positive", "soft", "negative", "loss + gradient", "P3", "P5"] {
+    for needle in [
+        "soft assigner",
+        "baseline YOLOv5 assigner",
+        "positive",
+        "soft",
+        "negative",
+        "loss + gradient",
+        "P3",
+        "P5",
+    ] {
         assert!(text.contains(needle), "summary lacks {needle:?}:\n{text}");
     }
 }

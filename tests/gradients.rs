@@ -10,7 +10,8 @@ use soft_objectness::assign::{self, Builder};
 use soft_objectness::loss::compute::{Constants, compute_with};
 use soft_objectness::loss::iou::{IouKind, bbox_iou_grad, bbox_iou_grad_with};
 use soft_objectness::{
-    Assigner, Config, Distance, EvalOptions, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss, evaluate,
+    Assigner, Config, Distance, EvalOptions, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
+    evaluate,
 };
 
 const EPS: f64 = 1e-6;
@@ -22,7 +23,14 @@ const RTOL: f64 = 1e-5;
 /// Loss at `inputs` with the gradient constants of the base point.
 fn frozen_loss(config: &Config, inputs: &Inputs, constants: &Constants) -> f64 {
     let targets = assign::build(config, inputs, Builder::Loop).unwrap();
-    compute_with(config, inputs, targets, &config.default_balance(), Some(constants)).loss
+    compute_with(
+        config,
+        inputs,
+        targets,
+        &config.default_balance(),
+        Some(constants),
+    )
+    .loss
 }
 
 /// Checks every channel of every layer; returns the number of components checked.
@@ -30,10 +38,15 @@ fn check_gradient(config: &Config, inputs: &Inputs, what: &str) -> usize {
     let e = evaluate(config, inputs, &EvalOptions::default()).unwrap();
     let constants = Constants::of(&e);
     let dense = e.grad.to_dense();
-    let scale = dense.iter().flat_map(|g| g.iter()).fold(1.0f64, |m, v| m.max(v.abs()));
+    let scale = dense
+        .iter()
+        .flat_map(|g| g.iter())
+        .fold(1.0f64, |m, v| m.max(v.abs()));
     let mut checked = 0;
     for (l, g) in dense.iter().enumerate() {
-        let Prediction::F64(base) = &inputs.predictions[l] else { panic!("f64 predictions expected") };
+        let Prediction::F64(base) = &inputs.predictions[l] else {
+            panic!("f64 predictions expected")
+        };
         for (idx, &analytic) in g.indexed_iter() {
             let mut plus = inputs.clone();
             let mut minus = inputs.clone();
@@ -45,7 +58,9 @@ fn check_gradient(config: &Config, inputs: &Inputs, what: &str) -> usize {
             if let Prediction::F64(p) = &mut minus.predictions[l] {
                 p[[b, a, y, x, c]] = v - EPS;
             }
-            let fd = (frozen_loss(config, &plus, &constants) - frozen_loss(config, &minus, &constants)) / (2.0 * EPS);
+            let fd = (frozen_loss(config, &plus, &constants)
+                - frozen_loss(config, &minus, &constants))
+                / (2.0 * EPS);
             let tol = ATOL * scale + RTOL * analytic.abs();
             assert!(
                 (fd - analytic).abs() <= tol,
@@ -70,34 +85,49 @@ fn gradient_case(seed: u64, nc: usize) -> Inputs {
         [1.0, 1.0, 0.62, 0.30, 0.40, 0.35],
         [1.0, 1.0, 0.30, 0.62, 0.40, 0.35], // equal size to the previous row
     ];
-    let targets = targets.mapv(|v| v);
-    let mut t = targets.clone();
+    let mut t = targets;
     for mut row in t.outer_iter_mut() {
         row[1] = (row[1] as usize % nc) as f64;
     }
     let predictions = common::random_predictions(&mut rng, 2, 2, nc, &[(5, 4), (3, 2)], 1.5);
-    Inputs { targets: t, predictions }
+    Inputs {
+        targets: t,
+        predictions,
+    }
 }
 
 fn base_config(nc: usize) -> Config {
     Config {
         nc,
-        anchors: Array3::from_shape_vec((2, 2, 2), vec![1.2, 1.5, 2.5, 1.8, 0.9, 0.7, 1.6, 2.2]).unwrap(),
-        hyp: Hyp { anchor_t: 1e3, ..Hyp::default() },
+        anchors: Array3::from_shape_vec((2, 2, 2), vec![1.2, 1.5, 2.5, 1.8, 0.9, 0.7, 1.6, 2.2])
+            .unwrap(),
+        hyp: Hyp {
+            anchor_t: 1e3,
+            ..Hyp::default()
+        },
         ..Config::default()
     }
 }
 
 #[test]
 fn soft_assigner_every_loss_score_and_distance() {
-    let losses = [SoftLoss::Loss1 { gamma: 1.0 }, SoftLoss::Loss1 { gamma: 2.5 }, SoftLoss::Loss2, SoftLoss::Loss3];
+    let losses = [
+        SoftLoss::Loss1 { gamma: 1.0 },
+        SoftLoss::Loss1 { gamma: 2.5 },
+        SoftLoss::Loss2,
+        SoftLoss::Loss3,
+    ];
     let scores = [
         Score::Power { n: 2 },
         Score::Power { n: 10 },
         Score::Gaussian { sigma: 0.5 },
         Score::Gaussian { sigma: 1.0 },
     ];
-    let distances = [Distance::CellIndex, Distance::Continuous, Distance::Diagonal];
+    let distances = [
+        Distance::CellIndex,
+        Distance::Continuous,
+        Distance::Diagonal,
+    ];
     let mut total = 0;
     let mut k = 0u64;
     for soft_loss in losses {
@@ -108,13 +138,24 @@ fn soft_assigner_every_loss_score_and_distance() {
                     soft_loss,
                     score,
                     distance,
-                    overlap: if k % 2 == 0 { Overlap::Max } else { Overlap::LastWrite },
+                    overlap: if k.is_multiple_of(2) {
+                        Overlap::Max
+                    } else {
+                        Overlap::LastWrite
+                    },
                     ..base_config(3)
                 };
                 let inputs = gradient_case(k, 3);
                 let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
-                assert!(e.layers.iter().any(|l| l.counts.soft > 0), "case {k} has soft cells");
-                total += check_gradient(&config, &inputs, &format!("{soft_loss:?} {score:?} {distance:?}"));
+                assert!(
+                    e.layers.iter().any(|l| l.counts.soft > 0),
+                    "case {k} has soft cells"
+                );
+                total += check_gradient(
+                    &config,
+                    &inputs,
+                    &format!("{soft_loss:?} {score:?} {distance:?}"),
+                );
             }
         }
     }
@@ -125,15 +166,28 @@ fn soft_assigner_every_loss_score_and_distance() {
 fn focal_label_smoothing_and_pos_weights() {
     for (i, assigner) in [Assigner::Soft, Assigner::Yolov5].into_iter().enumerate() {
         for fl_gamma in [0.0, 0.5, 1.5, 2.0] {
-            for (label_smoothing, obj_pw, cls_pw) in [(0.0, 1.0, 1.0), (0.1, 0.7, 1.8), (0.2, 2.0, 0.5)] {
+            for (label_smoothing, obj_pw, cls_pw) in
+                [(0.0, 1.0, 1.0), (0.1, 0.7, 1.8), (0.2, 2.0, 0.5)]
+            {
                 let config = Config {
                     assigner,
-                    hyp: Hyp { fl_gamma, label_smoothing, obj_pw, cls_pw, anchor_t: 1e3, ..Hyp::default() },
+                    hyp: Hyp {
+                        fl_gamma,
+                        label_smoothing,
+                        obj_pw,
+                        cls_pw,
+                        anchor_t: 1e3,
+                        ..Hyp::default()
+                    },
                     soft_loss: SoftLoss::Loss3,
                     ..base_config(3)
                 };
                 let inputs = gradient_case(100 + i as u64, 3);
-                check_gradient(&config, &inputs, &format!("{assigner:?} focal {fl_gamma} ls {label_smoothing}"));
+                check_gradient(
+                    &config,
+                    &inputs,
+                    &format!("{assigner:?} focal {fl_gamma} ls {label_smoothing}"),
+                );
             }
         }
     }
@@ -142,7 +196,10 @@ fn focal_label_smoothing_and_pos_weights() {
 #[test]
 fn baseline_assigner_every_channel() {
     for seed in 0..4 {
-        let config = Config { assigner: Assigner::Yolov5, ..base_config(3) };
+        let config = Config {
+            assigner: Assigner::Yolov5,
+            ..base_config(3)
+        };
         let inputs = gradient_case(200 + seed, 3);
         check_gradient(&config, &inputs, "yolov5");
     }
@@ -151,13 +208,19 @@ fn baseline_assigner_every_channel() {
 #[test]
 fn single_class_autobalance_and_empty_layers() {
     // nc = 1: no class loss, class channels have zero gradient.
-    let config = Config { autobalance: true, ..base_config(1) };
+    let config = Config {
+        autobalance: true,
+        ..base_config(1)
+    };
     let inputs = gradient_case(300, 1);
     check_gradient(&config, &inputs, "nc = 1");
     let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
     assert_eq!(e.lcls, 0.0);
     // No targets at all: only hard negatives.
-    let empty = Inputs { targets: ndarray::Array2::zeros((0, 6)), ..gradient_case(301, 3) };
+    let empty = Inputs {
+        targets: ndarray::Array2::zeros((0, 6)),
+        ..gradient_case(301, 3)
+    };
     check_gradient(&base_config(3), &empty, "no targets");
     // Anchors so large that layer 1 matches nothing.
     let mut config = base_config(3);
@@ -192,7 +255,11 @@ fn f32_predictions_widen_exactly() {
         ..inputs.clone()
     };
     let wide = Inputs {
-        predictions: narrow.predictions.iter().map(|p| Prediction::F64(p.to_f64())).collect(),
+        predictions: narrow
+            .predictions
+            .iter()
+            .map(|p| Prediction::F64(p.to_f64()))
+            .collect(),
         ..inputs
     };
     let config = base_config(3);
@@ -207,8 +274,18 @@ fn iou_family_gradients() {
     let mut rng = common::rng(7);
     use ndarray_rand::rand::Rng;
     for _ in 0..2000 {
-        let b1 = [rng.random_range(0.0..3.0), rng.random_range(0.0..3.0), rng.random_range(0.1..3.0), rng.random_range(0.1..3.0)];
-        let b2 = [rng.random_range(0.0..3.0), rng.random_range(0.0..3.0), rng.random_range(0.1..3.0), rng.random_range(0.1..3.0)];
+        let b1 = [
+            rng.random_range(0.0..3.0),
+            rng.random_range(0.0..3.0),
+            rng.random_range(0.1..3.0),
+            rng.random_range(0.1..3.0),
+        ];
+        let b2 = [
+            rng.random_range(0.0..3.0),
+            rng.random_range(0.0..3.0),
+            rng.random_range(0.1..3.0),
+            rng.random_range(0.1..3.0),
+        ];
         for kind in [IouKind::Iou, IouKind::GIou, IouKind::DIou, IouKind::CIou] {
             let base = bbox_iou_grad(b1, b2, kind);
             let alpha = (kind == IouKind::CIou).then_some(base.alpha);
@@ -216,7 +293,9 @@ fn iou_family_gradients() {
                 let (mut p, mut m) = (b1, b1);
                 p[c] += EPS;
                 m[c] -= EPS;
-                let fd = (bbox_iou_grad_with(p, b2, kind, alpha).value - bbox_iou_grad_with(m, b2, kind, alpha).value) / (2.0 * EPS);
+                let fd = (bbox_iou_grad_with(p, b2, kind, alpha).value
+                    - bbox_iou_grad_with(m, b2, kind, alpha).value)
+                    / (2.0 * EPS);
                 assert!(
                     (fd - base.grad[c]).abs() <= 1e-7 + 1e-5 * base.grad[c].abs(),
                     "{kind:?} {b1:?} {b2:?} component {c}: analytic {}, fd {fd}",

@@ -4,12 +4,17 @@ use ndarray::{Array3, Array5, array};
 use soft_objectness::assign::score::{CellRange, distance};
 use soft_objectness::assign::{Grid, matching::Matched};
 use soft_objectness::loss::iou::EPS as IOU_EPS;
-use soft_objectness::{Config, Distance, EvalOptions, Inputs, Prediction, Score, SoftLoss, evaluate};
+use soft_objectness::{
+    Config, Distance, EvalOptions, Inputs, Prediction, Score, SoftLoss, evaluate,
+};
 
 const LN2: f64 = std::f64::consts::LN_2;
 
 fn close(got: f64, want: f64, what: &str) {
-    assert!((got - want).abs() <= 1e-14 * want.abs().max(1e-300), "{what}: got {got:e}, want {want:e}");
+    assert!(
+        (got - want).abs() <= 1e-14 * want.abs().max(1e-300),
+        "{what}: got {got:e}, want {want:e}"
+    );
 }
 
 /// loss2 at p = 1/2 for target t (the logits are all zero).
@@ -26,7 +31,11 @@ fn loss2_at_half(t: f64) -> f64 {
 /// `sqrt((dy/1.5)^2 + (dx/1.5)^2)`: 2/3 beside the centre, `sqrt(8)/3` on the corners.
 #[test]
 fn one_box_on_a_4x4_grid() {
-    let config = Config { nc: 1, anchors: Array3::from_elem((1, 1, 2), 2.0), ..Config::default() };
+    let config = Config {
+        nc: 1,
+        anchors: Array3::from_elem((1, 1, 2), 2.0),
+        ..Config::default()
+    };
     let inputs = Inputs {
         targets: array![[0.0, 0.0, 0.5, 0.5, 0.5, 0.5]],
         predictions: vec![Prediction::F64(Array5::zeros((1, 1, 4, 4, 6)))],
@@ -48,7 +57,14 @@ fn one_box_on_a_4x4_grid() {
             assert_eq!(tobj[[0, 0, j, i]], want[j][i], "tobj at (cj {j}, ci {i})");
         }
     }
-    assert_eq!((e.layers[0].counts.positive, e.layers[0].counts.soft, e.layers[0].counts.negative), (1, 8, 7));
+    assert_eq!(
+        (
+            e.layers[0].counts.positive,
+            e.layers[0].counts.soft,
+            e.layers[0].counts.negative
+        ),
+        (1, 8, 7)
+    );
 
     // Objectness: every hard cell has BCE(0, t) = ln 2; soft cells loss2 at p = 1/2.
     let h = LN2;
@@ -93,7 +109,10 @@ fn two_boxes_power_score_on_a_4x4_grid() {
         ..Config::default()
     };
     let inputs = Inputs {
-        targets: array![[0.0, 0.0, 0.125, 0.125, 0.5, 0.5], [0.0, 0.0, 0.625, 0.625, 0.5, 0.5]],
+        targets: array![
+            [0.0, 0.0, 0.125, 0.125, 0.5, 0.5],
+            [0.0, 0.0, 0.625, 0.625, 0.5, 0.5]
+        ],
         predictions: vec![Prediction::F64(Array5::zeros((1, 1, 4, 4, 6)))],
     };
     let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
@@ -115,19 +134,43 @@ fn two_boxes_power_score_on_a_4x4_grid() {
             assert_eq!(tobj[[0, 0, j, i]], want[j][i], "tobj at (cj {j}, ci {i})");
         }
     }
-    assert_eq!((e.layers[0].counts.positive, e.layers[0].counts.soft, e.layers[0].counts.negative), (2, 8, 6));
+    assert_eq!(
+        (
+            e.layers[0].counts.positive,
+            e.layers[0].counts.soft,
+            e.layers[0].counts.negative
+        ),
+        (2, 8, 6)
+    );
     close(e.layers[0].hard_loss, LN2, "H");
-    let s = (loss2_at_half(a_diag) + 4.0 * loss2_at_half(b_side) + 3.0 * loss2_at_half(b_corner)) / 8.0;
+    let s =
+        (loss2_at_half(a_diag) + 4.0 * loss2_at_half(b_side) + 3.0 * loss2_at_half(b_corner)) / 8.0;
     close(e.layers[0].soft_loss, s, "S");
 }
 
 /// The worked example of spec section 4 (one box on an 8x8 layer), to the table's 4 digits.
 #[test]
 fn spec_worked_example() {
-    let m = Matched { b: 0, class: 0, a: 0, gx: 0.40 * 8.0, gy: 0.55 * 8.0, gw: 0.43 * 8.0, gh: 0.30 * 8.0 };
+    let m = Matched {
+        b: 0,
+        class: 0,
+        a: 0,
+        gx: 0.40 * 8.0,
+        gy: 0.55 * 8.0,
+        gw: 0.43 * 8.0,
+        gh: 0.30 * 8.0,
+    };
     let r = CellRange::of(&m);
-    assert_eq!((r.gj, r.gi, r.gi1, r.gj1, r.width, r.height), (4, 3, 1, 3, 4, 3));
-    let grid = Grid { bs: 1, na: 1, ny: 8, nx: 8 };
+    assert_eq!(
+        (r.gj, r.gi, r.gi1, r.gj1, r.width, r.height),
+        (4, 3, 1, 3, 4, 3)
+    );
+    let grid = Grid {
+        bs: 1,
+        na: 1,
+        ny: 8,
+        nx: 8,
+    };
     // (cj, ci, d, gaussian, power n = 10) from the table.
     #[rustfmt::skip]
     let table = [
@@ -141,7 +184,11 @@ fn spec_worked_example() {
         let g = soft_objectness::assign::score::score(Score::Gaussian { sigma: 1.0 }, d).unwrap();
         assert!((g - g_want).abs() < 5e-5, "gaussian at ({cj}, {ci}): {g}");
         let p = soft_objectness::assign::score::score(Score::Power { n: 10 }, d).unwrap();
-        let rel = if p_want == 0.0 { p } else { (p - p_want).abs() / p_want };
+        let rel = if p_want == 0.0 {
+            p
+        } else {
+            (p - p_want).abs() / p_want
+        };
         assert!(rel < 5e-3, "power at ({cj}, {ci}): {p}");
     }
     // (4, 1) sits exactly at d = 1: a hard negative with the power score.

@@ -81,17 +81,17 @@ pub fn evaluate_both(config: &Config, inputs: &Inputs) {
                 "loop != vectorised loss"
             );
             // A second evaluation with the updated balance must stay finite too.
-            if config.autobalance {
-                if let Ok(again) = evaluate(
+            if config.autobalance
+                && let Ok(again) = evaluate(
                     config,
                     inputs,
                     &EvalOptions {
                         builder: Builder::Vectorised,
                         balance: Some(v.balance.clone()),
                     },
-                ) {
-                    check(&again);
-                }
+                )
+            {
+                check(&again);
             }
         }
         (Err(a), Err(b)) => {
@@ -100,7 +100,6 @@ pub fn evaluate_both(config: &Config, inputs: &Inputs) {
                 b.to_string(),
                 "the builders fail differently"
             );
-            let _ = a.to_string();
         }
         (a, b) => panic!(
             "one builder failed: vectorised {:?}, loop {:?}",

@@ -114,7 +114,8 @@ pub fn grids(config: &Config, inputs: &Inputs) -> Vec<Grid> {
         .collect()
 }
 
-/// Builds every layer's targets with the configured assigner.
+/// Builds every layer's targets with the configured assigner. The soft assigner's layers are
+/// built concurrently (rayon); the result does not depend on the number of threads.
 ///
 /// Inputs must have been validated ([`Inputs::validate`]); [`crate::evaluate`] does that.
 ///
@@ -134,33 +135,46 @@ pub(crate) fn build_in(
     ws: &mut Workspace,
 ) -> Result<Vec<LayerTargets>> {
     let grids = grids(config, inputs);
-    if config.assigner == Assigner::Soft && builder == Builder::Vectorised {
-        // Layers are independent: they are built concurrently, each parallel over its planes
-        // too, so that one layer's serial steps (matching, sorting) overlap another's work.
-        // Errors are reported in layer order, as the serial loop below would.
-        let buffers: Vec<Option<Vec<f64>>> = grids.iter().map(|g| ws.take(g.cells())).collect();
+    if config.assigner == Assigner::Soft {
+        // Layers are independent: they are built concurrently (the vectorised builder is also
+        // parallel over each layer's planes; the loop builder stays one plain loop per layer),
+        // so that one layer's serial steps overlap another's work. Errors are reported in
+        // layer order, as a serial loop over the layers would.
+        let buffers: Vec<Option<Vec<f64>>> = match builder {
+            Builder::Vectorised => grids.iter().map(|g| ws.take(g.cells())).collect(),
+            Builder::Loop => vec![None; grids.len()],
+        };
         let built: Vec<Result<LayerTargets>> = grids
             .into_par_iter()
             .zip(buffers)
             .enumerate()
             .map(|(l, (grid, buffer))| {
                 let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
-                let buffer = match buffer {
-                    Some(v) => (v, false),
-                    None => (soft_vec::zeros(grid.cells()), true),
-                };
-                soft_vec::build_layer_in(config, &matched, grid, buffer)
+                match (builder, buffer) {
+                    (Builder::Loop, _) => soft_loop::build_layer(config, &matched, grid),
+                    (Builder::Vectorised, Some(v)) => {
+                        soft_vec::build_layer_in(config, &matched, grid, (v, false))
+                    }
+                    (Builder::Vectorised, None) => soft_vec::build_layer_in(
+                        config,
+                        &matched,
+                        grid,
+                        (soft_vec::zeros(grid.cells()), true),
+                    ),
+                }
             })
             .collect();
         return built.into_iter().collect();
     }
-    let mut out = Vec::with_capacity(grids.len());
-    for (l, grid) in grids.into_iter().enumerate() {
-        let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
-        out.push(match config.assigner {
-            Assigner::Yolov5 => yolov5::build_layer(&matched, grid),
-            Assigner::Soft => soft_loop::build_layer(config, &matched, grid)?,
-        });
-    }
-    Ok(out)
+    // The baseline assigner: a few rows per layer, cheaper in one thread.
+    Ok(grids
+        .into_iter()
+        .enumerate()
+        .map(|(l, grid)| {
+            yolov5::build_layer(
+                &matching::match_layer(config, inputs.targets.view(), l, grid),
+                grid,
+            )
+        })
+        .collect())
 }

@@ -10,7 +10,7 @@
 //! | `yolo_target.wgsl` | `yolo_target.rs` | baseline target: IoU at the rows' cells, later rows win |
 //! | `box_cls.wgsl` | `box_cls.rs` | CIoU box loss and class BCE of the rows, with gradients |
 //! | `obj_loss.wgsl` | `obj_loss.rs` | cell classes and counts, objectness loss and gradient |
-//! | `math.wgsl`, `f64.wgsl` | [`shaders`] | shared f32 maths; emulated f64 addition |
+//! | `math.wgsl`, `f64.wgsl`, `rows.wgsl` | `shaders.rs` (the table) | preludes: f32 maths, emulated f64 addition, row records |
 //! | `f64_check.wgsl` | `f64_check.rs` | the emulated addition on demand, for the tests |
 //!
 //! `run.rs` plans the chunks, fills the buffers, records every pass in one submission and
@@ -21,7 +21,7 @@
 //! as on the CPU path before anything is dispatched.
 //!
 //! Everything here needs the cargo feature `gpu`. Without it the same API exists and every
-//! entry point answers [`Error::Gpu`] ("not compiled with GPU support").
+//! entry point answers [`Error::Gpu`](crate::Error::Gpu) ("not compiled with GPU support").
 //!
 //! ```
 //! use soft_objectness::{gpu, Config, EvalOptions, Inputs, Prediction, Error};

@@ -5,6 +5,8 @@
 pub const MATH: &str = include_str!("../../shaders/math.wgsl");
 /// Emulated f64 addition of non-negative doubles.
 pub const F64: &str = include_str!("../../shaders/f64.wgsl");
+/// The row records shared by the box and baseline-target kernels.
+pub const ROWS: &str = include_str!("../../shaders/rows.wgsl");
 /// The soft assigner: claim, write, centre.
 pub const SOFT_ASSIGN: &str = include_str!("../../shaders/soft_assign.wgsl");
 /// The baseline assigner's objectness target: claim, write.
@@ -25,48 +27,48 @@ pub struct Kernel {
     pub source: &'static str,
     /// Whether it needs the emulated f64 addition.
     pub needs_f64: bool,
+    /// Whether it needs the row records.
+    pub needs_rows: bool,
 }
 
 /// The table of kernels.
 pub const KERNELS: [Kernel; 5] = [
-    Kernel {
-        name: "soft_assign",
-        source: SOFT_ASSIGN,
-        needs_f64: true,
-    },
-    Kernel {
-        name: "yolo_target",
-        source: YOLO_TARGET,
-        needs_f64: false,
-    },
-    Kernel {
-        name: "obj_loss",
-        source: OBJ_LOSS,
-        needs_f64: false,
-    },
-    Kernel {
-        name: "box_cls",
-        source: BOX_CLS,
-        needs_f64: false,
-    },
-    Kernel {
-        name: "f64_check",
-        source: F64_CHECK,
-        needs_f64: true,
-    },
+    kernel("soft_assign", SOFT_ASSIGN, true, false),
+    kernel("yolo_target", YOLO_TARGET, false, true),
+    kernel("obj_loss", OBJ_LOSS, false, false),
+    kernel("box_cls", BOX_CLS, false, true),
+    kernel("f64_check", F64_CHECK, true, false),
 ];
 
+const fn kernel(
+    name: &'static str,
+    source: &'static str,
+    needs_f64: bool,
+    needs_rows: bool,
+) -> Kernel {
+    Kernel {
+        name,
+        source,
+        needs_f64,
+        needs_rows,
+    }
+}
+
 impl Kernel {
-    /// The complete WGSL module: `math.wgsl`, then `f64.wgsl` where needed, then the kernel.
+    /// The complete WGSL module: `math.wgsl`, then `f64.wgsl` and `rows.wgsl` where needed,
+    /// then the kernel.
     pub fn full_source(&self) -> String {
-        let mut s = String::with_capacity(MATH.len() + F64.len() + self.source.len() + 2);
-        s.push_str(MATH);
-        s.push('\n');
-        if self.needs_f64 {
-            s.push_str(F64);
+        let parts = [
+            (MATH, true),
+            (F64, self.needs_f64),
+            (ROWS, self.needs_rows),
+            (self.source, true),
+        ];
+        let mut s = String::new();
+        for (part, _) in parts.iter().filter(|(_, wanted)| *wanted) {
+            s.push_str(part);
             s.push('\n');
         }
-        s.push_str(self.source);
         s
     }
 

@@ -52,7 +52,12 @@ pub fn bbox_iou_grad(box1: [f64; 4], box2: [f64; 4], kind: IouKind) -> IouGrad {
 /// [`bbox_iou_grad`] with CIoU's `alpha` given instead of computed (`None` computes it). With
 /// the alpha of a base point held fixed, central finite differences of the value match the
 /// gradient, which is how the gradient checks treat `alpha` as a constant.
-pub fn bbox_iou_grad_with(box1: [f64; 4], box2: [f64; 4], kind: IouKind, alpha: Option<f64>) -> IouGrad {
+pub fn bbox_iou_grad_with(
+    box1: [f64; 4],
+    box2: [f64; 4],
+    kind: IouKind,
+    alpha: Option<f64>,
+) -> IouGrad {
     let [x1, y1, w1, h1] = box1;
     let [x2, y2, w2, h2] = box2;
     let (a1, a2, c1, c2) = (x1 - w1 / 2.0, x1 + w1 / 2.0, y1 - h1 / 2.0, y1 + h1 / 2.0);
@@ -170,7 +175,12 @@ pub fn bbox_iou_grad_with(box1: [f64; 4], box2: [f64; 4], kind: IouKind, alpha: 
     // corners from centre and size
     IouGrad {
         value,
-        grad: [g_a1 + g_a2, g_c1 + g_c2, (g_a2 - g_a1) / 2.0, (g_c2 - g_c1) / 2.0],
+        grad: [
+            g_a1 + g_a2,
+            g_c1 + g_c2,
+            (g_a2 - g_a1) / 2.0,
+            (g_c2 - g_c1) / 2.0,
+        ],
         alpha: alpha_out,
     }
 }

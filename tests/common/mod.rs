@@ -6,7 +6,9 @@
 use ndarray::{Array2, Array3, Array5};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
-use soft_objectness::{Assigner, Config, Distance, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss};
+use soft_objectness::{
+    Assigner, Config, Distance, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
+};
 
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
@@ -35,16 +37,40 @@ pub fn random_config(rng: &mut StdRng, nl: usize, na: usize, nc: usize) -> Confi
             fl_gamma: pick(rng, &[0.0, 0.0, 1.5, 0.5]),
             label_smoothing: pick(rng, &[0.0, 0.0, 0.1]),
         },
-        assigner: pick(rng, &[Assigner::Soft, Assigner::Soft, Assigner::Soft, Assigner::Yolov5]),
-        distance: pick(rng, &[Distance::CellIndex, Distance::Continuous, Distance::Diagonal]),
+        assigner: pick(
+            rng,
+            &[
+                Assigner::Soft,
+                Assigner::Soft,
+                Assigner::Soft,
+                Assigner::Yolov5,
+            ],
+        ),
+        distance: pick(
+            rng,
+            &[
+                Distance::CellIndex,
+                Distance::Continuous,
+                Distance::Diagonal,
+            ],
+        ),
         score: if rng.random_bool(0.5) {
-            Score::Power { n: pick(rng, &[0, 2, 4, 10]) }
+            Score::Power {
+                n: pick(rng, &[0, 2, 4, 10]),
+            }
         } else {
-            Score::Gaussian { sigma: pick(rng, &[0.05, 0.5, 1.0, 3.0]) }
+            Score::Gaussian {
+                sigma: pick(rng, &[0.05, 0.5, 1.0, 3.0]),
+            }
         },
         soft_loss: pick(
             rng,
-            &[SoftLoss::Loss1 { gamma: 1.0 }, SoftLoss::Loss1 { gamma: 0.5 }, SoftLoss::Loss2, SoftLoss::Loss3],
+            &[
+                SoftLoss::Loss1 { gamma: 1.0 },
+                SoftLoss::Loss1 { gamma: 0.5 },
+                SoftLoss::Loss2,
+                SoftLoss::Loss3,
+            ],
         ),
         overlap: pick(rng, &[Overlap::LastWrite, Overlap::LastWrite, Overlap::Max]),
         autobalance: rng.random_bool(0.3),
@@ -97,7 +123,14 @@ pub fn random_targets(rng: &mut StdRng, bs: usize, nc: usize, nt: usize) -> Arra
 }
 
 /// Random f64 logits for the given grids.
-pub fn random_predictions(rng: &mut StdRng, bs: usize, na: usize, nc: usize, grids: &[(usize, usize)], scale: f64) -> Vec<Prediction> {
+pub fn random_predictions(
+    rng: &mut StdRng,
+    bs: usize,
+    na: usize,
+    nc: usize,
+    grids: &[(usize, usize)],
+    scale: f64,
+) -> Vec<Prediction> {
     grids
         .iter()
         .map(|&(ny, nx)| {
@@ -117,18 +150,29 @@ pub fn random_case(seed: u64) -> (Config, Inputs) {
     let na = rng.random_range(1..=3);
     let nc = rng.random_range(1..=4);
     let bs = rng.random_range(1..=3);
-    let grids: Vec<(usize, usize)> = (0..nl).map(|_| (rng.random_range(1..=9), rng.random_range(1..=9))).collect();
+    let grids: Vec<(usize, usize)> = (0..nl)
+        .map(|_| (rng.random_range(1..=9), rng.random_range(1..=9)))
+        .collect();
     let config = random_config(&mut rng, nl, na, nc);
     let nt = pick(&mut rng, &[0, 1, 2, 3, 5, 8, 12]);
     let targets = random_targets(&mut rng, bs, nc, nt);
     let predictions = random_predictions(&mut rng, bs, na, nc, &grids, 2.0);
-    (config, Inputs { targets, predictions })
+    (
+        config,
+        Inputs {
+            targets,
+            predictions,
+        },
+    )
 }
 
 /// Bitwise equality of two f64 slices, with the first difference on failure.
 pub fn assert_bits_eq(got: &[f64], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(g.to_bits() == w.to_bits(), "{what}: index {i}: got {g:e}, expected {w:e}");
+        assert!(
+            g.to_bits() == w.to_bits(),
+            "{what}: index {i}: got {g:e}, expected {w:e}"
+        );
     }
 }

@@ -111,7 +111,7 @@ pub struct Args {
     #[arg(long, default_value_t = 640)]
     size: usize,
     /// Time this case file instead of the standard workload.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["boxes", "size"])]
     case: Option<PathBuf>,
     /// Timed repetitions per stage (after one untimed run).
     #[arg(long, default_value_t = 21)]
@@ -119,7 +119,8 @@ pub struct Args {
     /// Widen f32 predictions to f64 before timing.
     #[arg(long)]
     f64: bool,
-    /// Rayon pool sizes to time every stage with, e.g. `1,2` (default: the global pool).
+    /// Rayon pool sizes to time every stage with, e.g. `1,2` (default: one pool of rayon's
+    /// default size, `RAYON_NUM_THREADS` or the number of CPUs).
     #[arg(long, value_delimiter = ',')]
     threads: Vec<usize>,
     /// Only these stages (comma separated).
@@ -493,4 +494,69 @@ fn write_json(path: &Path, v: &Value) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: Option<PathBuf>, case: Option<PathBuf>) -> Args {
+        Args {
+            boxes: 3,
+            size: 64,
+            case,
+            reps: 1,
+            f64: false,
+            threads: vec![1, 2],
+            only: Vec::new(),
+            dump: dir,
+            json: true,
+        }
+    }
+
+    /// `--dump` writes a case that loads back to the same inputs, with the oracle's outputs
+    /// beside it, and `--case` times that case through every default stage.
+    #[test]
+    fn dump_then_time_the_dumped_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("w");
+        run(&args(Some(out.clone()), None)).unwrap();
+        for f in [
+            "case.json",
+            "oracle.json",
+            "targets.npy",
+            "pred0.npy",
+            "tobj2.npy",
+            "grad_obj1.npy",
+            "baseline_rows0.npy",
+        ] {
+            assert!(out.join(f).is_file(), "{f} missing");
+        }
+        let case = Case::load(out.join("case.json")).unwrap();
+        let (config, inputs) = default_batch::build(&Workload {
+            width: 64,
+            height: 64,
+            ..Workload::standard(3)
+        });
+        assert_eq!(case.inputs, inputs);
+        let oracle: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("oracle.json")).unwrap())
+                .unwrap();
+        let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
+        assert_eq!(oracle["loss"].as_f64(), Some(e.loss));
+        assert_eq!(
+            oracle["counts"][0]["soft"].as_u64(),
+            Some(e.layers[0].counts.soft)
+        );
+        run(&args(None, Some(out.join("case.json")))).unwrap();
+    }
+
+    #[test]
+    fn bad_size_is_refused() {
+        let a = Args {
+            size: 100,
+            ..args(None, None)
+        };
+        assert!(run(&a).unwrap_err().to_string().contains("--size"));
+    }
 }

@@ -17,7 +17,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "softobj", version, about = "Soft-objectness loss: reference oracle (targets, losses, gradients)")]
+#[command(
+    name = "softobj",
+    version,
+    about = "Soft-objectness loss: reference oracle (targets, losses, gradients)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -61,7 +61,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     );
     println!("generated in {}\n", ms(t_gen));
     for assigner in [Assigner::Soft, Assigner::Yolov5] {
-        let config = Config { assigner, ..config.clone() };
+        let config = Config {
+            assigner,
+            ..config.clone()
+        };
         report(&config, &inputs, reps)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -73,7 +76,9 @@ fn report(config: &Config, inputs: &Inputs, reps: usize) -> Result<()> {
         Assigner::Yolov5 => "baseline YOLOv5 assigner",
     };
     println!("== {name}");
-    let (_, t_validate) = time(reps, || config.validate().and_then(|_| inputs.validate(config)))?;
+    let (_, t_validate) = time(reps, || {
+        config.validate().and_then(|_| inputs.validate(config))
+    })?;
     let (targets, t_build) = time(reps, || assign::build(config, inputs, Builder::Vectorised))?;
     let t_loop = if config.assigner == Assigner::Soft {
         Some(time(reps, || assign::build(config, inputs, Builder::Loop))?.1)
@@ -81,7 +86,9 @@ fn report(config: &Config, inputs: &Inputs, reps: usize) -> Result<()> {
         None
     };
     let balance = config.default_balance();
-    let (e, t_loss) = time(reps, || Ok(compute::compute(config, inputs, targets.clone(), &balance)))?;
+    let (e, t_loss) = time(reps, || {
+        Ok(compute::compute(config, inputs, targets.clone(), &balance))
+    })?;
     println!(
         "loss {:.6}  (lbox {:.6}  lobj {:.6}  lcls {:.6})",
         e.loss, e.lbox, e.lobj, e.lcls
