@@ -116,32 +116,41 @@ pub(crate) fn evaluate_in(
 ) -> Result<Evaluation> {
     config.validate()?;
     inputs.validate(config)?;
-    let balance = match &opts.balance {
-        None => config.default_balance(),
-        Some(b) => {
-            if b.len() != config.nl() {
-                return Err(Error::shape(
-                    "balance",
-                    format!("{} entries", config.nl()),
-                    format!("{}", b.len()),
-                ));
-            }
-            if let Some((i, v)) = b
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-            {
-                return Err(Error::invalid(
-                    format!("balance[{i}]"),
-                    v,
-                    "must be a finite number >= 0",
-                ));
-            }
-            b.clone()
-        }
-    };
+    let balance = balance_in_force(config, opts)?;
     let targets = ws.build(config, inputs, opts.builder)?;
-    let e = ws.compute(config, inputs, targets, &balance);
+    finite_or_error(ws.compute(config, inputs, targets, &balance))
+}
+
+/// The balance in force: `opts.balance` (one finite entry `>= 0` per layer) or the default.
+/// Shared by every backend.
+pub(crate) fn balance_in_force(config: &Config, opts: &EvalOptions) -> Result<Vec<f64>> {
+    let Some(b) = &opts.balance else {
+        return Ok(config.default_balance());
+    };
+    if b.len() != config.nl() {
+        return Err(Error::shape(
+            "balance",
+            format!("{} entries", config.nl()),
+            format!("{}", b.len()),
+        ));
+    }
+    match b
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+    {
+        Some((i, v)) => Err(Error::invalid(
+            format!("balance[{i}]"),
+            v,
+            "must be a finite number >= 0",
+        )),
+        None => Ok(b.clone()),
+    }
+}
+
+/// `e`, or [`Error::NonFinite`] naming its first output that is not finite. Shared by every
+/// backend.
+pub(crate) fn finite_or_error(e: Evaluation) -> Result<Evaluation> {
     match first_non_finite(&e) {
         None => Ok(e),
         Some((output, value)) => Err(Error::NonFinite { output, value }),

@@ -92,40 +92,12 @@ pub fn evaluate(
 ) -> Result<Evaluation> {
     config.validate()?;
     inputs.validate(config)?;
-    let balance = balance_of(config, opts)?;
+    let balance = crate::eval::balance_in_force(config, opts)?;
     let ctx = match ctx {
         Some(c) => c,
         None => GpuContext::shared()?,
     };
     ctx.evaluate_validated(config, inputs, balance)
-}
-
-/// The balance in force: `opts.balance` checked against the layer count, or the default.
-/// (The rule of [`crate::evaluate`].)
-fn balance_of(config: &Config, opts: &EvalOptions) -> Result<Vec<f64>> {
-    use crate::error::Error;
-    let Some(b) = &opts.balance else {
-        return Ok(config.default_balance());
-    };
-    if b.len() != config.nl() {
-        return Err(Error::shape(
-            "balance",
-            format!("{} entries", config.nl()),
-            format!("{}", b.len()),
-        ));
-    }
-    match b
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-    {
-        Some((i, v)) => Err(Error::invalid(
-            format!("balance[{i}]"),
-            v,
-            "must be a finite number >= 0",
-        )),
-        None => Ok(b.clone()),
-    }
 }
 
 /// The message of a missing adapter: what to install and which variables select one.

@@ -23,6 +23,7 @@ use crate::config::{Assigner, Config, Distance, Overlap, Score, SoftLoss};
 use crate::error::{Error, Result};
 use crate::eval::{Counts, Evaluation, LayerResult};
 use crate::grad::{Gradient, RowGrad};
+use crate::loss::compute::{autobalance_normalise, autobalance_update};
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
@@ -314,61 +315,7 @@ pub(super) fn evaluate(
     scopes.pop("evaluating on the device")?;
     ctx.health()?;
     let (rec, words) = read?;
-    let e = assemble(config, inputs, plans, &rec, &words, &balance);
-    match first_non_finite(&e) {
-        None => Ok(e),
-        Some((output, value)) => Err(Error::NonFinite { output, value }),
-    }
-}
-
-/// The first output that is not finite, named as [`crate::evaluate`] names it.
-fn first_non_finite(e: &Evaluation) -> Option<(String, f64)> {
-    let bad = |v: &f64| !v.is_finite();
-    let scalars = [
-        ("loss", e.loss),
-        ("lbox", e.lbox),
-        ("lobj", e.lobj),
-        ("lcls", e.lcls),
-    ];
-    if let Some((n, v)) = scalars.iter().find(|(_, v)| bad(v)) {
-        return Some((n.to_string(), *v));
-    }
-    if let Some((i, v)) = e.balance.iter().enumerate().find(|(_, v)| bad(v)) {
-        return Some((format!("balance[{i}]"), *v));
-    }
-    for (l, r) in e.layers.iter().enumerate() {
-        let losses = [
-            ("hard_loss", r.hard_loss),
-            ("soft_loss", r.soft_loss),
-            ("box_loss", r.box_loss),
-            ("cls_loss", r.cls_loss),
-        ];
-        if let Some((n, v)) = losses.iter().find(|(_, v)| bad(v)) {
-            return Some((format!("{n}[{l}]"), *v));
-        }
-    }
-    for (l, g) in e.grad.obj.iter().enumerate() {
-        if let Some((i, v)) = g.indexed_iter().find(|(_, v)| bad(v)) {
-            return Some((
-                format!("grad[{l}] objectness at {:?}", <[usize; 4]>::from(i)),
-                *v,
-            ));
-        }
-    }
-    for (l, rows) in e.grad.rows.iter().enumerate() {
-        for r in rows {
-            if let Some(v) = r.xywh.iter().chain(&r.cls).find(|v| bad(v)) {
-                return Some((
-                    format!(
-                        "grad[{l}] at [{}, {}, {}, {}] (box or class)",
-                        r.b, r.a, r.gj, r.gi
-                    ),
-                    *v,
-                ));
-            }
-        }
-    }
-    None
+    crate::eval::finite_or_error(assemble(config, inputs, plans, &rec, &words, &balance))
 }
 
 /// Fills the buffers and records every pass of every layer; submits.
@@ -885,12 +832,8 @@ fn assemble(
         lcls += cls_loss;
         let obji = hard_loss + soft_loss;
         lobj += obji * balance[l];
-        if config.autobalance && obji > 0.0 {
-            // As the oracle: an update that overflows is skipped, like obji == 0.
-            let updated = new_balance[l] * 0.9999 + 0.0001 / obji;
-            if updated.is_finite() {
-                new_balance[l] = updated;
-            }
+        if config.autobalance {
+            autobalance_update(&mut new_balance[l], obji);
         }
         let shape = (grid.bs, grid.na, grid.ny, grid.nx);
         layers.push(LayerResult {
@@ -908,10 +851,7 @@ fn assemble(
         grad.rows.push(row_grads);
     }
     if config.autobalance {
-        let s = new_balance[usize::from(new_balance.len() > 1)];
-        for b in &mut new_balance {
-            *b /= s;
-        }
+        autobalance_normalise(&mut new_balance, balance);
     }
     let (lbox, lobj, lcls) = (lbox * h.box_gain, lobj * h.obj, lcls * h.cls);
     Evaluation {

@@ -187,13 +187,8 @@ fn run(
         lcls += res.cls_loss;
         let obji = res.hard_loss + res.soft_loss;
         lobj += obji * balance[l];
-        if config.autobalance && obji > 0.0 {
-            // An update that overflows (obji a denormal below ~1e-312) is skipped, as for
-            // obji == 0 (docs/reliability.md); every finite update is unchanged.
-            let updated = new_balance[l] * 0.9999 + 0.0001 / obji;
-            if updated.is_finite() {
-                new_balance[l] = updated;
-            }
+        if config.autobalance {
+            autobalance_update(&mut new_balance[l], obji);
         }
         layers.push(res);
         if want_grad {
@@ -202,16 +197,7 @@ fn run(
         }
     }
     if config.autobalance {
-        let ssi = if new_balance.len() > 1 { 1 } else { 0 };
-        let s = new_balance[ssi];
-        for b in &mut new_balance {
-            *b /= s;
-        }
-        // A normalisation that leaves the f64 range (a zero or extreme balance passed in) keeps
-        // the balance in force instead of reporting infinity or NaN (docs/reliability.md).
-        if new_balance.iter().any(|b| !b.is_finite()) {
-            new_balance = balance.to_vec();
-        }
+        autobalance_normalise(&mut new_balance, balance);
     }
     let (lbox, lobj, lcls) = (lbox * h.box_gain, lobj * h.obj, lcls * h.cls);
     Evaluation {
@@ -222,6 +208,31 @@ fn run(
         layers,
         balance: new_balance,
         grad,
+    }
+}
+
+/// YOLOv5's autobalance update of one layer's weight after its objectness loss `obji` is added:
+/// `b = 0.9999 b + 0.0001 / obji`. Skipped when `obji` is 0 or the update would overflow (a
+/// denormal `obji`), so no infinity appears (docs/decisions.md item 14). Shared by every backend.
+pub(crate) fn autobalance_update(b: &mut f64, obji: f64) {
+    if obji > 0.0 {
+        let updated = *b * 0.9999 + 0.0001 / obji;
+        if updated.is_finite() {
+            *b = updated;
+        }
+    }
+}
+
+/// Divides every updated weight by the stride-16 layer's (layer 1; layer 0 when `nl == 1`). A
+/// normalisation that leaves the f64 range (a zero or extreme balance passed in) keeps the
+/// balance in force, `given`, instead of reporting infinity or NaN. Shared by every backend.
+pub(crate) fn autobalance_normalise(updated: &mut Vec<f64>, given: &[f64]) {
+    let s = updated[usize::from(updated.len() > 1)];
+    for b in updated.iter_mut() {
+        *b /= s;
+    }
+    if updated.iter().any(|b| !b.is_finite()) {
+        *updated = given.to_vec();
     }
 }
 
