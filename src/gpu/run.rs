@@ -23,7 +23,6 @@ use crate::config::{Assigner, Config, Distance, Overlap, Score, SoftLoss};
 use crate::error::{Error, Result};
 use crate::eval::{Counts, Evaluation, LayerResult};
 use crate::grad::{Gradient, RowGrad};
-use crate::loss::compute::{autobalance_normalise, autobalance_update};
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
@@ -708,7 +707,6 @@ fn assemble(
     words: &[Vec<u32>],
     balance: &[f64],
 ) -> Evaluation {
-    let h = &config.hyp;
     let bs = inputs.batch_size() as f64;
     let nc = config.nc;
     let n_chunks = rec.chunks.len();
@@ -718,8 +716,6 @@ fn assemble(
         rows: Vec::with_capacity(plans.len()),
         no: 5 + nc,
     };
-    let (mut lbox, mut lobj, mut lcls) = (0.0, 0.0, 0.0);
-    let mut new_balance = balance.to_vec();
     for (l, plan) in plans.into_iter().enumerate() {
         let grid = plan.grid;
         let image_cells = grid.na * grid.ny * grid.nx;
@@ -828,13 +824,6 @@ fn assemble(
                 },
             })
             .collect();
-        lbox += box_loss;
-        lcls += cls_loss;
-        let obji = hard_loss + soft_loss;
-        lobj += obji * balance[l];
-        if config.autobalance {
-            autobalance_update(&mut new_balance[l], obji);
-        }
         let shape = (grid.bs, grid.na, grid.ny, grid.nx);
         layers.push(LayerResult {
             tobj: Array4::from_shape_vec(shape, tobj).expect("sized from the grid"),
@@ -850,17 +839,5 @@ fn assemble(
             .push(Array4::from_shape_vec(shape, gobj).expect("sized from the grid"));
         grad.rows.push(row_grads);
     }
-    if config.autobalance {
-        autobalance_normalise(&mut new_balance, balance);
-    }
-    let (lbox, lobj, lcls) = (lbox * h.box_gain, lobj * h.obj, lcls * h.cls);
-    Evaluation {
-        loss: (lbox + lobj + lcls) * bs,
-        lbox,
-        lobj,
-        lcls,
-        layers,
-        balance: new_balance,
-        grad,
-    }
+    crate::loss::compute::totals(config, bs, balance, layers, grad)
 }

@@ -150,8 +150,6 @@ fn run(
 ) -> Evaluation {
     let bs = inputs.batch_size() as f64;
     let h = &config.hyp;
-    let mut new_balance = balance.to_vec();
-    let (mut lbox, mut lobj, mut lcls) = (0.0, 0.0, 0.0);
     let mut layers = Vec::with_capacity(targets.len());
     let mut grad = Gradient {
         obj: Vec::with_capacity(targets.len()),
@@ -183,17 +181,35 @@ fn run(
             }
         };
         let (res, gobj, grows) = r;
-        lbox += res.box_loss;
-        lcls += res.cls_loss;
-        let obji = res.hard_loss + res.soft_loss;
-        lobj += obji * balance[l];
-        if config.autobalance {
-            autobalance_update(&mut new_balance[l], obji);
-        }
         layers.push(res);
         if want_grad {
             grad.obj.push(gobj);
             grad.rows.push(grows);
+        }
+    }
+    totals(config, bs, balance, layers, grad)
+}
+
+/// The totals of spec section 5 from the per-layer results, shared by every backend:
+/// `lbox`, `lcls` and `lobj = sum (H_i + S_i) balance_i` in layer order, autobalance, the gains
+/// and the batch factor.
+pub(crate) fn totals(
+    config: &Config,
+    bs: f64,
+    balance: &[f64],
+    layers: Vec<LayerResult>,
+    grad: Gradient,
+) -> Evaluation {
+    let h = &config.hyp;
+    let mut new_balance = balance.to_vec();
+    let (mut lbox, mut lobj, mut lcls) = (0.0, 0.0, 0.0);
+    for (l, r) in layers.iter().enumerate() {
+        lbox += r.box_loss;
+        lcls += r.cls_loss;
+        let obji = r.hard_loss + r.soft_loss;
+        lobj += obji * balance[l];
+        if config.autobalance {
+            autobalance_update(&mut new_balance[l], obji);
         }
     }
     if config.autobalance {
@@ -213,8 +229,8 @@ fn run(
 
 /// YOLOv5's autobalance update of one layer's weight after its objectness loss `obji` is added:
 /// `b = 0.9999 b + 0.0001 / obji`. Skipped when `obji` is 0 or the update would overflow (a
-/// denormal `obji`), so no infinity appears (docs/decisions.md item 14). Shared by every backend.
-pub(crate) fn autobalance_update(b: &mut f64, obji: f64) {
+/// denormal `obji`), so no infinity appears (docs/decisions.md item 14).
+fn autobalance_update(b: &mut f64, obji: f64) {
     if obji > 0.0 {
         let updated = *b * 0.9999 + 0.0001 / obji;
         if updated.is_finite() {
@@ -225,8 +241,8 @@ pub(crate) fn autobalance_update(b: &mut f64, obji: f64) {
 
 /// Divides every updated weight by the stride-16 layer's (layer 1; layer 0 when `nl == 1`). A
 /// normalisation that leaves the f64 range (a zero or extreme balance passed in) keeps the
-/// balance in force, `given`, instead of reporting infinity or NaN. Shared by every backend.
-pub(crate) fn autobalance_normalise(updated: &mut Vec<f64>, given: &[f64]) {
+/// balance in force, `given`, instead of reporting infinity or NaN.
+fn autobalance_normalise(updated: &mut Vec<f64>, given: &[f64]) {
     let s = updated[usize::from(updated.len() > 1)];
     for b in updated.iter_mut() {
         *b /= s;
