@@ -321,7 +321,7 @@ fn parse_header(bytes: &[u8], path: &Path, hstart: usize) -> Result<(Vec<usize>,
     Ok((shape, dtype))
 }
 
-/// Element types [`write`] can store.
+/// Element types [`write()`] can store.
 pub trait NpyElement: Copy {
     /// The `descr` string.
     const DESCR: &'static str;
