@@ -445,7 +445,8 @@ fn into_layer(a: NpyArray, field: &str) -> Result<Prediction> {
 ///
 /// A reference must be a relative path without `..` components, resolved in `base_dir`
 /// (defined here: a case from elsewhere must not read files outside its own directory).
-fn read_array(
+/// Shared by cases and answers ([`crate::conformance`]).
+pub(crate) fn read_array(
     v: &Value,
     field: &str,
     limits: &Limits,

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::answer::Answer;
-use crate::array::{self, JsonArray, Limits};
+use crate::array::{JsonArray, Limits};
 use crate::config::{Assigner, Config};
 use crate::error::{Error, Result};
 use crate::eval::{Counts, Evaluation};
@@ -1077,20 +1077,8 @@ fn read_array(
     base_dir: Option<&Path>,
     limits: &Limits,
 ) -> Result<JsonArray> {
-    if let Some(file) = v.as_object().and_then(|o| o.get("npy")) {
-        let name = file.as_str().ok_or_else(|| Error::Type {
-            field: format!("{field}.npy"),
-            expected: "a file name".into(),
-            got: kind(file),
-        })?;
-        let path = base_dir.unwrap_or_else(|| Path::new(".")).join(name);
-        let a: ArrayD<f64> = crate::npy::read(&path, field, limits)?.into_f64();
-        return Ok(JsonArray {
-            shape: a.shape().to_vec(),
-            data: a.into_raw_vec_and_offset().0,
-        });
-    }
-    let a = array::parse(v, field, limits)?;
+    // The case reader's rule: inline arrays, or `.npy` references confined to the folder.
+    let a: ArrayD<f64> = crate::case::read_array(v, field, limits, base_dir)?.into_f64();
     Ok(JsonArray {
         shape: a.shape().to_vec(),
         data: a.into_raw_vec_and_offset().0,

@@ -1368,3 +1368,21 @@ fn fuzz_label_smoothing_outside_0_1_made_focal_nan() {
     let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
     assert!(e.loss.is_finite());
 }
+
+/// An answer checked by `softobj check` follows the case reader's rule for `.npy` references:
+/// relative paths inside the answer's folder only.
+#[test]
+fn answer_npy_references_stay_inside_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["../outside.npy", "/etc/passwd"] {
+        let answer = dir.path().join("answer.json");
+        std::fs::write(
+            &answer,
+            format!(r#"{{"loss": 1.0, "tobj": [{{"npy": "{bad}"}}]}}"#),
+        )
+        .unwrap();
+        let e = soft_objectness::conformance::load_answer(&answer).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("relative path inside"), "{bad}: {msg}");
+    }
+}
