@@ -11,7 +11,11 @@
 //!   (a readable loop and a vectorised, parallel builder that agree bit for bit);
 //! * [`loss`]: BCE, focal, soft losses, IoU family, and the whole loss with balance;
 //! * [`grad`]: the analytic gradient with respect to every prediction channel;
-//! * [`eval`]: one call that does all of the above.
+//! * [`eval`]: one call that does all of the above ([`workspace`] reuses its buffers);
+//! * [`gpu`]: the same evaluation through WGSL compute shaders (feature `gpu`);
+//! * [`answer`], [`conformance`], [`casegen`]: the oracle's answer format, the comparison of
+//!   another implementation's answer against it, and seeded case generation;
+//! * [`default_batch`]: the embedded standard workload that `softobj` runs by default.
 //!
 //! ```
 //! use soft_objectness::{evaluate, Config, EvalOptions, Inputs, Prediction};
