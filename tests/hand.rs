@@ -5,7 +5,7 @@ use soft_objectness::assign::score::{CellRange, distance};
 use soft_objectness::assign::{Grid, matching::Matched};
 use soft_objectness::loss::iou::EPS as IOU_EPS;
 use soft_objectness::{
-    Config, Distance, EvalOptions, Inputs, Prediction, Score, SoftLoss, evaluate,
+    Config, Distance, EvalOptions, Evaluation, Inputs, Prediction, Score, SoftLoss, evaluate,
 };
 
 const LN2: f64 = std::f64::consts::LN_2;
@@ -15,6 +15,19 @@ fn close(got: f64, want: f64, what: &str) {
         (got - want).abs() <= 1e-14 * want.abs().max(1e-300),
         "{what}: got {got:e}, want {want:e}"
     );
+}
+
+/// The single layer's targets equal `want` exactly and its (positive, soft, negative) counts
+/// equal `counts`.
+fn assert_layer(e: &Evaluation, want: &[[f64; 4]; 4], counts: (u64, u64, u64)) {
+    let tobj = &e.layers[0].tobj;
+    for j in 0..4 {
+        for i in 0..4 {
+            assert_eq!(tobj[[0, 0, j, i]], want[j][i], "tobj at (cj {j}, ci {i})");
+        }
+    }
+    let c = e.layers[0].counts;
+    assert_eq!((c.positive, c.soft, c.negative), counts);
 }
 
 /// loss2 at p = 1/2 for target t (the logits are all zero).
@@ -51,20 +64,7 @@ fn one_box_on_a_4x4_grid() {
         [0.0, side,   1.0,    side  ],
         [0.0, corner, side,   corner],
     ];
-    let tobj = &e.layers[0].tobj;
-    for j in 0..4 {
-        for i in 0..4 {
-            assert_eq!(tobj[[0, 0, j, i]], want[j][i], "tobj at (cj {j}, ci {i})");
-        }
-    }
-    assert_eq!(
-        (
-            e.layers[0].counts.positive,
-            e.layers[0].counts.soft,
-            e.layers[0].counts.negative
-        ),
-        (1, 8, 7)
-    );
+    assert_layer(&e, &want, (1, 8, 7));
 
     // Objectness: every hard cell has BCE(0, t) = ln 2; soft cells loss2 at p = 1/2.
     let h = LN2;
@@ -128,20 +128,7 @@ fn two_boxes_power_score_on_a_4x4_grid() {
         [0.0, b_side,   1.0,      b_side  ],
         [0.0, b_corner, b_side,   b_corner],
     ];
-    let tobj = &e.layers[0].tobj;
-    for j in 0..4 {
-        for i in 0..4 {
-            assert_eq!(tobj[[0, 0, j, i]], want[j][i], "tobj at (cj {j}, ci {i})");
-        }
-    }
-    assert_eq!(
-        (
-            e.layers[0].counts.positive,
-            e.layers[0].counts.soft,
-            e.layers[0].counts.negative
-        ),
-        (2, 8, 6)
-    );
+    assert_layer(&e, &want, (2, 8, 6));
     close(e.layers[0].hard_loss, LN2, "H");
     let s =
         (loss2_at_half(a_diag) + 4.0 * loss2_at_half(b_side) + 3.0 * loss2_at_half(b_corner)) / 8.0;
