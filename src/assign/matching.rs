@@ -46,20 +46,27 @@ pub fn match_layer(
 ) -> Vec<Matched> {
     let (nx, ny) = (grid.nx as f64, grid.ny as f64);
     let anchor_t = config.hyp.anchor_t;
-    let mut out = Vec::new();
+    let targets = targets.as_standard_layout();
+    let rows = targets
+        .as_slice()
+        .expect("a standard-layout array is contiguous");
+    let mut out = Vec::with_capacity(config.na() * targets.nrows());
     for a in 0..config.na() {
         let (aw, ah) = (config.anchors[[l, a, 0]], config.anchors[[l, a, 1]]);
-        for t in targets.outer_iter() {
-            let (gw, gh) = (t[4] * nx, t[5] * ny);
+        for t in rows.chunks_exact(targets.ncols().max(1)) {
+            let &[b, class, x, y, w, h] = t else {
+                continue; // not 6 columns: refused by validation before this runs
+            };
+            let (gw, gh) = (w * nx, h * ny);
             let (rw, rh) = (gw / aw, gh / ah);
             let r = (rw.max(1.0 / rw)).max(rh.max(1.0 / rh));
             if r < anchor_t {
                 out.push(Matched {
-                    b: t[0] as usize,
-                    class: t[1] as usize,
+                    b: b as usize,
+                    class: class as usize,
                     a,
-                    gx: t[2] * nx,
-                    gy: t[3] * ny,
+                    gx: x * nx,
+                    gy: y * ny,
                     gw,
                     gh,
                 });

@@ -150,17 +150,11 @@ pub(crate) fn build_in(
             .enumerate()
             .map(|(l, (grid, buffer))| {
                 let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
-                match (builder, buffer) {
-                    (Builder::Loop, _) => soft_loop::build_layer(config, &matched, grid),
-                    (Builder::Vectorised, Some(v)) => {
-                        soft_vec::build_layer_in(config, &matched, grid, (v, false))
+                match builder {
+                    Builder::Loop => soft_loop::build_layer(config, &matched, grid),
+                    Builder::Vectorised => {
+                        soft_vec::build_layer_in(config, &matched, grid, buffer.unwrap_or_default())
                     }
-                    (Builder::Vectorised, None) => soft_vec::build_layer_in(
-                        config,
-                        &matched,
-                        grid,
-                        (soft_vec::zeros(grid.cells()), true),
-                    ),
                 }
             })
             .collect();

@@ -37,7 +37,8 @@ impl CellRange {
     /// assert_eq!((r.gi, r.gj, r.gi1, r.gj1, r.width, r.height), (3, 4, 1, 3, 4, 3));
     /// ```
     pub fn of(m: &Matched) -> CellRange {
-        let t = |v: f64| v.trunc() as i64;
+        // `as` rounds toward zero (and saturates): `trunc` without a libm call.
+        let t = |v: f64| v as i64;
         let (gi1, gi2) = (t(m.gx - m.gw / 2.0), t(m.gx + m.gw / 2.0));
         let (gj1, gj2) = (t(m.gy - m.gh / 2.0), t(m.gy + m.gh / 2.0));
         CellRange {
@@ -56,9 +57,9 @@ impl CellRange {
     }
 }
 
-/// The ranges of every matched row and the stable largest-first order (spec 4.3), refusing a
-/// layer that would enumerate more than [`MAX_PAIRS`] cells.
-pub(crate) fn ranges_and_order(matched: &[Matched]) -> Result<(Vec<CellRange>, Vec<usize>)> {
+/// The ranges of every matched row, refusing a layer that would enumerate more than
+/// [`MAX_PAIRS`] cells (so that no row covers more than `MAX_PAIRS` cells either).
+pub(crate) fn ranges(matched: &[Matched]) -> Result<Vec<CellRange>> {
     let ranges: Vec<CellRange> = matched.iter().map(CellRange::of).collect();
     let total = ranges
         .iter()
@@ -70,10 +71,26 @@ pub(crate) fn ranges_and_order(matched: &[Matched]) -> Result<(Vec<CellRange>, V
             limit: MAX_PAIRS,
         });
     }
-    let mut order: Vec<usize> = (0..ranges.len()).collect();
-    // `sort_by_key` is stable: rows with equal cell counts keep their matching order.
-    order.sort_by_key(|&i| std::cmp::Reverse(ranges[i].cells()));
-    Ok((ranges, order))
+    Ok(ranges)
+}
+
+/// The ranges of every matched row ([`ranges`]) and the stable largest-first order (spec 4.3).
+pub(crate) fn ranges_and_order(matched: &[Matched]) -> Result<(Vec<CellRange>, Vec<usize>)> {
+    let ranges = ranges(matched)?;
+    // Largest first; the row index breaks ties, so the (unstable, faster) sort of these unique
+    // keys is the stable sort of the cell counts: equal counts keep their matching order.
+    // Packed in one integer: `MAX_PAIRS - cells` (no row covers more than `MAX_PAIRS` cells)
+    // above the row index.
+    let mut keyed: Vec<u128> = ranges
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((MAX_PAIRS - r.cells()) as u128) << 64 | i as u128)
+        .collect();
+    keyed.sort_unstable();
+    Ok((
+        ranges,
+        keyed.into_iter().map(|k| k as u64 as usize).collect(),
+    ))
 }
 
 #[inline]

@@ -1,19 +1,24 @@
 //! The soft assigner vectorised (spec section 4, same rules as [`super::soft_loop`]).
 //!
-//! Two differences in algorithm, none in result:
-//! * **Separable distances.** Every distance mode is `sqrt(X(column) + Y(row))` (over a
-//!   per-row constant for `diagonal`), so a row's `width` column terms and `height` row terms
-//!   are computed once and combined per cell. IEEE addition is commutative, so the sum rounds
-//!   exactly as the literal formula does. In `cell_index` mode the terms depend only on the
-//!   box size and on `|gi - ci|`, `|gj - cj|`, so the rows of one size share one table of
-//!   scores, each computed once.
+//! Three differences in algorithm, none in result:
 //! * **Parallel over planes.** A row writes only to its own `(image, anchor)` plane, so rows
-//!   are bucketed by plane (a stable counting sort that keeps the largest-first order) and
-//!   planes are filled in parallel, each by one thread in write order: the last-write rule
-//!   holds and the result does not depend on the number of threads. A reused buffer
-//!   ([`crate::Workspace`]) is zeroed plane by plane by the same threads.
+//!   are bucketed by plane (a stable counting sort, in matching order) and planes are filled
+//!   in parallel, each by one thread that puts its rows in write order (largest first, stable:
+//!   the restriction of spec 4.3's order to the plane) and zeroes the plane just before
+//!   writing it. The last-write rule holds and the result does not depend on the number of
+//!   threads.
+//! * **Score tables.** In `cell_index` mode a row's scores depend only on its `width`,
+//!   `height` and the offsets `|gi - ci|`, `|gj - cj|`, so the rows of one size share one table
+//!   of scores, each computed once; a row inside the grid copies each of its grid rows from the
+//!   table in one run.
+//! * **Separable distances.** In the other modes every distance is `sqrt(X(column) +
+//!   Y(row))` (over a per-row constant for `diagonal`), so a row's `width` column terms and
+//!   `height` row terms are computed once and combined per cell. IEEE addition is commutative,
+//!   so the sum rounds exactly as the literal formula does.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::MaybeUninit;
 
 use ndarray::Array4;
 use rayon::prelude::*;
@@ -30,42 +35,34 @@ use crate::error::Result;
 /// # Errors
 /// [`crate::Error::TooLarge`] when the rows cover more than [`score::MAX_PAIRS`] cells.
 pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<LayerTargets> {
-    build_layer_in(config, matched, grid, (zeros(grid.cells()), true))
+    build_layer_in(config, matched, grid, Vec::new())
 }
 
-/// `n` zeros, written in parallel: `vec![0.0; n]` would zero on one thread whenever the
-/// allocator reuses memory (a `memset` that kept the builder from scaling with threads).
-pub(crate) fn zeros(n: usize) -> Vec<f64> {
-    let mut v = Vec::with_capacity(n);
-    v.par_extend(rayon::iter::repeat_n(0.0, n));
-    v
-}
-
-/// [`build_layer`] into a given buffer of `grid.cells()` values; `zeroed` tells whether it
-/// already holds zeros (from [`zeros`]); otherwise (a buffer reused from a
-/// [`crate::Workspace`]) every plane is zeroed by the thread that fills it.
+/// [`build_layer`] into the allocation of `data` (a buffer lent by a [`crate::Workspace`], or
+/// an empty `Vec`): its contents are ignored, every plane is zeroed by the thread that fills
+/// it, just before filling it, so that the plane is still in that core's cache for its writes.
 pub(crate) fn build_layer_in(
     config: &Config,
     matched: &[Matched],
     grid: Grid,
-    (mut data, zeroed): (Vec<f64>, bool),
+    mut data: Vec<f64>,
 ) -> Result<LayerTargets> {
-    let (ranges, order) = score::ranges_and_order(matched)?;
+    let ranges = score::ranges(matched)?;
     let rows = centre_rows(matched, &ranges, grid);
     let planes = grid.bs * grid.na;
     let plane_of = |k: usize| matched[k].b * grid.na + matched[k].a;
 
-    // Stable counting sort of the ordered rows by plane.
+    // Stable counting sort of the rows by plane, in matching order.
     let mut start = vec![0usize; planes + 1];
-    for &k in &order {
-        start[plane_of(k) + 1] += 1;
+    for m in matched {
+        start[m.b * grid.na + m.a + 1] += 1;
     }
     for p in 0..planes {
         start[p + 1] += start[p];
     }
     let mut fill = start.clone();
-    let mut bucketed = vec![0usize; order.len()];
-    for &k in &order {
+    let mut bucketed = vec![0usize; matched.len()];
+    for k in 0..matched.len() {
         let p = plane_of(k);
         bucketed[fill[p]] = k;
         fill[p] += 1;
@@ -75,37 +72,52 @@ pub(crate) fn build_layer_in(
         Distance::CellIndex => Tables::new(config, &ranges),
         _ => Tables::default(),
     };
-    debug_assert_eq!(data.len(), grid.cells());
+    let cells = grid.cells();
+    data.clear();
+    data.reserve_exact(cells);
     if grid.plane() > 0 {
-        data.par_chunks_mut(grid.plane()).enumerate().for_each_init(
-            Scratch::default,
-            |scratch, (p, plane)| {
-                if !zeroed {
-                    plane.fill(0.0);
-                }
-                for &k in &bucketed[start[p]..start[p + 1]] {
-                    let table = tables
-                        .of_row
-                        .get(k)
-                        .copied()
-                        .flatten()
-                        .map(|i| &tables.tables[i]);
+        data.spare_capacity_mut()[..cells]
+            .par_chunks_mut(grid.plane())
+            .enumerate()
+            .for_each_init(Scratch::default, |scratch, (p, plane)| {
+                let plane = zeroed(plane);
+                // Write order (spec 4.3) within the plane: a stable sort, largest first.
+                let mut order = std::mem::take(&mut scratch.order);
+                order.clear();
+                order.extend_from_slice(&bucketed[start[p]..start[p + 1]]);
+                order.sort_by_key(|&k| std::cmp::Reverse(ranges[k].cells()));
+                for &k in &order {
+                    let table = tables.of_row.get(k).copied().flatten();
+                    let table = table.map(|i| &tables.tables[i]);
                     fill_row(config, &matched[k], &ranges[k], grid, plane, scratch, table);
                 }
-                for &k in &bucketed[start[p]..start[p + 1]] {
+                for &k in &order {
                     plane[rows[k].gj * grid.nx + rows[k].gi] = 1.0;
                 }
-            },
-        );
+                scratch.order = order;
+            });
     }
+    // SAFETY: the planes partition the first `cells` elements (`cells` is a whole number of
+    // planes) and `zeroed` initialised each of them; with empty planes `cells` is 0.
+    unsafe { data.set_len(cells) };
     let tobj = Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), data)
         .expect("buffer sized from the grid");
     Ok(LayerTargets { grid, tobj, rows })
 }
 
+/// Writes zeros into every element of `plane` and returns it initialised.
+fn zeroed(plane: &mut [MaybeUninit<f64>]) -> &mut [f64] {
+    plane.fill(MaybeUninit::new(0.0));
+    // SAFETY: every element was initialised on the line above, and `MaybeUninit<f64>` has the
+    // layout of `f64`.
+    unsafe { &mut *(plane as *mut [MaybeUninit<f64>] as *mut [f64]) }
+}
+
 /// Buffers of [`fill_row`], one set per rayon job (reused across the planes it fills).
 #[derive(Default)]
 struct Scratch {
+    /// The plane's rows in write order.
+    order: Vec<usize>,
     /// Column terms `X(dw)` (or, in `cell_index` mode, `X` by `|gi - ci|`).
     xs: Vec<f64>,
     /// Row terms `Y(dh)` (or by `|gj - cj|`).
@@ -116,8 +128,8 @@ struct Scratch {
     row_at: Vec<usize>,
 }
 
-/// Writes one row's cells into its plane, column offset outer, row offset inner; `table` is
-/// its size's score table in `cell_index` mode (see [`Tables`]), if it has one.
+/// Writes one row's cells into its plane; `table` is its size's score table in `cell_index`
+/// mode (see [`Tables`]), if it has one.
 fn fill_row(
     config: &Config,
     m: &Matched,
@@ -127,6 +139,13 @@ fn fill_row(
     s: &mut Scratch,
     table: Option<&Table>,
 ) {
+    let inside = r.gi1 >= 0
+        && r.gj1 >= 0
+        && r.gi1 + r.width <= grid.nx as i64
+        && r.gj1 + r.height <= grid.ny as i64;
+    if let (true, Some(t)) = (inside, table) {
+        return fill_inside(config.overlap, r, grid.nx, plane, t);
+    }
     let (nx, ny) = (grid.nx as f64, grid.ny as f64);
     s.cols.clear();
     s.cols
@@ -165,21 +184,74 @@ fn fill_row(
     }
 }
 
+/// [`fill_row`] for a `cell_index` row whose cells all lie inside the grid, from its table.
+///
+/// No cell is clamped, so the row's cells are distinct and the order in which they are
+/// written cannot matter: they are written grid row by grid row, each as one run copied from
+/// the table's mirrored row.
+fn fill_inside(overlap: Overlap, r: &CellRange, nx: usize, plane: &mut [f64], t: &Table) {
+    // In range: 0 <= gi1 <= gi <= gi1 + width - 1 and gi1 + width <= nx (checked by the
+    // caller), and gi - gi1 < kx.
+    let (gi1, width) = (r.gi1 as usize, r.width as usize);
+    let first = t.kx - 1 - (r.gi - r.gi1) as usize;
+    for dh in 0..r.height {
+        let iy = (r.gj - (r.gj1 + dh)).unsigned_abs() as usize;
+        let run = &t.scores[iy * t.stride() + first..][..width];
+        let at = (r.gj1 + dh) as usize * nx + gi1;
+        let cells = &mut plane[at..at + width];
+        match overlap {
+            Overlap::LastWrite if !t.skips => cells.copy_from_slice(run),
+            Overlap::LastWrite => {
+                for (c, &v) in cells.iter_mut().zip(run) {
+                    *c = if v.is_nan() { *c } else { v };
+                }
+            }
+            // `f64::max` returns the other argument when one is NaN.
+            Overlap::Max => {
+                for (c, &v) in cells.iter_mut().zip(run) {
+                    *c = c.max(v);
+                }
+            }
+        }
+    }
+}
+
 /// Largest score table of one size (entries); rows of larger boxes score cell by cell.
-const TABLE_MAX: i64 = 1 << 14;
+const TABLE_MAX: usize = 1 << 15;
 
 /// Entries of all the score tables of one layer at most (16 MB); rows whose size comes after
 /// the budget is spent score cell by cell.
-const TABLES_MAX: usize = 1 << 20;
+const TABLES_MAX: usize = 1 << 21;
 
-/// A `cell_index` score table: `(ky, scores)`, the score of offsets `(|gi - ci|, |gj - cj|)` at
-/// `ix * ky + iy`, `None` where the cell is skipped.
-type Table = (usize, Vec<Option<f64>>);
+/// A `cell_index` score table, its rows mirrored: the score of offsets `(ix, iy) = (|gi - ci|,
+/// |gj - cj|)` at `iy * (2 kx - 1) + kx - 1 +- ix`, so that the cells of one grid row of a box
+/// are one contiguous run; `NaN` where the cell is skipped (a score is never `NaN`).
+struct Table {
+    /// Offsets `ix < kx`.
+    kx: usize,
+    /// Scores, row by row.
+    scores: Vec<f64>,
+    /// Whether any cell is skipped (any score is `NaN`).
+    skips: bool,
+}
+
+impl Table {
+    /// Entries per row, `2 kx - 1`.
+    fn stride(&self) -> usize {
+        2 * self.kx - 1
+    }
+
+    /// The score of offsets `(ix, iy)`, `None` for a skipped cell.
+    fn get(&self, ix: usize, iy: usize) -> Option<f64> {
+        Some(self.scores[iy * self.stride() + self.kx - 1 + ix]).filter(|v| !v.is_nan())
+    }
+}
 
 /// The `cell_index` score tables of one layer. A row's scores depend only on its `width`,
 /// `height` and the offsets `|gi - ci|`, `|gj - cj|` (`(-k / h)^2` is `(k / h)^2` bit for bit),
-/// so all the rows of one size share one table: each distinct score is computed once (2.5 to
-/// 4 times fewer `exp` calls than one table per row on the standard batch).
+/// so all the rows of one size share one table: each of its scores is computed once (7 and 11
+/// times fewer `exp` calls than one per cell on the standard batch with 8 and 32 boxes per
+/// image).
 #[derive(Default)]
 struct Tables {
     /// Per row (matched index): its size's table, if it has one.
@@ -196,61 +268,148 @@ fn extents(r: &CellRange) -> (i64, i64) {
     (kx, ky)
 }
 
+/// A multiplicative hash for the packed `(width, height)` keys of [`Tables::new`] (std's
+/// default SipHash is several times slower, and these keys come from validated boxes, not
+/// from an adversary who could only slow the build down, never change its result).
+#[derive(Default)]
+struct SizeHasher(u64);
+
+impl Hasher for SizeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Table {
+    /// The table of size `(width, height)` with offsets up to `(kx, ky)`, empty unless `keep`.
+    fn new((w, h, kx, ky): (i64, i64, i64, i64), keep: bool, cache: &mut ScoreCache) -> Table {
+        if !keep {
+            return Table {
+                kx: 1,
+                scores: Vec::new(),
+                skips: false,
+            };
+        }
+        let (kx, ky) = (kx as usize, ky as usize);
+        let (hw, hh) = (w as f64 / 2.0, h as f64 / 2.0);
+        let xs: Vec<f64> = (0..kx).map(|k| sq(k as f64 / hw)).collect();
+        let stride = 2 * kx - 1;
+        let mut scores = vec![0.0; stride * ky];
+        for (iy, row) in scores.chunks_exact_mut(stride).enumerate() {
+            let y = sq(iy as f64 / hh);
+            for (ix, &x) in xs.iter().enumerate() {
+                let v = cache.score(x + y);
+                row[kx - 1 + ix] = v;
+                row[kx - 1 - ix] = v;
+            }
+        }
+        Table {
+            kx,
+            skips: scores.iter().any(|v| v.is_nan()),
+            scores,
+        }
+    }
+}
+
 impl Tables {
+    /// `ranges` must have passed [`score::ranges`] (no row covers more than
+    /// [`score::MAX_PAIRS`] cells, so widths and heights fit in 32 bits).
     fn new(config: &Config, ranges: &[CellRange]) -> Tables {
         // Distinct sizes with the largest offsets their rows need.
-        let mut index: HashMap<(i64, i64), usize> = HashMap::new();
+        let mut index: HashMap<u64, usize, BuildHasherDefault<SizeHasher>> = HashMap::default();
         let mut sizes: Vec<(i64, i64, i64, i64)> = Vec::new();
-        let mut of_row = Vec::with_capacity(ranges.len());
+        let mut of_size = Vec::with_capacity(ranges.len());
         for r in ranges {
             let (kx, ky) = extents(r);
-            let i = *index.entry((r.width, r.height)).or_insert_with(|| {
+            let key = (r.width as u64) << 32 | r.height as u64;
+            let i = *index.entry(key).or_insert_with(|| {
                 sizes.push((r.width, r.height, 0, 0));
                 sizes.len() - 1
             });
             sizes[i].2 = sizes[i].2.max(kx);
             sizes[i].3 = sizes[i].3.max(ky);
-            of_row.push(i);
+            of_size.push(i);
         }
         let mut budget = TABLES_MAX;
         let keep: Vec<bool> = sizes
             .iter()
             .map(|&(_, _, kx, ky)| {
-                let n = (kx * ky) as usize;
-                let fits = kx * ky <= TABLE_MAX && n <= budget;
+                let n = (2 * kx - 1).saturating_mul(ky) as usize;
+                let fits = n <= TABLE_MAX && n <= budget;
                 if fits {
                     budget -= n;
                 }
                 fits
             })
             .collect();
-        let tables = sizes
-            .par_iter()
+        // One pass with one cache for the layer (the layers are built in parallel): split
+        // into parallel jobs, each with its own cache, the tables share fewer scores and take
+        // longer (measured on the standard batch).
+        let mut cache = ScoreCache::new(config.score);
+        let tables: Vec<Table> = sizes
+            .iter()
             .zip(&keep)
-            .map(|(&(w, h, kx, ky), &keep)| {
-                if !keep {
-                    return (0, Vec::new());
-                }
-                let (hw, hh) = (w as f64 / 2.0, h as f64 / 2.0);
-                let ys: Vec<f64> = (0..ky).map(|k| sq(k as f64 / hh)).collect();
-                let mut t = Vec::with_capacity((kx * ky) as usize);
-                for k in 0..kx {
-                    let x = sq(k as f64 / hw);
-                    t.extend(
-                        ys.iter()
-                            .map(|&y| score::score(config.score, (x + y).sqrt())),
-                    );
-                }
-                (ky as usize, t)
-            })
+            .map(|(&size, &keep)| Table::new(size, keep, &mut cache))
             .collect();
-        let of_row = of_row.into_iter().map(|i| keep[i].then_some(i)).collect();
+        let of_row = of_size.into_iter().map(|i| keep[i].then_some(i)).collect();
         Tables { of_row, tables }
     }
 }
 
-/// [`fill_row`] in `cell_index` mode: scores from the row's size's table, or (a box too large
-/// for one) from its column and row terms cell by cell, the same arithmetic.
+/// Scores by the squared distance `s = X + Y` they are computed from, remembered in a small
+/// direct-mapped cache: the score is a function of the bits of `s` alone (`d = sqrt(s)`), and
+/// the tables of one layer repeat the same `s` many times (`X = (2 ix / width)^2` is the same
+/// for every size of the same ratio; on the standard batch only a third to a fifth of the
+/// entries are distinct), so a hit saves a `sqrt`, a division and an `exp`, and changes no
+/// bit.
+struct ScoreCache {
+    kind: crate::config::Score,
+    /// `(bits of s, score or NaN)`; a slot never written holds a key no `s` has.
+    slots: Vec<(u64, f64)>,
+}
+
+impl ScoreCache {
+    /// log2 of the slots (32 KB).
+    const BITS: u32 = 11;
+    /// The bits of a NaN with a payload: `s` is finite, so no key is ever this.
+    const EMPTY: u64 = u64::MAX;
+
+    fn new(kind: crate::config::Score) -> ScoreCache {
+        ScoreCache {
+            kind,
+            slots: vec![(Self::EMPTY, 0.0); 1 << Self::BITS],
+        }
+    }
+
+    /// `score(sqrt(s))`, `NaN` for a skipped cell.
+    #[inline]
+    fn score(&mut self, s: f64) -> f64 {
+        let key = s.to_bits();
+        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize;
+        let (k, v) = self.slots[slot];
+        if k == key {
+            return v;
+        }
+        let v = score::score(self.kind, s.sqrt()).unwrap_or(f64::NAN);
+        self.slots[slot] = (key, v);
+        v
+    }
+}
+
+/// [`fill_row`] in `cell_index` mode for a row that leaves the grid (or has no table): scores
+/// from the row's size's table, or (a box too large for one) from its column and row terms
+/// cell by cell, the same arithmetic; column offset outer, row offset inner (spec 4.4), since
+/// clamped cells repeat and the last write wins.
 fn fill_cell_index(
     config: &Config,
     r: &CellRange,
@@ -269,7 +428,7 @@ fn fill_cell_index(
         for (dh, &at) in s.row_at.iter().enumerate() {
             let iy = (r.gj - (r.gj1 + dh as i64)).unsigned_abs() as usize;
             let v = match table {
-                Some((stride, t)) => t[ix * stride + iy],
+                Some(t) => t.get(ix, iy),
                 None => score::score(config.score, (s.xs[ix] + s.ys[iy]).sqrt()),
             };
             if let Some(v) = v {
@@ -303,7 +462,7 @@ mod tests {
         let want = soft_loop::build_layer(config, matched, grid).unwrap().tobj;
         let fresh = build_layer(config, matched, grid).unwrap().tobj;
         // A reused buffer full of stale values, as a workspace lends it.
-        let stale = build_layer_in(config, matched, grid, (vec![0.5; grid.cells()], false))
+        let stale = build_layer_in(config, matched, grid, vec![0.5; grid.cells()])
             .unwrap()
             .tobj;
         for got in [fresh, stale] {
@@ -342,9 +501,10 @@ mod tests {
             };
             // Offsets up to 151 x 141: more than TABLE_MAX entries.
             let big = row(8.3, 7.6, 300.0, 280.0);
-            assert!(extents(&CellRange::of(&big)).0 * extents(&CellRange::of(&big)).1 > TABLE_MAX);
+            let (kx, ky) = extents(&CellRange::of(&big));
+            assert!(((2 * kx - 1) * ky) as usize > TABLE_MAX);
             same_as_loop(&config, &[big, row(3.5, 4.5, 3.0, 2.0)], grid);
-            // 80 distinct sizes of about 14 500 entries each: the budget runs out near the end.
+            // 80 distinct sizes of about 28 700 entries each: the budget runs out near the end.
             let many: Vec<Matched> = (0..80)
                 .map(|i| {
                     row(
@@ -359,6 +519,72 @@ mod tests {
             let t = Tables::new(&config, &ranges);
             assert!(t.of_row.iter().any(Option::is_none) && t.of_row.iter().any(Option::is_some));
             same_as_loop(&config, &many, grid);
+        }
+    }
+
+    /// Boxes whose cell range touches the grid's edges exactly (no clamping: the table runs),
+    /// overlapping boxes of one size in one plane, both overlap rules, both scores: the loop
+    /// builder's targets bit for bit.
+    #[test]
+    fn rows_inside_the_grid_match_the_loop_builder_up_to_the_edges() {
+        let grid = Grid {
+            bs: 2,
+            na: 2,
+            ny: 9,
+            nx: 12,
+        };
+        let row = |b: usize, a: usize, gx: f64, gy: f64, gw: f64, gh: f64| Matched {
+            b,
+            class: 0,
+            a,
+            gx,
+            gy,
+            gw,
+            gh,
+        };
+        let matched = [
+            // Columns 0..=11 and rows 0..=8: the whole grid, nothing clamped.
+            row(0, 0, 6.0, 4.5, 11.9, 8.9),
+            // Same size, other centres: one table, two runs each side of the centre.
+            row(0, 0, 2.5, 2.5, 3.0, 3.0),
+            row(0, 0, 9.5, 6.5, 3.0, 3.0),
+            // Flush with the right and bottom edges, centre off the middle of the range.
+            row(1, 1, 10.9, 7.9, 2.1, 2.1),
+            // Flush with the left and top edges.
+            row(1, 0, 1.0, 1.0, 2.0, 2.0),
+            // One past the right edge: clamped, the general path.
+            row(1, 1, 11.5, 4.0, 1.2, 3.0),
+        ];
+        for r in &matched[..5] {
+            let r = CellRange::of(r);
+            assert!(r.gi1 >= 0 && r.gj1 >= 0 && r.gi1 + r.width <= 12 && r.gj1 + r.height <= 9);
+        }
+        for score in [Score::Gaussian { sigma: 0.7 }, Score::Power { n: 2 }] {
+            for overlap in [Overlap::LastWrite, Overlap::Max] {
+                let config = Config {
+                    score,
+                    overlap,
+                    distance: Distance::CellIndex,
+                    ..Config::default()
+                };
+                same_as_loop(&config, &matched, grid);
+            }
+        }
+    }
+
+    /// The score cache returns `score(sqrt(s))` bit for bit, also after collisions (many
+    /// more distinct `s` than slots, each asked twice, in two orders).
+    #[test]
+    fn the_score_cache_changes_no_bit() {
+        for kind in [Score::Gaussian { sigma: 1.3 }, Score::Power { n: 6 }] {
+            let mut cache = ScoreCache::new(kind);
+            let values: Vec<f64> = (0..20_000)
+                .map(|i| (i as f64 * 0.618_034).fract() * 4.5)
+                .collect();
+            for &s in values.iter().chain(values.iter().rev()) {
+                let want = score::score(kind, s.sqrt()).unwrap_or(f64::NAN);
+                assert_eq!(cache.score(s).to_bits(), want.to_bits(), "s = {s}");
+            }
         }
     }
 }
