@@ -165,6 +165,45 @@ pub fn score(kind: Score, d: f64) -> Option<f64> {
     }
 }
 
+/// A memo of a pure function of one `f64`, remembered by the argument's bits in a small
+/// direct-mapped cache: a hit returns exactly what the function returned for those bits, so a
+/// memo changes no result, only how often `sqrt`, divisions and `exp` run. The builders score
+/// through one, since the cells of a layer repeat the same distances many times.
+pub(crate) struct Memo<F> {
+    f: F,
+    /// `(bits of the argument, value)`; a slot never written holds a key no argument has.
+    slots: Vec<(u64, f64)>,
+}
+
+impl<F: Fn(f64) -> f64> Memo<F> {
+    /// log2 of the slots (32 KB).
+    const BITS: u32 = 11;
+    /// The bits of a NaN with a full payload: arguments are finite, and a NaN argument would
+    /// only miss (its value is computed, never looked up wrongly: keys compare as bits).
+    const EMPTY: u64 = u64::MAX;
+
+    pub(crate) fn new(f: F) -> Memo<F> {
+        Memo {
+            f,
+            slots: vec![(Self::EMPTY, 0.0); 1 << Self::BITS],
+        }
+    }
+
+    /// `f(x)`.
+    #[inline]
+    pub(crate) fn get(&mut self, x: f64) -> f64 {
+        let key = x.to_bits();
+        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize;
+        let (k, v) = self.slots[slot];
+        if k == key && key != Self::EMPTY {
+            return v;
+        }
+        let v = (self.f)(x);
+        self.slots[slot] = (key, v);
+        v
+    }
+}
+
 /// Clamps a cell index to `0..n`.
 #[inline]
 pub(crate) fn clamp_cell(c: i64, n: usize) -> usize {

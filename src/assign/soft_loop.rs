@@ -1,7 +1,7 @@
 //! The soft assigner as a plain loop (spec section 4): the readable reference that the
 //! vectorised builder and the shaders are checked against.
 
-use ndarray::Array4;
+use ndarray::{Array4, s};
 
 use super::matching::Matched;
 use super::score::{self, clamp_cell};
@@ -27,16 +27,21 @@ use crate::error::Result;
 pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<LayerTargets> {
     let mut tobj = Array4::<f64>::zeros((grid.bs, grid.na, grid.ny, grid.nx));
     let (ranges, order) = score::ranges_and_order(matched)?;
+    // `score(d)`, remembered by the bits of `d` (cells of one layer repeat distances).
+    let mut score_of = score::Memo::new(|d| score::score(config.score, d).unwrap_or(f64::NAN));
     for &k in &order {
         let (m, r) = (&matched[k], &ranges[k]);
+        // The row's (image, anchor) plane.
+        let mut plane = tobj.slice_mut(s![m.b, m.a, .., ..]);
         for dw in 0..r.width {
             for dh in 0..r.height {
                 let (cj, ci) = (r.gj1 + dh, r.gi1 + dw);
                 let d = score::distance(config.distance, m, r, cj, ci, grid);
-                let Some(s) = score::score(config.score, d) else {
-                    continue;
-                };
-                let cell = &mut tobj[[m.b, m.a, clamp_cell(cj, grid.ny), clamp_cell(ci, grid.nx)]];
+                let s = score_of.get(d);
+                if s.is_nan() {
+                    continue; // skipped (spec 4.6); no score is NaN
+                }
+                let cell = &mut plane[[clamp_cell(cj, grid.ny), clamp_cell(ci, grid.nx)]];
                 match config.overlap {
                     Overlap::LastWrite => *cell = s,
                     Overlap::Max => *cell = cell.max(s),

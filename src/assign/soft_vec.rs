@@ -24,7 +24,7 @@ use ndarray::Array4;
 use rayon::prelude::*;
 
 use super::matching::Matched;
-use super::score::{self, CellRange, clamp_cell};
+use super::score::{self, CellRange, Memo, clamp_cell};
 use super::soft_loop::centre_rows;
 use super::{Grid, LayerTargets};
 use crate::config::{Config, Distance, Overlap};
@@ -292,7 +292,11 @@ impl Hasher for SizeHasher {
 
 impl Table {
     /// The table of size `(width, height)` with offsets up to `(kx, ky)`, empty unless `keep`.
-    fn new((w, h, kx, ky): (i64, i64, i64, i64), keep: bool, cache: &mut ScoreCache) -> Table {
+    fn new(
+        (w, h, kx, ky): (i64, i64, i64, i64),
+        keep: bool,
+        cache: &mut Memo<impl Fn(f64) -> f64>,
+    ) -> Table {
         if !keep {
             return Table {
                 kx: 1,
@@ -308,7 +312,7 @@ impl Table {
         for (iy, row) in scores.chunks_exact_mut(stride).enumerate() {
             let y = sq(iy as f64 / hh);
             for (ix, &x) in xs.iter().enumerate() {
-                let v = cache.score(x + y);
+                let v = cache.get(x + y);
                 row[kx - 1 + ix] = v;
                 row[kx - 1 - ix] = v;
             }
@@ -355,7 +359,12 @@ impl Tables {
         // One pass with one cache for the layer (the layers are built in parallel): split
         // into parallel jobs, each with its own cache, the tables share fewer scores and take
         // longer (measured on the standard batch).
-        let mut cache = ScoreCache::new(config.score);
+        // Scores by the squared distance `s = X + Y`: the score is a function of the bits of
+        // `s` alone, and the tables of one layer repeat the same `s` many times (`X = (2 ix /
+        // width)^2` is the same for every size of the same ratio; on the standard batch only
+        // a third to a fifth of the entries are distinct).
+        let kind = config.score;
+        let mut cache = Memo::new(|s: f64| score::score(kind, s.sqrt()).unwrap_or(f64::NAN));
         let tables: Vec<Table> = sizes
             .iter()
             .zip(&keep)
@@ -363,46 +372,6 @@ impl Tables {
             .collect();
         let of_row = of_size.into_iter().map(|i| keep[i].then_some(i)).collect();
         Tables { of_row, tables }
-    }
-}
-
-/// Scores by the squared distance `s = X + Y` they are computed from, remembered in a small
-/// direct-mapped cache: the score is a function of the bits of `s` alone (`d = sqrt(s)`), and
-/// the tables of one layer repeat the same `s` many times (`X = (2 ix / width)^2` is the same
-/// for every size of the same ratio; on the standard batch only a third to a fifth of the
-/// entries are distinct), so a hit saves a `sqrt`, a division and an `exp`, and changes no
-/// bit.
-struct ScoreCache {
-    kind: crate::config::Score,
-    /// `(bits of s, score or NaN)`; a slot never written holds a key no `s` has.
-    slots: Vec<(u64, f64)>,
-}
-
-impl ScoreCache {
-    /// log2 of the slots (32 KB).
-    const BITS: u32 = 11;
-    /// The bits of a NaN with a payload: `s` is finite, so no key is ever this.
-    const EMPTY: u64 = u64::MAX;
-
-    fn new(kind: crate::config::Score) -> ScoreCache {
-        ScoreCache {
-            kind,
-            slots: vec![(Self::EMPTY, 0.0); 1 << Self::BITS],
-        }
-    }
-
-    /// `score(sqrt(s))`, `NaN` for a skipped cell.
-    #[inline]
-    fn score(&mut self, s: f64) -> f64 {
-        let key = s.to_bits();
-        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize;
-        let (k, v) = self.slots[slot];
-        if k == key {
-            return v;
-        }
-        let v = score::score(self.kind, s.sqrt()).unwrap_or(f64::NAN);
-        self.slots[slot] = (key, v);
-        v
     }
 }
 
@@ -572,18 +541,18 @@ mod tests {
         }
     }
 
-    /// The score cache returns `score(sqrt(s))` bit for bit, also after collisions (many
-    /// more distinct `s` than slots, each asked twice, in two orders).
+    /// The memo returns `f(x)` bit for bit, also after collisions (many more distinct
+    /// arguments than slots, each asked twice, in two orders).
     #[test]
-    fn the_score_cache_changes_no_bit() {
+    fn the_memo_changes_no_bit() {
         for kind in [Score::Gaussian { sigma: 1.3 }, Score::Power { n: 6 }] {
-            let mut cache = ScoreCache::new(kind);
+            let f = |s: f64| score::score(kind, s.sqrt()).unwrap_or(f64::NAN);
+            let mut memo = Memo::new(f);
             let values: Vec<f64> = (0..20_000)
                 .map(|i| (i as f64 * 0.618_034).fract() * 4.5)
                 .collect();
             for &s in values.iter().chain(values.iter().rev()) {
-                let want = score::score(kind, s.sqrt()).unwrap_or(f64::NAN);
-                assert_eq!(cache.score(s).to_bits(), want.to_bits(), "s = {s}");
+                assert_eq!(memo.get(s).to_bits(), f(s).to_bits(), "s = {s}");
             }
         }
     }
