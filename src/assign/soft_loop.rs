@@ -1,5 +1,8 @@
 //! The soft assigner as a plain loop (spec section 4): the readable reference that the
 //! vectorised builder and the shaders are checked against.
+//!
+//! One distance per enumerated cell, in the spec's order; the score of a distance goes
+//! through a memo ([`score::Memo`]), a cache of a pure function that changes no bit.
 
 use ndarray::{Array4, s};
 
