@@ -2,7 +2,7 @@
 //! vectorised builder and the shaders are checked against.
 //!
 //! One distance per enumerated cell, in the spec's order; the score of a distance goes
-//! through a memo ([`score::Memo`]), a cache of a pure function that changes no bit.
+//! through a memo (`score::Memo`, crate-private), a cache of a pure function that changes no bit.
 
 use ndarray::{Array4, s};
 
