@@ -27,7 +27,9 @@ pub struct Matched {
 /// The matched rows of layer `l`, anchor-major (all targets for anchor 0, then anchor 1, ...).
 ///
 /// A pair is kept when `max(rw, 1/rw, rh, 1/rh) < anchor_t` with `rw = gw / anchor_w`,
-/// `rh = gh / anchor_h`; a zero width or height is never kept.
+/// `rh = gh / anchor_h`; a zero width or height is never kept. `targets` has the six columns
+/// `(image, class, x, y, w, h)` of validated inputs ([`crate::Inputs::validate`]); with any
+/// other number of columns nothing matches.
 ///
 /// ```
 /// use soft_objectness::{Config, assign::{Grid, matching::match_layer}};
@@ -55,7 +57,7 @@ pub fn match_layer(
         let (aw, ah) = (config.anchors[[l, a, 0]], config.anchors[[l, a, 1]]);
         for t in rows.chunks_exact(targets.ncols().max(1)) {
             let &[b, class, x, y, w, h] = t else {
-                continue; // not 6 columns: refused by validation before this runs
+                break; // not 6 columns (validation refuses those): nothing matches
             };
             let (gw, gh) = (w * nx, h * ny);
             let (rw, rh) = (gw / aw, gh / ah);
