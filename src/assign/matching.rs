@@ -52,27 +52,37 @@ pub fn match_layer(
     let rows = targets
         .as_slice()
         .expect("a standard-layout array is contiguous");
+    if targets.ncols() != 6 {
+        return Vec::new(); // validation refuses these: nothing matches
+    }
+    // Box sizes in grid units, then the ratio test for every target at once (a loop without
+    // branches over contiguous values, which the compiler vectorises), then the kept rows.
+    let gw: Vec<f64> = rows.chunks_exact(6).map(|t| t[4] * nx).collect();
+    let gh: Vec<f64> = rows.chunks_exact(6).map(|t| t[5] * ny).collect();
+    let mut keep = vec![false; gw.len()];
     let mut out = Vec::with_capacity(config.na() * targets.nrows());
     for a in 0..config.na() {
         let (aw, ah) = (config.anchors[[l, a, 0]], config.anchors[[l, a, 1]]);
-        for t in rows.chunks_exact(targets.ncols().max(1)) {
-            let &[b, class, x, y, w, h] = t else {
-                break; // not 6 columns (validation refuses those): nothing matches
-            };
-            let (gw, gh) = (w * nx, h * ny);
-            let (rw, rh) = (gw / aw, gh / ah);
+        for ((k, &w), &h) in keep.iter_mut().zip(&gw).zip(&gh) {
+            let (rw, rh) = (w / aw, h / ah);
             let r = (rw.max(1.0 / rw)).max(rh.max(1.0 / rh));
-            if r < anchor_t {
-                out.push(Matched {
-                    b: b as usize,
-                    class: class as usize,
-                    a,
-                    gx: x * nx,
-                    gy: y * ny,
-                    gw,
-                    gh,
-                });
-            }
+            *k = r < anchor_t;
+        }
+        for ((t, _), (&gw, &gh)) in rows
+            .chunks_exact(6)
+            .zip(&keep)
+            .zip(gw.iter().zip(&gh))
+            .filter(|((_, k), _)| **k)
+        {
+            out.push(Matched {
+                b: t[0] as usize,
+                class: t[1] as usize,
+                a,
+                gx: t[2] * nx,
+                gy: t[3] * ny,
+                gw,
+                gh,
+            });
         }
     }
     out
