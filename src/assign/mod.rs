@@ -138,27 +138,39 @@ pub(crate) fn build_in(
     if config.assigner == Assigner::Soft {
         // Layers are independent: they are built concurrently (the vectorised builder is also
         // parallel over each layer's planes; the loop builder stays one plain loop per layer),
-        // so that one layer's serial steps overlap another's work. Errors are reported in
-        // layer order, as a serial loop over the layers would.
-        let buffers: Vec<Option<Vec<f64>>> = match builder {
-            Builder::Vectorised => grids.iter().map(|g| ws.take(g.cells())).collect(),
-            Builder::Loop => vec![None; grids.len()],
-        };
-        let built: Vec<Result<LayerTargets>> = grids
-            .into_par_iter()
-            .zip(buffers)
+        // so that one layer's serial steps overlap another's work. Smallest grid first: a
+        // small grid's boxes cover more of its cells, so its serial part (matching, ranges,
+        // score tables) is the longest and its planes the lightest, while the large grids'
+        // planes, started last, keep every thread busy to the end (at 32 boxes per image on
+        // two threads: 0.166 instead of 0.20 ms). Results and errors come back in layer order,
+        // as from a serial loop over the layers.
+        let mut by_size: Vec<(usize, Grid, Option<Vec<f64>>)> = grids
+            .iter()
             .enumerate()
-            .map(|(l, (grid, buffer))| {
+            .map(|(l, &g)| {
+                let buffer = match builder {
+                    Builder::Vectorised => ws.take(g.cells()),
+                    Builder::Loop => None,
+                };
+                (l, g, buffer)
+            })
+            .collect();
+        by_size.sort_by_key(|&(_, g, _)| g.cells());
+        let mut built: Vec<(usize, Result<LayerTargets>)> = by_size
+            .into_par_iter()
+            .map(|(l, grid, buffer)| {
                 let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
-                match builder {
+                let layer = match builder {
                     Builder::Loop => soft_loop::build_layer(config, &matched, grid),
                     Builder::Vectorised => {
                         soft_vec::build_layer_in(config, &matched, grid, buffer.unwrap_or_default())
                     }
-                }
+                };
+                (l, layer)
             })
             .collect();
-        return built.into_iter().collect();
+        built.sort_by_key(|&(l, _)| l);
+        return built.into_iter().map(|(_, layer)| layer).collect();
     }
     // The baseline assigner: a few rows per layer, cheaper in one thread.
     Ok(grids
