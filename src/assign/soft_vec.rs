@@ -356,13 +356,12 @@ impl Tables {
                 fits
             })
             .collect();
-        // One pass with one cache for the layer (the layers are built in parallel): split
-        // into parallel jobs, each with its own cache, the tables share fewer scores and take
-        // longer (measured on the standard batch).
-        // Scores by the squared distance `s = X + Y`: the score is a function of the bits of
-        // `s` alone, and the tables of one layer repeat the same `s` many times (`X = (2 ix /
-        // width)^2` is the same for every size of the same ratio; on the standard batch only
-        // a third to a fifth of the entries are distinct).
+        // Scores through a memo keyed by the squared distance `s = X + Y`: the score is a
+        // function of the bits of `s` alone, and the tables of one layer repeat the same `s`
+        // many times (`X = (2 ix / width)^2` is the same for every size of the same ratio; on
+        // the standard batch only a third to a half of the entries are distinct). One pass
+        // with one memo for the layer (the layers are built in parallel): split into parallel
+        // jobs with a memo each, the tables share fewer scores and took longer.
         let kind = config.score;
         let mut cache = Memo::new(|s: f64| score::score(kind, s.sqrt()).unwrap_or(f64::NAN));
         let tables: Vec<Table> = sizes
