@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scaling sweep of the Rust side (docs/performance.md): time against boxes and against cells.
 
-    python3 bench/sweep.py [--reps 11] [--out docs/performance]   # any Python 3 for the data
+    python3 bench/sweep.py [--reps 31] [--out docs/performance]   # any Python 3 for the data
     .venv-torch/bin/python bench/sweep.py --plot-only             # matplotlib draws the figure
 
 Batch 16, 80 classes, YOLOv5s anchors, float32 predictions, seeded COCO-like boxes
