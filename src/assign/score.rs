@@ -93,8 +93,9 @@ pub(crate) fn ranges_and_order(matched: &[Matched]) -> Result<(Vec<CellRange>, V
     ))
 }
 
+/// `x * x`, the square every distance formula writes (shared so that all paths round alike).
 #[inline]
-fn sq(x: f64) -> f64 {
+pub(crate) fn sq(x: f64) -> f64 {
     x * x
 }
 

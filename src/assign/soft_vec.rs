@@ -24,7 +24,7 @@ use ndarray::Array4;
 use rayon::prelude::*;
 
 use super::matching::Matched;
-use super::score::{self, CellRange, Memo, clamp_cell};
+use super::score::{self, CellRange, Memo, clamp_cell, sq};
 use super::soft_loop::centre_rows;
 use super::{Grid, LayerTargets};
 use crate::config::{Config, Distance, Overlap};
@@ -413,11 +413,6 @@ fn write(overlap: Overlap, cell: &mut f64, v: f64) {
         Overlap::LastWrite => *cell = v,
         Overlap::Max => *cell = cell.max(v),
     }
-}
-
-#[inline]
-fn sq(x: f64) -> f64 {
-    x * x
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! clamped into `[MIN_NORMAL, 1 - 2^-24]` so that it stays soft.
 
 use crate::assign::matching::Matched;
-use crate::assign::score::{self, CellRange};
+use crate::assign::score::{self, CellRange, sq};
 use crate::config::{Distance, Score};
 
 /// Bit pattern of `+inf`; for non-negative doubles, numeric order is bit-pattern order.
@@ -216,11 +216,6 @@ impl ScoreClasses {
             Class::Soft
         }
     }
-}
-
-#[inline]
-fn sq(x: f64) -> f64 {
-    x * x
 }
 
 /// A row's separable distance terms: `xs[dw]` for its columns, `ys[dh]` for its rows, and the
