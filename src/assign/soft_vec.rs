@@ -24,7 +24,7 @@ use ndarray::Array4;
 use rayon::prelude::*;
 
 use super::matching::Matched;
-use super::score::{self, CellRange, Memo, clamp_cell, sq};
+use super::score::{self, CellRange, MAX_PAIRS, Memo, clamp_cell, sq};
 use super::soft_loop::centre_rows;
 use super::{Grid, LayerTargets};
 use crate::config::{Config, Distance, Overlap};
@@ -81,17 +81,25 @@ pub(crate) fn build_layer_in(
             .enumerate()
             .for_each_init(Scratch::default, |scratch, (p, plane)| {
                 let plane = zeroed(plane);
-                // Write order (spec 4.3) within the plane: a stable sort, largest first.
+                // Write order (spec 4.3) within the plane: largest first, ties in matching
+                // order (the bucket is in matching order, so sorting the packed keys is the
+                // stable sort by size, without a stable sort's cost).
                 let mut order = std::mem::take(&mut scratch.order);
                 order.clear();
-                order.extend_from_slice(&bucketed[start[p]..start[p + 1]]);
-                order.sort_by_key(|&k| std::cmp::Reverse(ranges[k].cells()));
-                for &k in &order {
+                order.extend(
+                    bucketed[start[p]..start[p + 1]]
+                        .iter()
+                        .map(|&k| (MAX_PAIRS - ranges[k].cells()) << ROW_BITS | k as u64),
+                );
+                order.sort_unstable();
+                for &key in &order {
+                    let k = (key & ROW_MASK) as usize;
                     let table = tables.of_row.get(k).copied().flatten();
                     let table = table.map(|i| &tables.tables[i]);
                     fill_row(config, &matched[k], &ranges[k], grid, plane, scratch, table);
                 }
-                for &k in &order {
+                for &key in &order {
+                    let k = (key & ROW_MASK) as usize;
                     plane[rows[k].gj * grid.nx + rows[k].gi] = 1.0;
                 }
                 scratch.order = order;
@@ -113,11 +121,20 @@ fn zeroed(plane: &mut [MaybeUninit<f64>]) -> &mut [f64] {
     unsafe { &mut *(plane as *mut [MaybeUninit<f64>] as *mut [f64]) }
 }
 
+/// Bits of a plane's sort key that hold the row (matched index); `MAX_PAIRS - cells` (at
+/// most 29 bits) sits above them. Every row covers at least one cell and [`score::ranges`]
+/// refused layers of more than [`MAX_PAIRS`] (`2^28`) cells, so row indices fit.
+const ROW_BITS: u32 = 32;
+const _: () = assert!(MAX_PAIRS <= 1 << ROW_BITS && MAX_PAIRS < 1 << (64 - ROW_BITS));
+
+/// The row of a plane's sort key.
+const ROW_MASK: u64 = (1 << ROW_BITS) - 1;
+
 /// Buffers of [`fill_row`], one set per rayon job (reused across the planes it fills).
 #[derive(Default)]
 struct Scratch {
-    /// The plane's rows in write order.
-    order: Vec<usize>,
+    /// The plane's rows in write order, as sort keys (see [`ROW_BITS`]).
+    order: Vec<u64>,
     /// Column terms `X(dw)` (or, in `cell_index` mode, `X` by `|gi - ci|`).
     xs: Vec<f64>,
     /// Row terms `Y(dh)` (or by `|gj - cj|`).
@@ -330,7 +347,8 @@ impl Tables {
     /// [`score::MAX_PAIRS`] cells, so widths and heights fit in 32 bits).
     fn new(config: &Config, ranges: &[CellRange]) -> Tables {
         // Distinct sizes with the largest offsets their rows need.
-        let mut index: HashMap<u64, usize, BuildHasherDefault<SizeHasher>> = HashMap::default();
+        let mut index: HashMap<u64, usize, BuildHasherDefault<SizeHasher>> =
+            HashMap::with_capacity_and_hasher(ranges.len(), BuildHasherDefault::default());
         let mut sizes: Vec<(i64, i64, i64, i64)> = Vec::new();
         let mut of_size = Vec::with_capacity(ranges.len());
         for r in ranges {
