@@ -144,7 +144,7 @@ pub(crate) fn build_in(
         // planes, started last, keep every thread busy to the end (at 32 boxes per image on
         // two threads: 0.166 instead of 0.20 ms). Results and errors come back in layer order,
         // as from a serial loop over the layers.
-        let mut by_size: Vec<(usize, Grid, Option<Vec<f64>>)> = grids
+        let mut by_size: Vec<_> = grids
             .iter()
             .enumerate()
             .map(|(l, &g)| {
@@ -152,25 +152,35 @@ pub(crate) fn build_in(
                     Builder::Vectorised => ws.take(g.cells()),
                     Builder::Loop => None,
                 };
-                (l, g, buffer)
+                (l, g, buffer, ws.take_table_blocks(l))
             })
             .collect();
-        by_size.sort_by_key(|&(_, g, _)| g.cells());
-        let mut built: Vec<(usize, Result<LayerTargets>)> = by_size
+        by_size.sort_by_key(|&(_, g, _, _)| g.cells());
+        let mut built: Vec<(usize, Result<LayerTargets>, _)> = by_size
             .into_par_iter()
-            .map(|(l, grid, buffer)| {
+            .map(|(l, grid, buffer, mut blocks)| {
                 let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
                 let layer = match builder {
                     Builder::Loop => soft_loop::build_layer(config, &matched, grid),
-                    Builder::Vectorised => {
-                        soft_vec::build_layer_in(config, &matched, grid, buffer.unwrap_or_default())
-                    }
+                    Builder::Vectorised => soft_vec::build_layer_in(
+                        config,
+                        &matched,
+                        grid,
+                        buffer.unwrap_or_default(),
+                        &mut blocks,
+                    ),
                 };
-                (l, layer)
+                (l, layer, blocks)
             })
             .collect();
-        built.sort_by_key(|&(l, _)| l);
-        return built.into_iter().map(|(_, layer)| layer).collect();
+        built.sort_by_key(|&(l, _, _)| l);
+        return built
+            .into_iter()
+            .map(|(l, layer, blocks)| {
+                ws.put_table_blocks(l, blocks);
+                layer
+            })
+            .collect();
     }
     // The baseline assigner: a few rows per layer, cheaper in one thread.
     Ok(grids

@@ -35,17 +35,20 @@ use crate::error::Result;
 /// # Errors
 /// [`crate::Error::TooLarge`] when the rows cover more than [`score::MAX_PAIRS`] cells.
 pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<LayerTargets> {
-    build_layer_in(config, matched, grid, Vec::new())
+    build_layer_in(config, matched, grid, Vec::new(), &mut Vec::new())
 }
 
 /// [`build_layer`] into the allocation of `data` (a buffer lent by a [`crate::Workspace`], or
 /// an empty `Vec`): its contents are ignored, every plane is zeroed by the thread that fills
 /// it, just before filling it, so that the plane is still in that core's cache for its writes.
+/// The score tables are written into the blocks of `spare` (contents ignored), which gets
+/// them back, with any new ones, when the layer is built.
 pub(crate) fn build_layer_in(
     config: &Config,
     matched: &[Matched],
     grid: Grid,
     mut data: Vec<f64>,
+    spare: &mut Vec<Vec<f64>>,
 ) -> Result<LayerTargets> {
     let ranges = score::ranges(matched)?;
     let rows = centre_rows(matched, &ranges, grid);
@@ -68,8 +71,8 @@ pub(crate) fn build_layer_in(
         fill[p] += 1;
     }
 
-    let tables = match config.distance {
-        Distance::CellIndex => Tables::new(config, &ranges),
+    let mut tables = match config.distance {
+        Distance::CellIndex => Tables::new(config, &ranges, spare),
         _ => Tables::default(),
     };
     let cells = grid.cells();
@@ -94,8 +97,7 @@ pub(crate) fn build_layer_in(
                 order.sort_unstable();
                 for &key in &order {
                     let k = (key & ROW_MASK) as usize;
-                    let table = tables.of_row.get(k).copied().flatten();
-                    let table = table.map(|i| &tables.tables[i]);
+                    let table = tables.of_row(k);
                     fill_row(config, &matched[k], &ranges[k], grid, plane, scratch, table);
                 }
                 for &key in &order {
@@ -108,6 +110,7 @@ pub(crate) fn build_layer_in(
     // SAFETY: the planes partition the first `cells` elements (`cells` is a whole number of
     // planes) and `zeroed` initialised each of them; with empty planes `cells` is 0.
     unsafe { data.set_len(cells) };
+    spare.append(&mut tables.blocks);
     let tobj = Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), data)
         .expect("buffer sized from the grid");
     Ok(LayerTargets { grid, tobj, rows })
@@ -154,7 +157,7 @@ fn fill_row(
     grid: Grid,
     plane: &mut [f64],
     s: &mut Scratch,
-    table: Option<&Table>,
+    table: Option<Table>,
 ) {
     let inside = r.gi1 >= 0
         && r.gj1 >= 0
@@ -206,7 +209,7 @@ fn fill_row(
 /// No cell is clamped, so the row's cells are distinct and the order in which they are
 /// written cannot matter: they are written grid row by grid row, each as one run copied from
 /// the table's mirrored row.
-fn fill_inside(overlap: Overlap, r: &CellRange, nx: usize, plane: &mut [f64], t: &Table) {
+fn fill_inside(overlap: Overlap, r: &CellRange, nx: usize, plane: &mut [f64], t: Table) {
     // In range: 0 <= gi1 <= gi <= gi1 + width - 1 and gi1 + width <= nx (checked by the
     // caller), and gi - gi1 < kx.
     let (gi1, width) = (r.gi1 as usize, r.width as usize);
@@ -243,16 +246,17 @@ const TABLES_MAX: usize = 1 << 21;
 /// A `cell_index` score table, its rows mirrored: the score of offsets `(ix, iy) = (|gi - ci|,
 /// |gj - cj|)` at `iy * (2 kx - 1) + kx - 1 +- ix`, so that the cells of one grid row of a box
 /// are one contiguous run; `NaN` where the cell is skipped (a score is never `NaN`).
-struct Table {
+#[derive(Clone, Copy)]
+struct Table<'a> {
     /// Offsets `ix < kx`.
     kx: usize,
-    /// Scores, row by row.
-    scores: Vec<f64>,
+    /// Scores, row by row (a span of [`Tables::scores`]).
+    scores: &'a [f64],
     /// Whether any cell is skipped (any score is `NaN`).
     skips: bool,
 }
 
-impl Table {
+impl Table<'_> {
     /// Entries per row, `2 kx - 1`.
     fn stride(&self) -> usize {
         2 * self.kx - 1
@@ -268,14 +272,33 @@ impl Table {
 /// `height` and the offsets `|gi - ci|`, `|gj - cj|` (`(-k / h)^2` is `(k / h)^2` bit for bit),
 /// so all the rows of one size share one table: each of its scores is computed once (7 and 11
 /// times fewer `exp` calls than one per cell on the standard batch with 8 and 32 boxes per
-/// image).
+/// image). The tables share a few blocks of [`BLOCK`] entries: at 32 boxes per image a layer
+/// has about a thousand sizes, most of them a few dozen entries, and one allocation each cost
+/// more than their scores; one buffer for all would be larger than glibc's threshold for
+/// `mmap` (128 KB), and mapped and page-faulted in again at every build.
 #[derive(Default)]
 struct Tables {
-    /// Per row (matched index): its size's table, if it has one.
+    /// Per row (matched index): its size's table (an index into `spans`), if it has one.
     of_row: Vec<Option<usize>>,
-    /// Per size, in order of first appearance.
-    tables: Vec<Table>,
+    /// Per size with a table, in order of first appearance: `kx`, the block, the table's first
+    /// entry in it, its number of entries and whether it skips a cell.
+    spans: Vec<Span>,
+    /// The tables' scores.
+    blocks: Vec<Vec<f64>>,
 }
+
+/// Where a table lies in [`Tables::blocks`] (see there).
+#[derive(Clone, Copy)]
+struct Span {
+    kx: usize,
+    block: usize,
+    start: usize,
+    len: usize,
+    skips: bool,
+}
+
+/// Entries of one block of [`Tables`] (64 KB); a larger table has a block of its own.
+pub(crate) const BLOCK: usize = 1 << 13;
 
 /// The largest `|gi - ci|` and `|gj - cj|` of a row, plus one. `gi1 <= gi <= gi1 + width - 1`
 /// (trunc is monotonic).
@@ -307,45 +330,38 @@ impl Hasher for SizeHasher {
     }
 }
 
-impl Table {
-    /// The table of size `(width, height)` with offsets up to `(kx, ky)`, empty unless `keep`.
-    fn new(
-        (w, h, kx, ky): (i64, i64, i64, i64),
-        keep: bool,
-        cache: &mut Memo<impl Fn(f64) -> f64>,
-    ) -> Table {
-        if !keep {
-            return Table {
-                kx: 1,
-                scores: Vec::new(),
-                skips: false,
-            };
-        }
-        let (kx, ky) = (kx as usize, ky as usize);
-        let (hw, hh) = (w as f64 / 2.0, h as f64 / 2.0);
-        let xs: Vec<f64> = (0..kx).map(|k| sq(k as f64 / hw)).collect();
-        let stride = 2 * kx - 1;
-        let mut scores = vec![0.0; stride * ky];
-        for (iy, row) in scores.chunks_exact_mut(stride).enumerate() {
-            let y = sq(iy as f64 / hh);
-            for (ix, &x) in xs.iter().enumerate() {
-                let v = cache.get(x + y);
-                row[kx - 1 + ix] = v;
-                row[kx - 1 - ix] = v;
-            }
-        }
-        Table {
-            kx,
-            skips: scores.iter().any(|v| v.is_nan()),
-            scores,
+/// Fills `out` (`(2 kx - 1) ky` entries) with the mirrored table of size `(w, h)` and offsets
+/// up to `(kx, ky)`; `xs` is scratch. Returns whether any cell is skipped.
+fn fill_table(
+    (w, h, kx, ky): (i64, i64, i64, i64),
+    out: &mut [f64],
+    xs: &mut Vec<f64>,
+    cache: &mut Memo<impl Fn(f64) -> f64>,
+) -> bool {
+    let kx = kx as usize;
+    debug_assert_eq!(out.len(), (2 * kx - 1) * ky as usize);
+    let (hw, hh) = (w as f64 / 2.0, h as f64 / 2.0);
+    xs.clear();
+    xs.extend((0..kx).map(|k| sq(k as f64 / hw)));
+    let stride = 2 * kx - 1;
+    let mut skips = false;
+    for (iy, row) in out.chunks_exact_mut(stride).enumerate() {
+        let y = sq(iy as f64 / hh);
+        for (ix, &x) in xs.iter().enumerate() {
+            let v = cache.get(x + y);
+            skips |= v.is_nan();
+            row[kx - 1 + ix] = v;
+            row[kx - 1 - ix] = v;
         }
     }
+    skips
 }
 
 impl Tables {
     /// `ranges` must have passed [`score::ranges`] (no row covers more than
-    /// [`score::MAX_PAIRS`] cells, so widths and heights fit in 32 bits).
-    fn new(config: &Config, ranges: &[CellRange]) -> Tables {
+    /// [`score::MAX_PAIRS`] cells, so widths and heights fit in 32 bits). Blocks come from
+    /// `spare` while it has some.
+    fn new(config: &Config, ranges: &[CellRange], spare: &mut Vec<Vec<f64>>) -> Tables {
         // Distinct sizes with the largest offsets their rows need.
         let mut index: HashMap<u64, usize, BuildHasherDefault<SizeHasher>> =
             HashMap::with_capacity_and_hasher(ranges.len(), BuildHasherDefault::default());
@@ -362,18 +378,34 @@ impl Tables {
             sizes[i].3 = sizes[i].3.max(ky);
             of_size.push(i);
         }
+        // Sizes with a table, and where each table lies in the blocks (sizes of the blocks).
         let mut budget = TABLES_MAX;
-        let keep: Vec<bool> = sizes
-            .iter()
-            .map(|&(_, _, kx, ky)| {
-                let n = (2 * kx - 1).saturating_mul(ky) as usize;
-                let fits = n <= TABLE_MAX && n <= budget;
-                if fits {
-                    budget -= n;
-                }
-                fits
-            })
-            .collect();
+        let mut span_of = vec![None; sizes.len()];
+        let mut spans = Vec::with_capacity(sizes.len());
+        let mut block_len: Vec<usize> = Vec::new();
+        for (i, &(_, _, kx, ky)) in sizes.iter().enumerate() {
+            let len = (2 * kx - 1).saturating_mul(ky) as usize;
+            if len <= TABLE_MAX && len <= budget {
+                budget -= len;
+                span_of[i] = Some(spans.len());
+                let last = block_len.len().wrapping_sub(1);
+                let block = match block_len.last() {
+                    Some(&used) if used + len <= BLOCK => last,
+                    _ => {
+                        block_len.push(0);
+                        last.wrapping_add(1)
+                    }
+                };
+                spans.push(Span {
+                    kx: kx as usize,
+                    block,
+                    start: block_len[block],
+                    len,
+                    skips: false,
+                });
+                block_len[block] += len;
+            }
+        }
         // Scores through a memo keyed by the squared distance `s = X + Y`: the score is a
         // function of the bits of `s` alone, and the tables of one layer repeat the same `s`
         // many times (`X = (2 ix / width)^2` is the same for every size of the same ratio; on
@@ -382,13 +414,39 @@ impl Tables {
         // jobs with a memo each, the tables share fewer scores and took longer.
         let kind = config.score;
         let mut cache = Memo::new(|s: f64| score::score(kind, s.sqrt()).unwrap_or(f64::NAN));
-        let tables: Vec<Table> = sizes
+        let mut blocks: Vec<Vec<f64>> = block_len
             .iter()
-            .zip(&keep)
-            .map(|(&size, &keep)| Table::new(size, keep, &mut cache))
+            .map(|&n| {
+                let mut b = spare.pop().unwrap_or_default();
+                b.clear();
+                b.resize(n, 0.0);
+                b
+            })
             .collect();
-        let of_row = of_size.into_iter().map(|i| keep[i].then_some(i)).collect();
-        Tables { of_row, tables }
+        let mut xs = Vec::new();
+        for (&size, span) in sizes.iter().zip(&span_of) {
+            if let Some(j) = *span {
+                let t = spans[j];
+                let out = &mut blocks[t.block][t.start..t.start + t.len];
+                spans[j].skips = fill_table(size, out, &mut xs, &mut cache);
+            }
+        }
+        let of_row = of_size.into_iter().map(|i| span_of[i]).collect();
+        Tables {
+            of_row,
+            spans,
+            blocks,
+        }
+    }
+
+    /// The table of row `k` (matched index), if its size has one.
+    fn of_row(&self, k: usize) -> Option<Table<'_>> {
+        let t = self.spans[self.of_row.get(k).copied().flatten()?];
+        Some(Table {
+            kx: t.kx,
+            scores: &self.blocks[t.block][t.start..t.start + t.len],
+            skips: t.skips,
+        })
     }
 }
 
@@ -401,7 +459,7 @@ fn fill_cell_index(
     r: &CellRange,
     plane: &mut [f64],
     s: &mut Scratch,
-    table: Option<&Table>,
+    table: Option<Table>,
 ) {
     let (kx, ky) = extents(r);
     if table.is_none() {
@@ -443,7 +501,8 @@ mod tests {
         let want = soft_loop::build_layer(config, matched, grid).unwrap().tobj;
         let fresh = build_layer(config, matched, grid).unwrap().tobj;
         // A reused buffer full of stale values, as a workspace lends it.
-        let stale = build_layer_in(config, matched, grid, vec![0.5; grid.cells()])
+        let mut blocks = vec![vec![0.25; 7], vec![f64::NAN; BLOCK]];
+        let stale = build_layer_in(config, matched, grid, vec![0.5; grid.cells()], &mut blocks)
             .unwrap()
             .tobj;
         for got in [fresh, stale] {
@@ -497,7 +556,7 @@ mod tests {
                 })
                 .collect();
             let ranges: Vec<CellRange> = many.iter().map(CellRange::of).collect();
-            let t = Tables::new(&config, &ranges);
+            let t = Tables::new(&config, &ranges, &mut Vec::new());
             assert!(t.of_row.iter().any(Option::is_none) && t.of_row.iter().any(Option::is_some));
             same_as_loop(&config, &many, grid);
         }
