@@ -11,16 +11,18 @@ COCO-like boxes, float32 predictions):
 
 1. ``softobj bench --dump DIR`` writes the inputs (``case.json`` + ``.npy``) and the oracle's
    outputs (soft ``tobj``, losses, counts, objectness gradient, baseline rows).
-2. PyTorch loads those files. Before anything is timed, the exporter's float64 reference
+2. PyTorch loads those files. Before PyTorch is timed, the exporter's float64 reference
    (``fixtures/export/soft_objectness_torch.py``) must reproduce the oracle on them: ``tobj``
    bit for bit, counts exactly, losses to 1e-12 relative, the objectness gradient to 1e-10 of
    its largest component (the fixture tolerances, docs/fixtures.md); the timed tensorised soft
    builder must give the same ``tobj`` with its exact helpers, and YOLOv5 v6.0 ``build_targets``
    must emit the oracle's baseline rows. Any failure stops the run (exit code 1).
-3. PyTorch is timed with ``torch.set_num_threads(THREADS)`` on float32 predictions, then the
-   Rust side with ``softobj bench --case DIR/case.json`` (the same files) on a rayon pool of
-   THREADS threads. Each figure is a median of REPS runs after one warm-up run (the Rust side:
-   the median over three processes of that median).
+3. The Rust side is timed with ``softobj bench --case DIR/case.json`` (the same files) on a
+   rayon pool of THREADS threads, every workload before PyTorch runs anything; then PyTorch,
+   with ``torch.set_num_threads(THREADS)`` on float32 predictions, after its checks. Each
+   figure is a median of REPS runs after one warm-up run (the Rust side: the median over three
+   processes of that median). Both sides pin their threads one per CPU (PyTorch's OpenMP
+   threads with ``OMP_PROC_BIND=true``, ``softobj bench --pin``) unless ``--no-pin``.
 
 The last line reads ``soft_build Ax fwd_bwd Bx baseline_build Cx`` with the smallest ratio over
 the workloads run: PyTorch's tensorised soft builder / Rust's vectorised builder (dense tobj of
@@ -37,6 +39,16 @@ import subprocess
 import sys
 import tempfile
 import time
+
+# Threads pinned one per CPU on both sides unless --no-pin (docs/performance.md, "Threads"): for
+# PyTorch through OpenMP's own variables, read when torch is imported, so set before that.
+PIN = "--no-pin" not in sys.argv
+# OpenMP binds this (the main) thread too, and children inherit that: softobj gets the CPUs the
+# script started with.
+CPUS = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+if PIN:
+    os.environ.setdefault("OMP_PROC_BIND", "true")
+    os.environ.setdefault("OMP_PLACES", "cores")
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,7 +75,13 @@ def median_ms(f, reps):
 
 
 def softobj(binary, *args):
-    out = subprocess.run([binary, *args], check=True, capture_output=True, text=True)
+    def unbind():
+        if CPUS is not None:
+            os.sched_setaffinity(0, CPUS)
+    out = subprocess.run([binary, *args], capture_output=True, text=True, preexec_fn=unbind)
+    if out.returncode != 0:
+        print(f"vs_pytorch.py: {binary} {' '.join(args)} failed:\n{out.stderr}", file=sys.stderr)
+        sys.exit(2)
     return out.stdout
 
 
@@ -173,6 +191,9 @@ def main():
     ap.add_argument("--boxes", default=None, help="boxes per image, comma separated (default 8,32)")
     ap.add_argument("--reps", type=int, default=None, help="timed repetitions per stage (default 11)")
     ap.add_argument("--threads", type=int, default=2, help="threads on each side (default 2)")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="leave thread placement to the scheduler (default: PyTorch's OpenMP threads "
+                         "bound with OMP_PROC_BIND=true, softobj bench --pin)")
     ap.add_argument("--softobj", default=None, help="the softobj binary (default: cargo build --release)")
     ap.add_argument("--keep", default=None, help="dump the workloads under this directory and keep them")
     args = ap.parse_args()
@@ -184,33 +205,40 @@ def main():
         binary = os.path.join(ROOT, "target", "release", "softobj")
     torch.set_num_threads(args.threads)
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    pinning = ("threads pinned one per CPU (OMP_PROC_BIND=%s, softobj bench --pin)" % os.environ.get("OMP_PROC_BIND")
+               if PIN else "threads not pinned")
     print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads, float32 predictions) vs softobj "
           f"(rayon, {args.threads} threads, f64 arithmetic on the f32 predictions); {os.cpu_count()} CPUs, "
-          f"load average {load_avg:.2f}; medians of {reps} runs")
+          f"load average {load_avg:.2f}; medians of {reps} runs; {pinning}")
     ratios = {"soft_build": [], "fwd_bwd": [], "baseline_build": []}
     root = args.keep or tempfile.mkdtemp(prefix="softobj-vs-pytorch-")
     try:
+        # The Rust side of every workload first, before PyTorch has run anything: its idle
+        # OpenMP threads keep spinning for a while after its last operation (measured: +20% on
+        # the Rust side's times), and after its seconds of work on both CPUs (checks and
+        # timings) 2-thread runs of anything were sometimes slower for a while on this VM.
+        rust = {}
         for n in boxes:
             d = os.path.join(root, f"boxes{n}")
             softobj(binary, "bench", "--boxes", str(n), "--dump", d, "--only", "match", "--reps", "1")
-            cfg, targets, preds, oracle = load(d)
-            print(f"\n== {n} boxes per image ({targets.shape[0]} targets), predictions "
-                  f"{[list(p.shape) for p in preds]}")
-            correctness(d, cfg, targets, preds, oracle)
-            pt, loss32 = time_torch(cfg, targets, preds, reps)
-            # PyTorch's idle worker threads keep spinning for a while after its last operation
-            # (measured: +20% on the Rust side's times); let them go to sleep first.
-            time.sleep(2.0)
-            # Three processes, the median of their medians per stage: in some processes the
-            # scheduler keeps both rayon workers on one CPU (see docs/performance.md).
+            # Three processes, the median of their medians per stage: in some processes a
+            # 2-thread build runs no faster than a 1-thread one, even pinned (docs/performance.md).
             runs = []
             for _ in range(3):
                 rs = json.loads(softobj(binary, "bench", "--case", os.path.join(d, "case.json"), "--json",
                                         "--reps", str(reps), "--threads", str(args.threads), "--only",
                                         "validate,soft-vec,soft-vec-ws,soft-loop,baseline,forward-grad,"
-                                        "forward-grad-ws,evaluate,evaluate-ws"))
+                                        "forward-grad-ws,evaluate,evaluate-ws", *(["--pin"] if PIN else [])))
                 runs.append({s["stage"]: s["median_s"] * 1e3 for s in rs["stages"]})
-            r = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+            rust[n] = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+        for n in boxes:
+            d = os.path.join(root, f"boxes{n}")
+            r = rust[n]
+            cfg, targets, preds, oracle = load(d)
+            print(f"\n== {n} boxes per image ({targets.shape[0]} targets), predictions "
+                  f"{[list(p.shape) for p in preds]}")
+            correctness(d, cfg, targets, preds, oracle)
+            pt, loss32 = time_torch(cfg, targets, preds, reps)
             print(f"  PyTorch float32 loss {loss32:.6f}, oracle (f64) {oracle['loss']:.6f}")
             rows = [
                 ("dense soft targets: tensorised builder / vectorised", pt["soft_build"], r["soft_vec"]),

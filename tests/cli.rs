@@ -544,3 +544,72 @@ mod plot {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// `softobj bench` on a small workload: JSON with every stage asked for, and `--pin` puts one
+/// worker per CPU (more workers than CPUs is refused, naming the flag).
+#[test]
+fn bench_times_the_stages_asked_for() {
+    let out = expect(
+        &[
+            "bench",
+            "--size",
+            "64",
+            "--boxes",
+            "3",
+            "--reps",
+            "2",
+            "--threads",
+            "1",
+            "--only",
+            "match,soft-vec,soft-vec-ws",
+            "--json",
+        ],
+        0,
+    );
+    let v: Value = serde_json::from_str(&out).expect("bench --json prints JSON");
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| s["stage"].as_str().expect("stage name"))
+        .collect();
+    assert_eq!(stages, ["match", "soft_vec", "soft_vec_ws"]);
+    assert!(v["stages"][1]["median_s"].as_f64().expect("median") > 0.0);
+    assert_eq!(v["pinned"], Value::Bool(false));
+    if cfg!(target_os = "linux") {
+        let out = expect(
+            &[
+                "bench",
+                "--size",
+                "64",
+                "--reps",
+                "1",
+                "--threads",
+                "1",
+                "--pin",
+                "--only",
+                "match",
+                "--json",
+            ],
+            0,
+        );
+        let v: Value = serde_json::from_str(&out).expect("bench --json prints JSON");
+        assert_eq!(v["pinned"], Value::Bool(true));
+        let out = softobj(&[
+            "bench",
+            "--size",
+            "64",
+            "--threads",
+            "4096",
+            "--pin",
+            "--only",
+            "match",
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("--threads"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

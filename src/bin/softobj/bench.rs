@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use crate::pin;
 use clap::ValueEnum;
 use ndarray::{Array2, ArrayD};
 use serde_json::{Value, json};
@@ -123,6 +124,11 @@ pub struct Args {
     /// default size, `RAYON_NUM_THREADS` or the number of CPUs).
     #[arg(long, value_delimiter = ',')]
     threads: Vec<usize>,
+    /// Pin worker `i` of each pool to the `i`-th CPU this process may use (Linux; at most one
+    /// worker per CPU). Without it the scheduler sometimes keeps both workers of a 2-thread
+    /// pool on one CPU for a whole process (docs/performance.md, "Threads").
+    #[arg(long)]
+    pin: bool,
     /// Only these stages (comma separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Stage>,
@@ -205,13 +211,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let reps = args.reps.max(1);
     let mut timings = Vec::new();
     let mut pool_threads = Vec::new();
+    let cpus = match args.pin {
+        true => {
+            Some(pin::allowed_cpus().map_err(|e| Error::invalid("--pin", true, e.to_string()))?)
+        }
+        false => None,
+    };
     for &n in &pools {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| {
-                Error::invalid("--threads", n, format!("cannot start a thread pool: {e}"))
-            })?;
+        let pool = thread_pool(n, cpus.as_deref())?;
         let threads = pool.current_num_threads();
         pool_threads.push(threads);
         pool.install(|| -> Result<()> {
@@ -249,7 +256,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             .collect();
         let v = json!({
             "workload": name, "targets": nt, "dtype": dtype, "prediction_bytes": pred_bytes,
-            "reps": reps, "stages": stages,
+            "reps": reps, "pinned": args.pin, "stages": stages,
             "memory": {"peak_rss_increase_bytes": peak},
         });
         println!("{v}");
@@ -257,8 +264,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     println!("softobj bench: {name}");
     println!(
-        "{nt} targets, {dtype} predictions ({:.1} MB), median and minimum of {reps} runs",
-        pred_bytes as f64 / 1e6
+        "{nt} targets, {dtype} predictions ({:.1} MB), median and minimum of {reps} runs{}",
+        pred_bytes as f64 / 1e6,
+        if args.pin {
+            ", workers pinned one per CPU"
+        } else {
+            ""
+        }
     );
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut header = format!("{:<42}", "stage");
@@ -291,6 +303,48 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         None => println!("peak memory: unavailable (needs Linux /proc/self/clear_refs)"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A rayon pool of `n` workers (rayon's default size for 0), worker `i` pinned to `cpus[i]`
+/// when `cpus` is given.
+fn thread_pool(n: usize, cpus: Option<&[usize]>) -> Result<rayon::ThreadPool> {
+    let failed =
+        |e: String| Error::invalid("--threads", n, format!("cannot start a thread pool: {e}"));
+    let mut builder = rayon::ThreadPoolBuilder::new().num_threads(n);
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    if let Some(cpus) = cpus {
+        let threads = if n == 0 {
+            rayon::current_num_threads()
+        } else {
+            n
+        };
+        if threads > cpus.len() {
+            return Err(Error::invalid(
+                "--threads",
+                threads,
+                format!(
+                    "--pin puts one worker per CPU, and this process may use {} CPUs",
+                    cpus.len()
+                ),
+            ));
+        }
+        let cpus = cpus.to_vec();
+        let errors = errors.clone();
+        builder = builder.num_threads(threads).start_handler(move |i| {
+            if let Err(e) = pin::pin_current_thread(cpus[i]) {
+                let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+                errors.push(format!("worker {i} on CPU {}: {e}", cpus[i]));
+            }
+        });
+    }
+    let pool = builder.build().map_err(|e| failed(e.to_string()))?;
+    // Every worker has run its start handler once each has run a job.
+    pool.broadcast(|_| ());
+    let errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = errors.first() {
+        return Err(Error::invalid("--pin", true, format!("cannot pin {e}")));
+    }
+    Ok(pool)
 }
 
 fn prediction_bytes(p: &Prediction) -> usize {
@@ -508,6 +562,7 @@ mod tests {
             reps: 1,
             f64: false,
             threads: vec![1, 2],
+            pin: false,
             only: Vec::new(),
             dump: dir,
             json: true,

@@ -9,6 +9,7 @@ mod eval;
 // `gen` is a reserved word in edition 2024.
 #[path = "gen.rs"]
 mod generate;
+mod pin;
 mod plot;
 mod summary;
 
