@@ -100,24 +100,50 @@ pub(crate) fn sq(x: f64) -> f64 {
 }
 
 /// The distance `d` of cell `(cj, ci)` (unclamped) for row `m` with range `r` (spec 4.5),
-/// evaluated literally, one cell at a time.
+/// evaluated literally, one cell at a time: `sqrt(s) / denom` of [`distance_parts`].
 pub fn distance(mode: Distance, m: &Matched, r: &CellRange, cj: i64, ci: i64, grid: Grid) -> f64 {
+    let (s, denom) = distance_parts(mode, m, r, cj, ci, grid);
+    s.sqrt() / denom
+}
+
+/// The two parts of [`distance`]: the squared distance `s` (the sum of the two squared terms
+/// of spec 4.5) and the divisor of its square root, `1` except in `diagonal` mode, where it is
+/// the box's normalised diagonal. `sqrt(s) / 1.0` is `sqrt(s)` exactly, so in the other modes
+/// the score is a function of the bits of `s` alone.
+///
+/// ```
+/// use soft_objectness::{Distance, assign::{Grid, matching::Matched, score::{CellRange, distance_parts}}};
+/// let m = Matched { b: 0, class: 0, a: 0, gx: 3.2, gy: 4.4, gw: 3.44, gh: 2.4 };
+/// let r = CellRange::of(&m);
+/// let grid = Grid { bs: 1, na: 1, ny: 8, nx: 8 };
+/// // Cell (cj, ci) = (4, 1): two columns left of the centre column of a 4-wide range.
+/// assert_eq!(distance_parts(Distance::CellIndex, &m, &r, 4, 1, grid), (1.0, 1.0));
+/// ```
+#[inline]
+pub fn distance_parts(
+    mode: Distance,
+    m: &Matched,
+    r: &CellRange,
+    cj: i64,
+    ci: i64,
+    grid: Grid,
+) -> (f64, f64) {
     match mode {
         Distance::CellIndex => {
             let y = (r.gj - cj) as f64 / (r.height as f64 / 2.0);
             let x = (r.gi - ci) as f64 / (r.width as f64 / 2.0);
-            (sq(y) + sq(x)).sqrt()
+            (sq(y) + sq(x), 1.0)
         }
         Distance::Continuous => {
             let x = (m.gx - ci as f64 - 0.5) / (m.gw / 2.0);
             let y = (m.gy - cj as f64 - 0.5) / (m.gh / 2.0);
-            (sq(x) + sq(y)).sqrt()
+            (sq(x) + sq(y), 1.0)
         }
         Distance::Diagonal => {
             let (nx, ny) = (grid.nx as f64, grid.ny as f64);
             let x = (m.gx - ci as f64 - 0.5) / nx;
             let y = (m.gy - cj as f64 - 0.5) / ny;
-            (sq(x) + sq(y)).sqrt() / (sq(m.gw / nx) + sq(m.gh / ny)).sqrt()
+            (sq(x) + sq(y), (sq(m.gw / nx) + sq(m.gh / ny)).sqrt())
         }
     }
 }

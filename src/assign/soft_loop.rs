@@ -1,15 +1,15 @@
 //! The soft assigner as a plain loop (spec section 4): the readable reference that the
 //! vectorised builder and the shaders are checked against.
 //!
-//! One distance per enumerated cell, in the spec's order; the score of a distance goes
-//! through a memo (`score::Memo`, crate-private), a cache of a pure function that changes no bit.
+//! One distance per enumerated cell, in the spec's order; its score goes through a memo
+//! (`score::Memo`, crate-private), a cache of a pure function that changes no bit.
 
 use ndarray::{Array4, s};
 
 use super::matching::Matched;
-use super::score::{self, clamp_cell};
+use super::score::{self, CellRange, clamp_cell};
 use super::{Grid, LayerTargets, Row};
-use crate::config::{Config, Overlap};
+use crate::config::{Config, Distance, Overlap};
 use crate::error::Result;
 
 /// Builds one layer's soft targets, one cell at a time.
@@ -30,17 +30,63 @@ use crate::error::Result;
 pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<LayerTargets> {
     let mut tobj = Array4::<f64>::zeros((grid.bs, grid.na, grid.ny, grid.nx));
     let (ranges, order) = score::ranges_and_order(matched)?;
-    // `score(d)`, remembered by the bits of `d` (cells of one layer repeat distances).
-    let mut score_of = score::Memo::new(|d| score::score(config.score, d).unwrap_or(f64::NAN));
-    for &k in &order {
+    // Scores are remembered by the bits of what they are a function of alone (cells of one
+    // layer repeat distances): the squared distance `s`, since `d = sqrt(s)` (so that a
+    // repeated cell costs no square root), or in `diagonal` mode `d = sqrt(s) / denom`. One
+    // copy of the loop per kind of key (the closures are inlined into it): with the choice
+    // made per cell, the loop took 0.89 instead of 0.56 ms at 32 boxes per image.
+    let kind = config.score;
+    match config.distance {
+        mode @ (Distance::CellIndex | Distance::Continuous) => write_cells(
+            config,
+            matched,
+            &ranges,
+            &order,
+            grid,
+            &mut tobj,
+            |m, r, cj, ci| score::distance_parts(mode, m, r, cj, ci, grid).0,
+            |s| score::score(kind, s.sqrt()),
+        ),
+        Distance::Diagonal => write_cells(
+            config,
+            matched,
+            &ranges,
+            &order,
+            grid,
+            &mut tobj,
+            |m, r, cj, ci| score::distance(Distance::Diagonal, m, r, cj, ci, grid),
+            |d| score::score(kind, d),
+        ),
+    }
+    let rows = centre_rows(matched, &ranges, grid);
+    for row in &rows {
+        tobj[[row.b, row.a, row.gj, row.gi]] = 1.0;
+    }
+    Ok(LayerTargets { grid, tobj, rows })
+}
+
+/// Every row's cells in write order (spec 4.3 and 4.4): `key` of each cell, its score
+/// `score(key)` (`None`: skipped) through a memo, written under the overlap rule (spec 4.7).
+#[allow(clippy::too_many_arguments)]
+fn write_cells(
+    config: &Config,
+    matched: &[Matched],
+    ranges: &[CellRange],
+    order: &[usize],
+    grid: Grid,
+    tobj: &mut Array4<f64>,
+    key: impl Fn(&Matched, &CellRange, i64, i64) -> f64,
+    score: impl Fn(f64) -> Option<f64>,
+) {
+    let mut score_of = score::Memo::new(|k| score(k).unwrap_or(f64::NAN));
+    for &k in order {
         let (m, r) = (&matched[k], &ranges[k]);
         // The row's (image, anchor) plane.
         let mut plane = tobj.slice_mut(s![m.b, m.a, .., ..]);
         for dw in 0..r.width {
             for dh in 0..r.height {
                 let (cj, ci) = (r.gj1 + dh, r.gi1 + dw);
-                let d = score::distance(config.distance, m, r, cj, ci, grid);
-                let s = score_of.get(d);
+                let s = score_of.get(key(m, r, cj, ci));
                 if s.is_nan() {
                     continue; // skipped (spec 4.6); no score is NaN
                 }
@@ -52,11 +98,6 @@ pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<L
             }
         }
     }
-    let rows = centre_rows(matched, &ranges, grid);
-    for row in &rows {
-        tobj[[row.b, row.a, row.gj, row.gi]] = 1.0;
-    }
-    Ok(LayerTargets { grid, tobj, rows })
 }
 
 /// The matched rows in matching order, each at its clamped centre cell (spec 4.8 and 5).
