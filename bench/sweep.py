@@ -33,17 +33,19 @@ def cells(size, batch=16, na=3):
     return batch * na * sum((size // s) ** 2 for s in (8, 16, 32))
 
 
-def run(binary, reps, boxes, size, processes=3):
+def run(binary, reps, boxes, size, processes=3, pin=True):
     """Minimum over `processes` runs of `softobj bench` of each stage's minimum.
 
-    A 0.1 ms stage on two threads is at the mercy of where the scheduler wakes the second
-    thread: in some processes both rayon workers share one CPU for their whole life (every run
-    then takes the one-thread time). Several processes and the minimum see through that.
+    A 0.1 ms stage on two threads is at the mercy of the machine: in some processes a
+    two-thread run takes the one-thread time (docs/performance.md, "Threads"). The workers are
+    pinned one per CPU (``--pin``, Linux) unless ``pin`` is false, and several processes and the
+    minimum see through the rest.
     """
     best = {}
     for _ in range(processes):
         out = subprocess.run([binary, "bench", "--boxes", str(boxes), "--size", str(size), "--json", "--reps",
-                              str(reps), "--only", "soft-vec-ws,forward-grad-ws,evaluate-ws"],
+                              str(reps), "--only", "soft-vec-ws,forward-grad-ws,evaluate-ws",
+                              *(["--pin"] if pin else [])],
                              check=True, capture_output=True, text=True).stdout
         v = json.loads(out)
         for s in v["stages"]:
@@ -98,6 +100,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "performance"))
     ap.add_argument("--softobj", default=None, help="the softobj binary (default: cargo build --release)")
     ap.add_argument("--plot-only", action="store_true", help="redraw the figure from OUT/scaling.json")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin softobj's workers (softobj bench --pin)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "scaling.json")
@@ -108,11 +111,11 @@ def main():
             binary = os.path.join(ROOT, "target", "release", "softobj")
         data = {"boxes": [], "sizes": [], "load_average": os.getloadavg()[0]}
         for n in BOXES:
-            r = run(binary, args.reps, n, 640)
+            r = run(binary, args.reps, n, 640, pin=not args.no_pin)
             data["boxes"].append({"x": r["targets"], "boxes_per_image": n, **r})
             print(f"boxes {n:>4}/image: " + "  ".join(f"{k} {r[k] * 1e3:8.3f} ms" for k in STAGES), flush=True)
         for s in SIZES:
-            r = run(binary, args.reps, 8, s)
+            r = run(binary, args.reps, 8, s, pin=not args.no_pin)
             data["sizes"].append({"x": cells(s), "size": s, **r})
             print(f"size {s:>5} px ({cells(s):>8} cells): " + "  ".join(f"{k} {r[k] * 1e3:8.3f} ms" for k in STAGES),
                   flush=True)
