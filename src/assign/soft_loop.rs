@@ -4,7 +4,7 @@
 //! One distance per enumerated cell, in the spec's order; its score goes through a memo
 //! (`score::Memo`, crate-private), a cache of a pure function that changes no bit.
 
-use ndarray::{Array4, s};
+use ndarray::Array4;
 
 use super::matching::Matched;
 use super::score::{self, CellRange, clamp_cell};
@@ -77,10 +77,13 @@ fn write_cells(
     score: impl Fn(f64) -> Option<f64>,
 ) {
     let mut score_of = score::Memo::new(|k| score(k).unwrap_or(f64::NAN));
+    let cells = tobj
+        .as_slice_mut()
+        .expect("a new array is in standard layout");
     for &k in order {
         let (m, r) = (&matched[k], &ranges[k]);
-        // The row's (image, anchor) plane.
-        let mut plane = tobj.slice_mut(s![m.b, m.a, .., ..]);
+        // The row's (image, anchor) plane, row-major.
+        let plane = &mut cells[(m.b * grid.na + m.a) * grid.plane()..][..grid.plane()];
         for dw in 0..r.width {
             for dh in 0..r.height {
                 let (cj, ci) = (r.gj1 + dh, r.gi1 + dw);
@@ -88,7 +91,7 @@ fn write_cells(
                 if s.is_nan() {
                     continue; // skipped (spec 4.6); no score is NaN
                 }
-                let cell = &mut plane[[clamp_cell(cj, grid.ny), clamp_cell(ci, grid.nx)]];
+                let cell = &mut plane[clamp_cell(cj, grid.ny) * grid.nx + clamp_cell(ci, grid.nx)];
                 match config.overlap {
                     Overlap::LastWrite => *cell = s,
                     Overlap::Max => *cell = cell.max(s),
