@@ -21,11 +21,9 @@ use crate::loss::compute;
 /// Spare buffers kept at most (the largest are kept).
 const MAX_SPARE: usize = 16;
 
-/// Score-table blocks kept per layer at most.
-const MAX_TABLE_BLOCKS: usize = 32;
-
-/// Values of the largest score-table block kept (a larger table has a block of its own).
-const MAX_TABLE_BLOCK: usize = crate::assign::soft_vec::BLOCK;
+/// Values of the largest score-table buffer kept per layer (2 MB; the standard batch's take
+/// 10 to 60 KB).
+const MAX_TABLE_SCORES: usize = 1 << 18;
 
 /// Buffers lent to evaluations and given back by the caller.
 ///
@@ -45,12 +43,12 @@ const MAX_TABLE_BLOCK: usize = crate::assign::soft_vec::BLOCK;
 #[derive(Debug, Default)]
 pub struct Workspace {
     spare: Vec<Vec<f64>>,
-    /// Per layer, the blocks of the vectorised builder's `cell_index` score tables (a few
-    /// blocks of 64 KB at most per layer on the standard batch). Kept because glibc hands
-    /// freed memory back to the kernel once more than 128 KB lies free at the top of the heap,
-    /// and a workspace's evaluations free nothing else large: without them every build of the
-    /// 32-box standard batch page-faulted about 40 pages back in (0.31 instead of 0.24 ms).
-    table_blocks: Vec<Vec<Vec<f64>>>,
+    /// Per layer, the buffer of the vectorised builder's `cell_index` score tables. Kept
+    /// because glibc hands freed memory back to the kernel once more than 128 KB lies free at
+    /// the top of the heap, and a workspace's evaluations free nothing else large: without it
+    /// every build of the 32-box standard batch page-faulted about 46 pages back in (0.31
+    /// instead of 0.24 ms).
+    table_scores: Vec<Vec<f64>>,
 }
 
 impl Workspace {
@@ -115,10 +113,9 @@ impl Workspace {
 
     /// Bytes held for reuse.
     pub fn spare_bytes(&self) -> usize {
-        let blocks = self.table_blocks.iter().flatten();
         self.spare
             .iter()
-            .chain(blocks)
+            .chain(&self.table_scores)
             .map(|v| v.capacity() * size_of::<f64>())
             .sum()
     }
@@ -134,24 +131,25 @@ impl Workspace {
         }
     }
 
-    /// The score-table blocks of layer `l` kept from earlier builds (contents stale).
-    pub(crate) fn take_table_blocks(&mut self, l: usize) -> Vec<Vec<f64>> {
-        self.table_blocks
+    /// The score-table buffer of layer `l` kept from an earlier build (contents stale), or
+    /// an empty one.
+    pub(crate) fn take_table_scores(&mut self, l: usize) -> Vec<f64> {
+        self.table_scores
             .get_mut(l)
             .map(std::mem::take)
             .unwrap_or_default()
     }
 
-    /// Keeps the score-table blocks of layer `l`, up to [`MAX_TABLE_BLOCKS`] of at most
-    /// [`MAX_TABLE_BLOCK`] values each (a rare box with a larger table does not pin its
-    /// memory).
-    pub(crate) fn put_table_blocks(&mut self, l: usize, mut blocks: Vec<Vec<f64>>) {
-        blocks.retain(|b| b.capacity() <= MAX_TABLE_BLOCK);
-        blocks.truncate(MAX_TABLE_BLOCKS);
-        if self.table_blocks.len() <= l {
-            self.table_blocks.resize_with(l + 1, Vec::new);
+    /// Keeps the score-table buffer of layer `l` unless it holds more than
+    /// [`MAX_TABLE_SCORES`] values (a batch of huge boxes does not pin its memory).
+    pub(crate) fn put_table_scores(&mut self, l: usize, scores: Vec<f64>) {
+        if scores.capacity() > MAX_TABLE_SCORES {
+            return;
         }
-        self.table_blocks[l] = blocks;
+        if self.table_scores.len() <= l {
+            self.table_scores.resize_with(l + 1, Vec::new);
+        }
+        self.table_scores[l] = scores;
     }
 
     /// A spare buffer of `len` values with its old contents (the caller must write or zero

@@ -152,13 +152,13 @@ pub(crate) fn build_in(
                     Builder::Vectorised => ws.take(g.cells()),
                     Builder::Loop => None,
                 };
-                (l, g, buffer, ws.take_table_blocks(l))
+                (l, g, buffer, ws.take_table_scores(l))
             })
             .collect();
         by_size.sort_by_key(|&(_, g, _, _)| g.cells());
         let mut built: Vec<(usize, Result<LayerTargets>, _)> = by_size
             .into_par_iter()
-            .map(|(l, grid, buffer, mut blocks)| {
+            .map(|(l, grid, buffer, mut scores)| {
                 let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
                 let layer = match builder {
                     Builder::Loop => soft_loop::build_layer(config, &matched, grid),
@@ -167,17 +167,17 @@ pub(crate) fn build_in(
                         &matched,
                         grid,
                         buffer.unwrap_or_default(),
-                        &mut blocks,
+                        &mut scores,
                     ),
                 };
-                (l, layer, blocks)
+                (l, layer, scores)
             })
             .collect();
         built.sort_by_key(|&(l, _, _)| l);
         return built
             .into_iter()
-            .map(|(l, layer, blocks)| {
-                ws.put_table_blocks(l, blocks);
+            .map(|(l, layer, scores)| {
+                ws.put_table_scores(l, scores);
                 layer
             })
             .collect();

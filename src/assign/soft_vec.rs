@@ -41,14 +41,14 @@ pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<L
 /// [`build_layer`] into the allocation of `data` (a buffer lent by a [`crate::Workspace`], or
 /// an empty `Vec`): its contents are ignored, every plane is zeroed by the thread that fills
 /// it, just before filling it, so that the plane is still in that core's cache for its writes.
-/// The score tables are written into the blocks of `spare` (contents ignored), which gets
-/// them back, with any new ones, when the layer is built.
+/// The score tables are written into the allocation of `scores` (contents ignored), which
+/// gets it back when the layer is built.
 pub(crate) fn build_layer_in(
     config: &Config,
     matched: &[Matched],
     grid: Grid,
     mut data: Vec<f64>,
-    spare: &mut Vec<Vec<f64>>,
+    scores: &mut Vec<f64>,
 ) -> Result<LayerTargets> {
     let ranges = score::ranges(matched)?;
     let rows = centre_rows(matched, &ranges, grid);
@@ -72,7 +72,7 @@ pub(crate) fn build_layer_in(
     }
 
     let mut tables = match config.distance {
-        Distance::CellIndex => Tables::new(config, &ranges, spare),
+        Distance::CellIndex => Tables::new(config, &ranges, std::mem::take(scores)),
         _ => Tables::default(),
     };
     let cells = grid.cells();
@@ -110,7 +110,7 @@ pub(crate) fn build_layer_in(
     // SAFETY: the planes partition the first `cells` elements (`cells` is a whole number of
     // planes) and `zeroed` initialised each of them; with empty planes `cells` is 0.
     unsafe { data.set_len(cells) };
-    spare.append(&mut tables.blocks);
+    *scores = std::mem::take(&mut tables.scores);
     let tobj = Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), data)
         .expect("buffer sized from the grid");
     Ok(LayerTargets { grid, tobj, rows })
@@ -272,33 +272,31 @@ impl Table<'_> {
 /// `height` and the offsets `|gi - ci|`, `|gj - cj|` (`(-k / h)^2` is `(k / h)^2` bit for bit),
 /// so all the rows of one size share one table: each of its scores is computed once (7 and 11
 /// times fewer `exp` calls than one per cell on the standard batch with 8 and 32 boxes per
-/// image). The tables share a few blocks of [`BLOCK`] entries: at 32 boxes per image a layer
-/// has about a thousand sizes, most of them a few dozen entries, and one allocation each cost
-/// more than their scores; one buffer for all would be larger than glibc's threshold for
-/// `mmap` (128 KB), and mapped and page-faulted in again at every build.
+/// image). The tables of a layer share one buffer: at 32 boxes per image a layer has about a
+/// thousand sizes, most of them a few dozen entries, and one allocation each cost more than
+/// their scores. A [`crate::Workspace`] keeps the buffer between builds (see there).
 #[derive(Default)]
 struct Tables {
     /// Per row (matched index): its size's table (an index into `spans`), if it has one.
     of_row: Vec<Option<usize>>,
-    /// Per size with a table, in order of first appearance: `kx`, the block, the table's first
-    /// entry in it, its number of entries and whether it skips a cell.
+    /// Per size with a table, in order of first appearance.
     spans: Vec<Span>,
-    /// The tables' scores.
-    blocks: Vec<Vec<f64>>,
+    /// Every table's scores.
+    scores: Vec<f64>,
 }
 
-/// Where a table lies in [`Tables::blocks`] (see there).
+/// Where a table lies in [`Tables::scores`].
 #[derive(Clone, Copy)]
 struct Span {
+    /// Offsets `ix < kx`.
     kx: usize,
-    block: usize,
+    /// First entry.
     start: usize,
+    /// Entries, `(2 kx - 1) ky`.
     len: usize,
+    /// Whether any cell is skipped.
     skips: bool,
 }
-
-/// Entries of one block of [`Tables`] (64 KB); a larger table has a block of its own.
-pub(crate) const BLOCK: usize = 1 << 13;
 
 /// The largest `|gi - ci|` and `|gj - cj|` of a row, plus one. `gi1 <= gi <= gi1 + width - 1`
 /// (trunc is monotonic).
@@ -359,9 +357,9 @@ fn fill_table(
 
 impl Tables {
     /// `ranges` must have passed [`score::ranges`] (no row covers more than
-    /// [`score::MAX_PAIRS`] cells, so widths and heights fit in 32 bits). Blocks come from
-    /// `spare` while it has some.
-    fn new(config: &Config, ranges: &[CellRange], spare: &mut Vec<Vec<f64>>) -> Tables {
+    /// [`score::MAX_PAIRS`] cells, so widths and heights fit in 32 bits). The scores are
+    /// written into the allocation of `scores` (contents ignored).
+    fn new(config: &Config, ranges: &[CellRange], mut scores: Vec<f64>) -> Tables {
         // Distinct sizes with the largest offsets their rows need.
         let mut index: HashMap<u64, usize, BuildHasherDefault<SizeHasher>> =
             HashMap::with_capacity_and_hasher(ranges.len(), BuildHasherDefault::default());
@@ -378,32 +376,23 @@ impl Tables {
             sizes[i].3 = sizes[i].3.max(ky);
             of_size.push(i);
         }
-        // Sizes with a table, and where each table lies in the blocks (sizes of the blocks).
+        // Sizes with a table, and where each table starts in the shared buffer.
         let mut budget = TABLES_MAX;
         let mut span_of = vec![None; sizes.len()];
         let mut spans = Vec::with_capacity(sizes.len());
-        let mut block_len: Vec<usize> = Vec::new();
+        let mut total = 0;
         for (i, &(_, _, kx, ky)) in sizes.iter().enumerate() {
             let len = (2 * kx - 1).saturating_mul(ky) as usize;
             if len <= TABLE_MAX && len <= budget {
                 budget -= len;
                 span_of[i] = Some(spans.len());
-                let last = block_len.len().wrapping_sub(1);
-                let block = match block_len.last() {
-                    Some(&used) if used + len <= BLOCK => last,
-                    _ => {
-                        block_len.push(0);
-                        last.wrapping_add(1)
-                    }
-                };
                 spans.push(Span {
                     kx: kx as usize,
-                    block,
-                    start: block_len[block],
+                    start: total,
                     len,
                     skips: false,
                 });
-                block_len[block] += len;
+                total += len;
             }
         }
         // Scores through a memo keyed by the squared distance `s = X + Y`: the score is a
@@ -414,20 +403,13 @@ impl Tables {
         // jobs with a memo each, the tables share fewer scores and took longer.
         let kind = config.score;
         let mut cache = Memo::new(|s: f64| score::score(kind, s.sqrt()).unwrap_or(f64::NAN));
-        let mut blocks: Vec<Vec<f64>> = block_len
-            .iter()
-            .map(|&n| {
-                let mut b = spare.pop().unwrap_or_default();
-                b.clear();
-                b.resize(n, 0.0);
-                b
-            })
-            .collect();
+        scores.clear();
+        scores.resize(total, 0.0);
         let mut xs = Vec::new();
         for (&size, span) in sizes.iter().zip(&span_of) {
             if let Some(j) = *span {
                 let t = spans[j];
-                let out = &mut blocks[t.block][t.start..t.start + t.len];
+                let out = &mut scores[t.start..t.start + t.len];
                 spans[j].skips = fill_table(size, out, &mut xs, &mut cache);
             }
         }
@@ -435,7 +417,7 @@ impl Tables {
         Tables {
             of_row,
             spans,
-            blocks,
+            scores,
         }
     }
 
@@ -444,7 +426,7 @@ impl Tables {
         let t = self.spans[self.of_row.get(k).copied().flatten()?];
         Some(Table {
             kx: t.kx,
-            scores: &self.blocks[t.block][t.start..t.start + t.len],
+            scores: &self.scores[t.start..t.start + t.len],
             skips: t.skips,
         })
     }
@@ -501,8 +483,8 @@ mod tests {
         let want = soft_loop::build_layer(config, matched, grid).unwrap().tobj;
         let fresh = build_layer(config, matched, grid).unwrap().tobj;
         // A reused buffer full of stale values, as a workspace lends it.
-        let mut blocks = vec![vec![0.25; 7], vec![f64::NAN; BLOCK]];
-        let stale = build_layer_in(config, matched, grid, vec![0.5; grid.cells()], &mut blocks)
+        let mut scores = vec![f64::NAN; 1 << 13];
+        let stale = build_layer_in(config, matched, grid, vec![0.5; grid.cells()], &mut scores)
             .unwrap()
             .tobj;
         for got in [fresh, stale] {
@@ -556,7 +538,7 @@ mod tests {
                 })
                 .collect();
             let ranges: Vec<CellRange> = many.iter().map(CellRange::of).collect();
-            let t = Tables::new(&config, &ranges, &mut Vec::new());
+            let t = Tables::new(&config, &ranges, Vec::new());
             assert!(t.of_row.iter().any(Option::is_none) && t.of_row.iter().any(Option::is_some));
             same_as_loop(&config, &many, grid);
         }
