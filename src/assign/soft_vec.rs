@@ -110,7 +110,9 @@ pub(crate) fn build_layer_in(
     // SAFETY: the planes partition the first `cells` elements (`cells` is a whole number of
     // planes) and `zeroed` initialised each of them; with empty planes `cells` is 0.
     unsafe { data.set_len(cells) };
-    *scores = std::mem::take(&mut tables.scores);
+    if tables.scores.capacity() > 0 {
+        *scores = std::mem::take(&mut tables.scores); // (other modes leave `scores` as it was)
+    }
     let tobj = Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), data)
         .expect("buffer sized from the grid");
     Ok(LayerTargets { grid, tobj, rows })
