@@ -20,9 +20,10 @@ COCO-like boxes, float32 predictions):
 3. The Rust side is timed with ``softobj bench --case DIR/case.json`` (the same files) on a
    rayon pool of THREADS threads, every workload before PyTorch runs anything; then PyTorch,
    with ``torch.set_num_threads(THREADS)`` on float32 predictions, after its checks. Each
-   figure is a median of REPS runs after one warm-up run (the Rust side: the median over three
-   processes of that median). Both sides pin their threads one per CPU (PyTorch's OpenMP
-   threads with ``OMP_PROC_BIND=true``, ``softobj bench --pin``) unless ``--no-pin``.
+   figure is a median of REPS runs after untimed warm-up runs (at least 3, and at least 20 ms
+   of them, on both sides; the Rust side: the median over three processes of that median).
+   Both sides pin their threads one per CPU (PyTorch's OpenMP threads with
+   ``OMP_PROC_BIND=true``, ``softobj bench --pin``) unless ``--no-pin``.
 
 The last line reads ``soft_build Ax fwd_bwd Bx baseline_build Cx`` with the smallest ratio over
 the workloads run: PyTorch's tensorised soft builder / Rust's vectorised builder (dense tobj of
@@ -64,8 +65,12 @@ except ImportError as e:  # pragma: no cover - environment problem
 
 
 def median_ms(f, reps):
-    """Median wall time of ``f()`` in ms over ``reps`` runs, after one untimed run."""
-    f()
+    """Median wall time of ``f()`` in ms over ``reps`` runs, after untimed warm-up runs: at
+    least 3 and at least 20 ms of them (as ``softobj bench``)."""
+    start, runs = time.perf_counter(), 0
+    while runs < 3 or time.perf_counter() - start < 0.020:
+        f()
+        runs += 1
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
