@@ -1,211 +1,24 @@
 //! The case format of spec section 10: one JSON document with a configuration, inputs and
-//! (in fixtures) the expected answer; validation of spec section 8.
+//! (in fixtures) the expected answer, read with the validation of spec section 8.
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, Array5, ArrayView5, Ix2, Ix5};
+use ndarray::{Array2, Ix2, Ix5};
 use serde_json::{Value, json};
 
 use crate::answer::Answer;
-use crate::array::{self, Limits};
+use crate::array::Limits;
 use crate::config::Config;
-use crate::error::{Error, Result, num};
+use crate::error::{Error, Result};
 use crate::json;
 use crate::npy::NpyArray;
 
-/// Largest legal logit magnitude: `f32::MAX` (see [`Prediction::first_illegal_logit`]).
-pub const MAX_LOGIT: f64 = f32::MAX as f64;
-
-/// Largest legal magnitude of a target's `x`, `y`, `w`, `h` (normalised units; defined here so
-/// that grid coordinates stay far from the range of `i64` and of f64 squares).
-pub const MAX_COORD: f64 = 1e6;
+// The in-memory inputs live in [`crate::inputs`]; these paths stay valid.
+pub use crate::inputs::{Inputs, MAX_COORD, MAX_LOGIT, Prediction};
+pub(crate) use crate::npy::read_value as read_array;
 
 /// The format tag every case carries.
 pub const FORMAT: &str = "soft-objectness-case/1";
-
-/// One detection layer's raw predictions `[bs, na, ny, nx, 5 + nc]`, kept in the precision
-/// they arrived in (f32 predictions are widened element by element, never copied).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Prediction {
-    /// Single precision.
-    F32(Array5<f32>),
-    /// Double precision.
-    F64(Array5<f64>),
-}
-
-impl Prediction {
-    /// The shape `[bs, na, ny, nx, no]`.
-    pub fn shape(&self) -> [usize; 5] {
-        let s = match self {
-            Prediction::F32(a) => a.shape(),
-            Prediction::F64(a) => a.shape(),
-        };
-        [s[0], s[1], s[2], s[3], s[4]]
-    }
-
-    /// The first non-finite element, as `(index, value)`.
-    pub fn first_non_finite(&self) -> Option<([usize; 5], f64)> {
-        self.first_where(|x| !x.is_finite())
-    }
-
-    /// The first element that is not a legal logit, as `(index, value)`: legal logits are
-    /// finite and no larger in magnitude than `f32::MAX` (every finite f32 is legal; the bound
-    /// keeps sums of losses over a layer finite).
-    pub fn first_illegal_logit(&self) -> Option<([usize; 5], f64)> {
-        // `|`, not `||`: branch-free, so the scan vectorises; inf is caught by the comparison.
-        self.first_where(|x| x.is_nan() | (x.abs() > MAX_LOGIT))
-    }
-
-    fn first_where(&self, bad: impl Fn(f64) -> bool + Copy + Sync) -> Option<([usize; 5], f64)> {
-        fn find<T: Copy + Into<f64> + Send + Sync>(
-            a: &ArrayView5<T>,
-            bad: impl Fn(f64) -> bool + Copy + Sync,
-        ) -> Option<([usize; 5], f64)> {
-            use rayon::prelude::*;
-            let Some(flat) = a.as_slice() else {
-                return a
-                    .indexed_iter()
-                    .find(|(_, x)| bad((**x).into()))
-                    .map(|((i, j, k, l, m), x)| ([i, j, k, l, m], (*x).into()));
-            };
-            // Fixed chunks searched in parallel; the first chunk with a hit gives the first index.
-            let pos = flat
-                .par_chunks(1 << 16)
-                .enumerate()
-                .find_map_first(|(c, chunk)| {
-                    // A branch-free scan first (it vectorises: ~10x faster than `position`),
-                    // the exact position only in a chunk that has a hit.
-                    if !chunk.iter().fold(false, |hit, x| hit | bad((*x).into())) {
-                        return None;
-                    }
-                    chunk
-                        .iter()
-                        .position(|x| bad((*x).into()))
-                        .map(|p| c * (1 << 16) + p)
-                })?;
-            let s = a.shape();
-            let mut idx = [0usize; 5];
-            let mut rest = pos;
-            for d in (0..5).rev() {
-                idx[d] = rest % s[d];
-                rest /= s[d];
-            }
-            Some((idx, flat[pos].into()))
-        }
-        match self {
-            Prediction::F32(a) => find(&a.view(), bad),
-            Prediction::F64(a) => find(&a.view(), bad),
-        }
-    }
-
-    /// A copy in f64.
-    pub fn to_f64(&self) -> Array5<f64> {
-        match self {
-            Prediction::F32(a) => a.mapv(f64::from),
-            Prediction::F64(a) => a.clone(),
-        }
-    }
-}
-
-/// The inputs of one evaluation (spec section 1).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Inputs {
-    /// `[nt, 6]` rows `(image, class, x, y, w, h)`, normalised.
-    pub targets: Array2<f64>,
-    /// One array per layer.
-    pub predictions: Vec<Prediction>,
-}
-
-impl Inputs {
-    /// Batch size (first dimension of the predictions).
-    pub fn batch_size(&self) -> usize {
-        self.predictions.first().map_or(0, |p| p.shape()[0])
-    }
-
-    /// Checks the inputs against spec section 8 and the configuration.
-    ///
-    /// # Errors
-    /// The first rule broken, naming the field, row and value.
-    pub fn validate(&self, config: &Config) -> Result<()> {
-        let (nl, na, nc) = (config.nl(), config.na(), config.nc);
-        if self.predictions.len() != nl {
-            return Err(Error::shape(
-                "inputs.predictions",
-                format!("{nl} layers (config.anchors has {nl})"),
-                format!("{} layers", self.predictions.len()),
-            ));
-        }
-        let bs = self.batch_size();
-        for (i, p) in self.predictions.iter().enumerate() {
-            let s = p.shape();
-            let field = format!("inputs.predictions[{i}]");
-            let no = nc.saturating_add(5);
-            let want = format!("[{bs}, {na}, ny >= 1, nx >= 1, {no}] (batch, na, grid, 5 + nc)");
-            if s[0] != bs || s[1] != na || s[2] == 0 || s[3] == 0 || s[4] != no || bs == 0 {
-                return Err(Error::shape(field, want, format!("{s:?}")));
-            }
-            if s[2] > i32::MAX as usize / 2 || s[3] > i32::MAX as usize / 2 {
-                return Err(Error::invalid(field, format!("{s:?}"), "grid too large"));
-            }
-            if let Some((idx, v)) = p.first_illegal_logit() {
-                let reason = if v.is_finite() {
-                    "a logit must not exceed f32::MAX (3.4028235e38) in magnitude"
-                } else {
-                    "must be a finite number"
-                };
-                return Err(Error::invalid(
-                    format!("{field} at {idx:?}"),
-                    num(v),
-                    reason,
-                ));
-            }
-        }
-        if self.targets.ncols() != 6 {
-            return Err(Error::shape(
-                "inputs.targets",
-                "[nt, 6]",
-                format!("{:?}", self.targets.shape()),
-            ));
-        }
-        const COLS: [&str; 6] = ["image", "class", "x", "y", "w", "h"];
-        for (r, row) in self.targets.outer_iter().enumerate() {
-            for (c, &v) in row.iter().enumerate() {
-                let field = || format!("inputs.targets row {r} ({})", COLS[c]);
-                if !v.is_finite() {
-                    return Err(Error::invalid(field(), num(v), "must be a finite number"));
-                }
-                match c {
-                    0 if !(v.fract() == 0.0 && v >= 0.0 && v < bs as f64) => {
-                        return Err(Error::invalid(
-                            field(),
-                            num(v),
-                            format!("must be an integer image index in 0..{bs}"),
-                        ));
-                    }
-                    1 if !(v.fract() == 0.0 && v >= 0.0 && v < nc as f64) => {
-                        return Err(Error::invalid(
-                            field(),
-                            num(v),
-                            format!("must be an integer class in 0..{nc}"),
-                        ));
-                    }
-                    4 | 5 if v < 0.0 => {
-                        return Err(Error::invalid(field(), num(v), "must not be negative"));
-                    }
-                    2..=5 if v.abs() > MAX_COORD => {
-                        return Err(Error::invalid(
-                            field(),
-                            num(v),
-                            "must lie within [-1e6, 1e6] (normalised coordinates)",
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A whole case: configuration, inputs and, in fixtures, the expected answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -439,41 +252,4 @@ fn into_layer(a: NpyArray, field: &str) -> Result<Prediction> {
         NpyArray::F32(a) => Prediction::F32(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?),
         NpyArray::F64(a) => Prediction::F64(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?),
     })
-}
-
-/// Reads an array given inline (`{"shape", "data"}`) or by reference (`{"npy": FILE}`).
-///
-/// A reference must be a relative path without `..` components, resolved in `base_dir`
-/// (defined here: a case from elsewhere must not read files outside its own directory).
-/// Shared by cases and answers ([`crate::conformance`]).
-pub(crate) fn read_array(
-    v: &Value,
-    field: &str,
-    limits: &Limits,
-    base_dir: Option<&Path>,
-) -> Result<NpyArray> {
-    if let Some(obj) = v.as_object()
-        && let Some(file) = obj.get("npy")
-    {
-        let npy_field = json::join(field, "npy");
-        let name = json::string(file, &npy_field)?;
-        let rel = Path::new(name);
-        let inside = !name.is_empty()
-            && rel.components().all(|c| {
-                matches!(
-                    c,
-                    std::path::Component::Normal(_) | std::path::Component::CurDir
-                )
-            });
-        if !inside {
-            return Err(Error::invalid(
-                npy_field,
-                format!("{:?}", json::shorten(name)),
-                "must be a relative path inside the case's directory (no `..`, no absolute path)",
-            ));
-        }
-        let dir = base_dir.unwrap_or_else(|| Path::new("."));
-        return crate::npy::read(&dir.join(rel), field, limits);
-    }
-    Ok(NpyArray::F64(array::parse(v, field, limits)?))
 }

@@ -1,85 +1,21 @@
-//! One evaluation: validate, assign targets, compute the loss and its gradient.
+//! One evaluation on the CPU: validate, assign targets, compute the loss and its gradient.
 
-use ndarray::Array4;
-use serde::{Deserialize, Serialize};
+use ndarray::ArrayView2;
 
-use crate::assign::{Builder, Row};
-use crate::case::{Case, Inputs};
+use crate::assign;
+use crate::case::Case;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::grad::Gradient;
+use crate::inputs::{Inputs, InputsView, validate_targets};
+use crate::loss::compute;
+use crate::options::SoftBuilder;
+use crate::targets::{Grid, LayerTargets, grids};
+// The result and option types live in [`crate::result`] and [`crate::options`]; these paths
+// stay valid.
+pub use crate::options::EvalOptions;
+pub use crate::result::{Counts, Evaluation, LayerResult};
+pub(crate) use crate::totals::{balance_in_force, finite_or_error};
 use crate::workspace::Workspace;
-
-/// Cell classes of one layer (spec 4.9; baseline: positive = `tobj > 0`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Counts {
-    /// Cells with `tobj == 1` (baseline: `tobj > 0`).
-    pub positive: u64,
-    /// Cells with `tobj == 0`.
-    pub negative: u64,
-    /// Cells with `0 < tobj < 1` (soft assigner only).
-    pub soft: u64,
-}
-
-impl Counts {
-    pub(crate) fn add(self, o: Counts) -> Counts {
-        Counts {
-            positive: self.positive + o.positive,
-            negative: self.negative + o.negative,
-            soft: self.soft + o.soft,
-        }
-    }
-}
-
-/// Everything one layer reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerResult {
-    /// Objectness targets `[bs, na, ny, nx]`.
-    pub tobj: Array4<f64>,
-    /// Rows of the box and class losses.
-    pub rows: Vec<Row>,
-    /// Cell classes.
-    pub counts: Counts,
-    /// `H_i`: mean hard objectness loss (baseline: mean over every cell).
-    pub hard_loss: f64,
-    /// `S_i`: mean soft objectness loss (0 for the baseline).
-    pub soft_loss: f64,
-    /// Mean `1 - CIoU` over the rows (before the box gain).
-    pub box_loss: f64,
-    /// Mean class BCE over rows and classes (before the class gain).
-    pub cls_loss: f64,
-    /// CIoU's `alpha` per row (a constant for gradients).
-    pub ciou_alpha: Vec<f64>,
-}
-
-/// The result of [`evaluate`] (spec section 7).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    /// `(lbox + lobj + lcls) * bs`.
-    pub loss: f64,
-    /// Box loss after its gain.
-    pub lbox: f64,
-    /// Objectness loss after its gain.
-    pub lobj: f64,
-    /// Class loss after its gain.
-    pub lcls: f64,
-    /// Per layer details.
-    pub layers: Vec<LayerResult>,
-    /// The balance after the autobalance update (unchanged without autobalance).
-    pub balance: Vec<f64>,
-    /// `d loss / d predictions`, sparse; see [`Gradient::to_dense`].
-    pub grad: Gradient,
-}
-
-/// Options of [`evaluate`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EvalOptions {
-    /// Which soft builder to run.
-    pub builder: Builder,
-    /// The layer balance in force (autobalance state from an earlier evaluation); `None` uses
-    /// [`Config::default_balance`].
-    pub balance: Option<Vec<f64>>,
-}
 
 /// Validates the inputs, builds the targets and computes the loss and gradient.
 ///
@@ -103,113 +39,131 @@ pub struct EvalOptions {
 /// many cells, or [`Error::NonFinite`] when a result would not be finite (only possible with a
 /// balance passed in `opts` that scales the loss past the f64 range).
 pub fn evaluate(config: &Config, inputs: &Inputs, opts: &EvalOptions) -> Result<Evaluation> {
+    evaluate_in(config, &inputs.view(), opts, &mut Workspace::new())
+}
+
+/// [`evaluate`] on borrowed inputs ([`InputsView`]): the predictions are read where they lie,
+/// in their own precision, never copied. Bit for bit the result of [`evaluate`].
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_view(
+    config: &Config,
+    inputs: &InputsView,
+    opts: &EvalOptions,
+) -> Result<Evaluation> {
     evaluate_in(config, inputs, opts, &mut Workspace::new())
 }
 
-/// [`evaluate`] with its large buffers taken from `ws` ([`Workspace::evaluate`]); bit for bit
-/// the same result.
-pub(crate) fn evaluate_in(
+impl Workspace {
+    /// [`evaluate`] with this workspace's buffers.
+    ///
+    /// # Errors
+    /// As [`evaluate`].
+    pub fn evaluate(
+        &mut self,
+        config: &Config,
+        inputs: &Inputs,
+        opts: &EvalOptions,
+    ) -> Result<Evaluation> {
+        evaluate_in(config, &inputs.view(), opts, self)
+    }
+
+    /// [`evaluate_view`] with this workspace's buffers.
+    ///
+    /// # Errors
+    /// As [`evaluate`].
+    pub fn evaluate_view(
+        &mut self,
+        config: &Config,
+        inputs: &InputsView,
+        opts: &EvalOptions,
+    ) -> Result<Evaluation> {
+        evaluate_in(config, inputs, opts, self)
+    }
+}
+
+/// [`evaluate_view`] with its large buffers taken from `ws`; bit for bit the same result.
+fn evaluate_in(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     opts: &EvalOptions,
     ws: &mut Workspace,
 ) -> Result<Evaluation> {
     config.validate()?;
     inputs.validate(config)?;
     let balance = balance_in_force(config, opts)?;
-    let targets = ws.build(config, inputs, opts.builder)?;
-    finite_or_error(ws.compute(config, inputs, targets, &balance))
+    let targets = assign::build_in(
+        config,
+        inputs.targets,
+        &grids(config, inputs),
+        opts.builder,
+        ws,
+    )?;
+    finite_or_error(compute::compute_in(config, inputs, targets, &balance, ws))
 }
 
-/// The balance in force: `opts.balance` (one finite entry `>= 0` per layer) or the default.
-/// Shared by every backend.
-pub(crate) fn balance_in_force(config: &Config, opts: &EvalOptions) -> Result<Vec<f64>> {
-    let Some(b) = &opts.balance else {
-        return Ok(config.default_balance());
-    };
-    if b.len() != config.nl() {
+/// The targets of every layer from the `[nt, 6]` `targets` and the layers' grids alone (no
+/// predictions): what a training loop needs before its own loss. The same targets as an
+/// evaluation's ([`crate::LayerResult::tobj`], [`crate::LayerResult::rows`]); for the YOLOv5
+/// assigner `tobj` is all zeros (its targets are the IoUs of the predictions, spec section 3).
+///
+/// ```
+/// use soft_objectness::{build_targets, Config, Grid, SoftBuilder};
+/// let config = Config { nc: 1, anchors: ndarray::Array3::from_elem((1, 1, 2), 2.0), ..Config::default() };
+/// let targets = ndarray::array![[0.0, 0.0, 0.5, 0.5, 0.5, 0.5]];
+/// let grid = Grid { bs: 1, na: 1, ny: 4, nx: 4 };
+/// let t = build_targets(&config, targets.view(), &[grid], SoftBuilder::default()).unwrap();
+/// assert_eq!(t[0].tobj[[0, 0, 2, 2]], 1.0);
+/// assert_eq!(t[0].rows.len(), 1);
+/// ```
+///
+/// # Errors
+/// [`Config::validate`]; one grid per anchor layer, each with the configured `na`, the same
+/// batch size and at least one cell; the targets' rules of spec section 8
+/// ([`validate_targets`]); a layer whose boxes cover too many cells.
+pub fn build_targets(
+    config: &Config,
+    targets: ArrayView2<f64>,
+    grids: &[Grid],
+    builder: SoftBuilder,
+) -> Result<Vec<LayerTargets>> {
+    config.validate()?;
+    validate_grids(config, grids)?;
+    let bs = grids.first().map_or(0, |g| g.bs);
+    validate_targets(targets, bs, config.nc)?;
+    assign::build_in(config, targets, grids, builder, &mut Workspace::new())
+}
+
+/// One grid per anchor layer, each `[bs, na, ny >= 1, nx >= 1]` with one batch size `bs >= 1`.
+fn validate_grids(config: &Config, grids: &[Grid]) -> Result<()> {
+    let (nl, na) = (config.nl(), config.na());
+    if grids.len() != nl {
         return Err(Error::shape(
-            "balance",
-            format!("{} entries", config.nl()),
-            format!("{}", b.len()),
+            "shapes",
+            format!("{nl} layers (config.anchors has {nl})"),
+            format!("{} layers", grids.len()),
         ));
     }
-    match b
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-    {
-        Some((i, v)) => Err(Error::invalid(
-            format!("balance[{i}]"),
-            v,
-            "must be a finite number >= 0",
-        )),
-        None => Ok(b.clone()),
-    }
-}
-
-/// `e`, or [`Error::NonFinite`] naming its first output that is not finite. Shared by every
-/// backend.
-pub(crate) fn finite_or_error(e: Evaluation) -> Result<Evaluation> {
-    match first_non_finite(&e) {
-        None => Ok(e),
-        Some((output, value)) => Err(Error::NonFinite { output, value }),
-    }
-}
-
-/// The first output of `e` that is not finite (validated inputs with the default balance never
-/// have one; see docs/reliability.md), named like the answer's keys.
-fn first_non_finite(e: &Evaluation) -> Option<(String, f64)> {
-    let scalars = [
-        ("loss", e.loss),
-        ("lbox", e.lbox),
-        ("lobj", e.lobj),
-        ("lcls", e.lcls),
-    ];
-    if let Some((name, v)) = scalars.iter().find(|(_, v)| !v.is_finite()) {
-        return Some((name.to_string(), *v));
-    }
-    if let Some((i, v)) = e.balance.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Some((format!("balance[{i}]"), *v));
-    }
-    for (l, r) in e.layers.iter().enumerate() {
-        for (name, v) in [
-            ("hard_loss", r.hard_loss),
-            ("soft_loss", r.soft_loss),
-            ("box_loss", r.box_loss),
-            ("cls_loss", r.cls_loss),
-        ] {
-            if !v.is_finite() {
-                return Some((format!("{name}[{l}]"), v));
-            }
+    let bs = grids[0].bs;
+    for (i, g) in grids.iter().enumerate() {
+        let s = [g.bs, g.na, g.ny, g.nx];
+        if g.bs != bs || g.na != na || g.ny == 0 || g.nx == 0 || bs == 0 {
+            return Err(Error::shape(
+                format!("shapes[{i}]"),
+                format!("[{bs}, {na}, ny >= 1, nx >= 1] (batch, na, grid)"),
+                format!("{s:?}"),
+            ));
         }
-    }
-    for (l, g) in e.grad.obj.iter().enumerate() {
-        // A branch-free scan first (it vectorises); the index only for a layer that has a hit.
-        if !g.iter().fold(false, |bad, v| bad | !v.is_finite()) {
-            continue;
-        }
-        if let Some((idx, v)) = g.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Some((
-                format!("grad[{l}] objectness at {:?}", <[usize; 4]>::from(idx)),
-                *v,
+        if g.ny > i32::MAX as usize / 2 || g.nx > i32::MAX as usize / 2 {
+            return Err(Error::invalid(
+                format!("shapes[{i}]"),
+                format!("{s:?}"),
+                "grid too large",
             ));
         }
     }
-    for (l, rows) in e.grad.rows.iter().enumerate() {
-        for r in rows {
-            if let Some(v) = r.xywh.iter().chain(&r.cls).find(|v| !v.is_finite()) {
-                return Some((
-                    format!(
-                        "grad[{l}] at [{}, {}, {}, {}] (box or class)",
-                        r.b, r.a, r.gj, r.gi
-                    ),
-                    *v,
-                ));
-            }
-        }
-    }
-    None
+    Ok(())
 }
 
 /// [`evaluate`] on a whole case.
@@ -218,4 +172,86 @@ fn first_non_finite(e: &Evaluation) -> Option<(String, f64)> {
 /// As [`evaluate`].
 pub fn evaluate_case(case: &Case, opts: &EvalOptions) -> Result<Evaluation> {
     evaluate(&case.config, &case.inputs, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Assigner;
+    use crate::default_batch::{Workload, build};
+
+    /// Buffers left over from a larger, different batch (stale values everywhere) change no
+    /// bit of any later result, for both assigners and both builders.
+    #[test]
+    fn recycled_buffers_change_nothing() {
+        let big = Workload {
+            batch: 3,
+            width: 128,
+            height: 96,
+            nc: 4,
+            boxes_per_image: 9,
+            seed: 7,
+        };
+        let small = Workload {
+            batch: 2,
+            width: 96,
+            height: 64,
+            nc: 3,
+            boxes_per_image: 5,
+            seed: 8,
+        };
+        let mut ws = Workspace::new();
+        let (c, i) = build(&big);
+        let e = ws.evaluate(&c, &i, &EvalOptions::default()).unwrap();
+        ws.recycle(e);
+        let held = ws.spare_bytes();
+        assert!(held >= 2 * 8 * 3 * 3 * (16 * 12 + 8 * 6 + 4 * 3));
+        for assigner in [Assigner::Soft, Assigner::Yolov5] {
+            for builder in [SoftBuilder::Vectorised, SoftBuilder::Loop] {
+                let (c, i) = build(&small);
+                let c = Config { assigner, ..c };
+                let opts = EvalOptions {
+                    builder,
+                    balance: None,
+                };
+                let fresh = evaluate(&c, &i, &opts).unwrap();
+                let reused = ws.evaluate(&c, &i, &opts).unwrap();
+                assert_eq!(fresh, reused, "{assigner:?} {builder:?}");
+                for (a, b) in fresh.grad.obj.iter().zip(&reused.grad.obj) {
+                    assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                }
+                ws.recycle(reused);
+            }
+        }
+        // Targets alone come back too.
+        let (c, i) = build(&small);
+        let t = ws.build(&c, &i, SoftBuilder::Vectorised).unwrap();
+        assert_eq!(t, assign::build(&c, &i, SoftBuilder::Vectorised).unwrap());
+        ws.recycle_targets(t);
+    }
+
+    #[test]
+    fn build_targets_equals_the_evaluation_targets() {
+        let (c, i) = build(&Workload {
+            batch: 2,
+            width: 96,
+            height: 64,
+            nc: 3,
+            boxes_per_image: 5,
+            seed: 8,
+        });
+        let view = i.view();
+        let t = build_targets(&c, view.targets, &grids(&c, &view), SoftBuilder::Loop).unwrap();
+        let e = evaluate(&c, &i, &EvalOptions::default()).unwrap();
+        for (t, r) in t.iter().zip(&e.layers) {
+            assert_eq!(t.tobj, r.tobj);
+            assert_eq!(t.rows, r.rows);
+        }
+        let mut bad = grids(&c, &view);
+        bad[1].na = 2;
+        let err = build_targets(&c, view.targets, &bad, SoftBuilder::Loop).unwrap_err();
+        assert!(err.to_string().contains("shapes[1]"), "{err}");
+        let err = build_targets(&c, view.targets, &bad[..2], SoftBuilder::Loop).unwrap_err();
+        assert!(err.to_string().contains("shapes"), "{err}");
+    }
 }

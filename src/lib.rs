@@ -4,18 +4,29 @@
 //! YOLOv5 training loss in which every grid cell inside a ground-truth box receives a soft
 //! objectness target from its normalised distance to the box centre.
 //!
-//! The contract is `docs/spec.md`. The pieces, in the order a batch flows through them:
+//! The contract is `docs/spec.md`; `docs/architecture.md` maps each of its rules to the one
+//! function that implements it. The modules stand on floors, each importing only from the
+//! floors below it (`tests/architecture.rs` checks this), in the order a batch flows:
 //!
-//! * [`case`] and [`config`]: the case format (JSON, `.npy` arrays) and validation;
-//! * [`assign`]: anchor matching, the baseline YOLOv5 assigner, and the soft assigner twice
-//!   (a readable loop and a vectorised, parallel builder that agree bit for bit);
-//! * [`loss`]: BCE, focal, soft losses, IoU family, and the whole loss with balance;
-//! * [`grad`]: the analytic gradient with respect to every prediction channel;
-//! * [`eval`]: one call that does all of the above ([`workspace`] reuses its buffers);
-//! * [`gpu`]: the same evaluation through WGSL compute shaders (feature `gpu`);
-//! * [`answer`], [`conformance`], [`casegen`]: the oracle's answer format, the comparison of
-//!   another implementation's answer against it, and seeded case generation;
-//! * [`default_batch`]: the embedded standard workload that `softobj` runs by default.
+//! 1. [`error`], `json`; [`array`](mod@array), [`npy`]: the one error type, JSON and `.npy` arrays;
+//! 2. [`config`]: the configuration and its validation;
+//! 3. [`inputs`] (owned and borrowed inputs, their validation), [`targets`] (what an assigner
+//!    produces), [`grad`] (the gradient's form);
+//! 4. [`result`] (what an evaluation reports, the cell classes), [`options`];
+//! 5. `totals` (balance, autobalance, the finite check: shared by every backend) and
+//!    [`workspace`] (a pool of buffers);
+//! 6. [`assign`]: anchor matching, the YOLOv5 assigner and the soft assigner twice (a readable
+//!    loop and a vectorised, parallel builder that agree bit for bit); [`loss`]: BCE, focal,
+//!    soft losses, the IoU family, and the whole loss with its gradient;
+//! 7. [`answer`] and [`case`]: the answer and case formats on disk;
+//! 8. [`eval`]: one call that does all of the above on the CPU;
+//! 9. [`gpu`]: the same evaluation through WGSL compute shaders (feature `gpu`);
+//! 10. [`conformance`] (does another implementation's answer conform?), [`casegen`] (seeded
+//!     cases), [`default_batch`] (the standard workload), `plot` (feature `plot`).
+//!
+//! The CLI (`softobj`, feature `cli`) sits on top; its subcommands are named for what a user
+//! does: `gen` runs [`casegen`], `check` runs [`conformance`], `summary` runs
+//! [`default_batch`] through [`eval`].
 //!
 //! ```
 //! use soft_objectness::{evaluate, Config, EvalOptions, Inputs, Prediction};
@@ -47,18 +58,31 @@ pub mod error;
 pub mod eval;
 pub mod gpu;
 pub mod grad;
+pub mod inputs;
 mod json;
 pub mod loss;
 pub mod npy;
+pub mod options;
 #[cfg(feature = "plot")]
 pub mod plot;
+pub mod result;
+pub mod targets;
+mod totals;
 pub mod workspace;
 
 pub use answer::Answer;
 pub use array::{JsonArray, Limits};
-pub use assign::Builder;
-pub use case::{Case, Inputs, Prediction};
+pub use case::Case;
 pub use config::{Assigner, Config, Distance, Hyp, Overlap, Score, SoftLoss};
+pub use conformance::{Report, Tolerances, compare};
 pub use error::{Error, Result};
-pub use eval::{Counts, EvalOptions, Evaluation, evaluate, evaluate_case};
+pub use eval::{build_targets, evaluate, evaluate_case, evaluate_view};
+pub use grad::{Gradient, RowGrad};
+pub use inputs::{Inputs, InputsView, Prediction, PredictionView};
+pub use options::{EvalOptions, SoftBuilder};
+pub use result::{CellClass, Counts, Evaluation, LayerResult};
+pub use targets::{Grid, LayerTargets, Row};
 pub use workspace::Workspace;
+
+/// The former name of [`SoftBuilder`].
+pub type Builder = SoftBuilder;

@@ -5,9 +5,11 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
+use serde_json::Value;
 
 use crate::array::{Limits, check_shape};
 use crate::error::{Error, Result, num};
+use crate::json;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -379,4 +381,41 @@ pub fn write<T: NpyElement>(path: &Path, a: &ArrayD<T>) -> Result<()> {
     };
     let mut f = std::fs::File::create(path).map_err(io)?;
     f.write_all(&out).map_err(io)
+}
+
+/// Reads an array given inline (`{"shape", "data"}`) or by reference (`{"npy": FILE}`).
+///
+/// A reference must be a relative path without `..` components, resolved in `base_dir`
+/// (defined here: a case from elsewhere must not read files outside its own directory).
+/// Shared by cases and answers.
+pub(crate) fn read_value(
+    v: &Value,
+    field: &str,
+    limits: &Limits,
+    base_dir: Option<&Path>,
+) -> Result<NpyArray> {
+    if let Some(obj) = v.as_object()
+        && let Some(file) = obj.get("npy")
+    {
+        let npy_field = json::join(field, "npy");
+        let name = json::string(file, &npy_field)?;
+        let rel = Path::new(name);
+        let inside = !name.is_empty()
+            && rel.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+        if !inside {
+            return Err(Error::invalid(
+                npy_field,
+                format!("{:?}", json::shorten(name)),
+                "must be a relative path inside the case's directory (no `..`, no absolute path)",
+            ));
+        }
+        let dir = base_dir.unwrap_or_else(|| Path::new("."));
+        return read(&dir.join(rel), field, limits);
+    }
+    Ok(NpyArray::F64(crate::array::parse(v, field, limits)?))
 }

@@ -11,12 +11,8 @@
 //! Results never depend on the workspace: a recycled buffer is overwritten (or zeroed) in full
 //! before it is read, so every evaluation is bit for bit that of [`crate::evaluate`].
 
-use crate::assign::{self, Builder, LayerTargets};
-use crate::case::Inputs;
-use crate::config::Config;
-use crate::error::Result;
-use crate::eval::{self, EvalOptions, Evaluation};
-use crate::loss::compute;
+use crate::result::Evaluation;
+use crate::targets::LayerTargets;
 
 /// Spare buffers kept at most (the largest are kept).
 const MAX_SPARE: usize = 16;
@@ -57,43 +53,6 @@ impl Workspace {
         Workspace::default()
     }
 
-    /// [`crate::evaluate`] with this workspace's buffers.
-    ///
-    /// # Errors
-    /// As [`crate::evaluate`].
-    pub fn evaluate(
-        &mut self,
-        config: &Config,
-        inputs: &Inputs,
-        opts: &EvalOptions,
-    ) -> Result<Evaluation> {
-        eval::evaluate_in(config, inputs, opts, self)
-    }
-
-    /// [`assign::build`] with this workspace's buffers (the vectorised soft builder's `tobj`).
-    ///
-    /// # Errors
-    /// As [`assign::build`].
-    pub fn build(
-        &mut self,
-        config: &Config,
-        inputs: &Inputs,
-        builder: Builder,
-    ) -> Result<Vec<LayerTargets>> {
-        assign::build_in(config, inputs, builder, self)
-    }
-
-    /// [`compute::compute`] with this workspace's buffers (the gradient's objectness channel).
-    pub fn compute(
-        &mut self,
-        config: &Config,
-        inputs: &Inputs,
-        targets: Vec<LayerTargets>,
-        balance: &[f64],
-    ) -> Evaluation {
-        compute::compute_in(config, inputs, targets, balance, self)
-    }
-
     /// Keeps the large buffers of a finished evaluation (every `tobj` and gradient layer).
     pub fn recycle(&mut self, e: Evaluation) {
         for layer in e.layers {
@@ -120,7 +79,7 @@ impl Workspace {
             .sum()
     }
 
-    fn put(&mut self, v: Vec<f64>) {
+    pub(crate) fn put(&mut self, v: Vec<f64>) {
         if v.capacity() == 0 {
             return;
         }
@@ -169,61 +128,14 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::default_batch::{Workload, build};
-    use crate::{Assigner, evaluate};
 
-    /// Buffers left over from a larger, different batch (stale values everywhere) change no
-    /// bit of any later result, for both assigners and both builders.
     #[test]
-    fn recycled_buffers_change_nothing() {
-        let big = Workload {
-            batch: 3,
-            width: 128,
-            height: 96,
-            nc: 4,
-            boxes_per_image: 9,
-            seed: 7,
-        };
-        let small = Workload {
-            batch: 2,
-            width: 96,
-            height: 64,
-            nc: 3,
-            boxes_per_image: 5,
-            seed: 8,
-        };
+    fn holds_at_most_max_spare_buffers() {
         let mut ws = Workspace::new();
-        let (c, i) = build(&big);
-        let e = ws.evaluate(&c, &i, &EvalOptions::default()).unwrap();
-        ws.recycle(e);
-        let held = ws.spare_bytes();
-        assert!(held >= 2 * 8 * 3 * 3 * (16 * 12 + 8 * 6 + 4 * 3));
-        for assigner in [Assigner::Soft, Assigner::Yolov5] {
-            for builder in [Builder::Vectorised, Builder::Loop] {
-                let (c, i) = build(&small);
-                let c = Config { assigner, ..c };
-                let opts = EvalOptions {
-                    builder,
-                    balance: None,
-                };
-                let fresh = evaluate(&c, &i, &opts).unwrap();
-                let reused = ws.evaluate(&c, &i, &opts).unwrap();
-                assert_eq!(fresh, reused, "{assigner:?} {builder:?}");
-                for (a, b) in fresh.grad.obj.iter().zip(&reused.grad.obj) {
-                    assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
-                }
-                ws.recycle(reused);
-            }
-        }
-        // Targets alone come back too, and the workspace never holds more than MAX_SPARE.
-        let (c, i) = build(&small);
-        let t = ws.build(&c, &i, Builder::Vectorised).unwrap();
-        assert_eq!(t, assign::build(&c, &i, Builder::Vectorised).unwrap());
-        ws.recycle_targets(t);
         for _ in 0..20 {
             ws.put(vec![0.0; 4]);
         }
-        assert!(ws.spare.len() <= MAX_SPARE);
+        assert_eq!(ws.spare.len(), MAX_SPARE);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use ndarray::ArrayView2;
 
-use super::Grid;
 use crate::config::Config;
+use crate::targets::Grid;
 
 /// A (anchor, target) pair kept by the ratio test, in grid units of its layer.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,10 +1,10 @@
 //! The soft assigner's per-row cell ranges (spec 4.1, 4.2), distance modes (4.5) and scores
 //! (4.6), written exactly in the order of the spec so that every implementation rounds alike.
 
-use super::Grid;
 use super::matching::Matched;
 use crate::config::{Distance, Score};
 use crate::error::{Error, Result};
+use crate::targets::{Grid, Row};
 
 /// Most (row, cell) pairs one layer may enumerate before evaluation is refused.
 pub const MAX_PAIRS: u64 = 1 << 28;
@@ -235,4 +235,19 @@ impl<F: Fn(f64) -> f64> Memo<F> {
 #[inline]
 pub(crate) fn clamp_cell(c: i64, n: usize) -> usize {
     c.clamp(0, n as i64 - 1) as usize
+}
+/// The matched rows in matching order, each at its clamped centre cell (spec 4.8 and 5).
+pub fn centre_rows(matched: &[Matched], ranges: &[CellRange], grid: Grid) -> Vec<Row> {
+    matched
+        .iter()
+        .zip(ranges)
+        .map(|(m, r)| Row {
+            b: m.b,
+            a: m.a,
+            class: m.class,
+            gj: clamp_cell(r.gj, grid.ny),
+            gi: clamp_cell(r.gi, grid.nx),
+            gxywh: [m.gx, m.gy, m.gw, m.gh],
+        })
+        .collect()
 }

@@ -8,9 +8,9 @@ use ndarray::Array4;
 
 use super::matching::Matched;
 use super::score::{self, CellRange, clamp_cell};
-use super::{Grid, LayerTargets, Row};
 use crate::config::{Config, Distance, Overlap};
 use crate::error::Result;
+use crate::targets::{Grid, LayerTargets};
 
 /// Builds one layer's soft targets, one cell at a time.
 ///
@@ -56,7 +56,7 @@ pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<L
             |d| score::score(kind, d)
         ),
     }
-    let rows = centre_rows(matched, &ranges, grid);
+    let rows = score::centre_rows(matched, &ranges, grid);
     for row in &rows {
         tobj[[row.b, row.a, row.gj, row.gi]] = 1.0;
     }
@@ -101,22 +101,5 @@ fn write_cells(
     }
 }
 
-/// The matched rows in matching order, each at its clamped centre cell (spec 4.8 and 5).
-pub(crate) fn centre_rows(
-    matched: &[Matched],
-    ranges: &[score::CellRange],
-    grid: Grid,
-) -> Vec<Row> {
-    matched
-        .iter()
-        .zip(ranges)
-        .map(|(m, r)| Row {
-            b: m.b,
-            a: m.a,
-            class: m.class,
-            gj: clamp_cell(r.gj, grid.ny),
-            gi: clamp_cell(r.gi, grid.nx),
-            gxywh: [m.gx, m.gy, m.gw, m.gh],
-        })
-        .collect()
-}
+/// Compatibility path of [`score::centre_rows`].
+pub(crate) use super::score::centre_rows;

@@ -25,10 +25,9 @@ use rayon::prelude::*;
 
 use super::matching::Matched;
 use super::score::{self, CellRange, MAX_PAIRS, Memo, clamp_cell, sq};
-use super::soft_loop::centre_rows;
-use super::{Grid, LayerTargets};
 use crate::config::{Config, Distance, Overlap};
 use crate::error::Result;
+use crate::targets::{Grid, LayerTargets};
 
 /// Builds one layer's soft targets; bit-identical to [`super::soft_loop::build_layer`].
 ///
@@ -51,7 +50,7 @@ pub(crate) fn build_layer_in(
     scores: &mut Vec<f64>,
 ) -> Result<LayerTargets> {
     let ranges = score::ranges(matched)?;
-    let rows = centre_rows(matched, &ranges, grid);
+    let rows = score::centre_rows(matched, &ranges, grid);
     let planes = grid.bs * grid.na;
     let plane_of = |k: usize| matched[k].b * grid.na + matched[k].a;
 

@@ -4,7 +4,7 @@
 use ndarray::Array4;
 
 use super::matching::Matched;
-use super::{Grid, LayerTargets, Row};
+use crate::targets::{Grid, LayerTargets, Row};
 
 /// Neighbour offset half-width `g`.
 const G: f64 = 0.5;

@@ -15,11 +15,12 @@ use rayon::prelude::*;
 use super::bce::{bce_element, bce_with_logits, sigmoid};
 use super::iou::{IouKind, bbox_iou_grad_with};
 use super::soft::soft_element;
-use crate::assign::{LayerTargets, Row};
-use crate::case::{Inputs, Prediction};
 use crate::config::{Assigner, Config, SoftLoss};
-use crate::eval::{Counts, Evaluation, LayerResult};
 use crate::grad::{Gradient, RowGrad};
+use crate::inputs::{Inputs, InputsView, PredictionView};
+use crate::result::{Counts, Evaluation, LayerResult};
+use crate::targets::{LayerTargets, Row};
+pub(crate) use crate::totals::totals;
 use crate::workspace::Workspace;
 
 /// Cells per reduction chunk (fixed, so that sums do not depend on the thread count).
@@ -100,7 +101,7 @@ pub fn forward(
 ) -> Evaluation {
     run(
         config,
-        inputs,
+        &inputs.view(),
         targets,
         balance,
         None,
@@ -119,7 +120,7 @@ pub fn compute_with(
 ) -> Evaluation {
     run(
         config,
-        inputs,
+        &inputs.view(),
         targets,
         balance,
         constants,
@@ -128,10 +129,10 @@ pub fn compute_with(
     )
 }
 
-/// [`compute`] with the gradient's buffers taken from `ws` ([`Workspace::compute`]).
+/// [`compute`] on borrowed inputs with the gradient's buffers taken from `ws`.
 pub(crate) fn compute_in(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     targets: Vec<LayerTargets>,
     balance: &[f64],
     ws: &mut Workspace,
@@ -139,9 +140,22 @@ pub(crate) fn compute_in(
     run(config, inputs, targets, balance, None, true, ws)
 }
 
+impl Workspace {
+    /// [`compute`] with this workspace's buffers (the gradient's objectness channel).
+    pub fn compute(
+        &mut self,
+        config: &Config,
+        inputs: &Inputs,
+        targets: Vec<LayerTargets>,
+        balance: &[f64],
+    ) -> Evaluation {
+        compute_in(config, &inputs.view(), targets, balance, self)
+    }
+}
+
 fn run(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     targets: Vec<LayerTargets>,
     balance: &[f64],
     constants: Option<&Constants>,
@@ -167,16 +181,16 @@ fn run(
             false => Vec::new(),
         };
         let r = match (p, want_grad) {
-            (Prediction::F32(a), true) => {
+            (PredictionView::F32(a), true) => {
                 layer::<f32, true>(config, l, a.view(), t, obj_scale, fixed, g)
             }
-            (Prediction::F32(a), false) => {
+            (PredictionView::F32(a), false) => {
                 layer::<f32, false>(config, l, a.view(), t, obj_scale, fixed, g)
             }
-            (Prediction::F64(a), true) => {
+            (PredictionView::F64(a), true) => {
                 layer::<f64, true>(config, l, a.view(), t, obj_scale, fixed, g)
             }
-            (Prediction::F64(a), false) => {
+            (PredictionView::F64(a), false) => {
                 layer::<f64, false>(config, l, a.view(), t, obj_scale, fixed, g)
             }
         };
@@ -188,68 +202,6 @@ fn run(
         }
     }
     totals(config, bs, balance, layers, grad)
-}
-
-/// The totals of spec section 5 from the per-layer results, shared by every backend:
-/// `lbox`, `lcls` and `lobj = sum (H_i + S_i) balance_i` in layer order, autobalance, the gains
-/// and the batch factor.
-pub(crate) fn totals(
-    config: &Config,
-    bs: f64,
-    balance: &[f64],
-    layers: Vec<LayerResult>,
-    grad: Gradient,
-) -> Evaluation {
-    let h = &config.hyp;
-    let mut new_balance = balance.to_vec();
-    let (mut lbox, mut lobj, mut lcls) = (0.0, 0.0, 0.0);
-    for (l, r) in layers.iter().enumerate() {
-        lbox += r.box_loss;
-        lcls += r.cls_loss;
-        let obji = r.hard_loss + r.soft_loss;
-        lobj += obji * balance[l];
-        if config.autobalance {
-            autobalance_update(&mut new_balance[l], obji);
-        }
-    }
-    if config.autobalance {
-        autobalance_normalise(&mut new_balance, balance);
-    }
-    let (lbox, lobj, lcls) = (lbox * h.box_gain, lobj * h.obj, lcls * h.cls);
-    Evaluation {
-        loss: (lbox + lobj + lcls) * bs,
-        lbox,
-        lobj,
-        lcls,
-        layers,
-        balance: new_balance,
-        grad,
-    }
-}
-
-/// YOLOv5's autobalance update of one layer's weight after its objectness loss `obji` is added:
-/// `b = 0.9999 b + 0.0001 / obji`. Skipped when `obji` is 0 or the update would overflow (a
-/// denormal `obji`), so no infinity appears (docs/decisions.md item 14).
-fn autobalance_update(b: &mut f64, obji: f64) {
-    if obji > 0.0 {
-        let updated = *b * 0.9999 + 0.0001 / obji;
-        if updated.is_finite() {
-            *b = updated;
-        }
-    }
-}
-
-/// Divides every updated weight by the stride-16 layer's (layer 1; layer 0 when `nl == 1`). A
-/// normalisation that leaves the f64 range (a zero or extreme balance passed in) keeps the
-/// balance in force, `given`, instead of reporting infinity or NaN.
-fn autobalance_normalise(updated: &mut Vec<f64>, given: &[f64]) {
-    let s = updated[usize::from(updated.len() > 1)];
-    for b in updated.iter_mut() {
-        *b /= s;
-    }
-    if updated.iter().any(|b| !b.is_finite()) {
-        *updated = given.to_vec();
-    }
 }
 
 type LayerOut = (LayerResult, Array4<f64>, Vec<RowGrad>);
@@ -388,21 +340,8 @@ fn layer<T: Real, const GRAD: bool>(
 
     // Cell classes (exact comparisons, spec 4.9); integer sums, so any order gives the same.
     let tflat = tobj.as_slice().expect("tobj is built in standard layout");
-    let counts = tflat
-        .par_chunks(CHUNK)
-        .map(count_cells)
-        .reduce(Counts::default, Counts::add);
+    let counts = Counts::of_cells(tflat, config.assigner);
     let soft_assigner = config.assigner == Assigner::Soft;
-    let counts = if soft_assigner {
-        counts
-    } else {
-        // Baseline: positive = tobj > 0 (IoU targets need not be exactly 1).
-        Counts {
-            positive: counts.positive + counts.soft,
-            negative: counts.negative,
-            soft: 0,
-        }
-    };
     let n_hard = if soft_assigner {
         counts.positive + counts.negative
     } else {
@@ -475,20 +414,6 @@ fn layer<T: Real, const GRAD: bool>(
         gobj,
         row_grads,
     )
-}
-
-/// Positive (`== 1`), negative (`== 0`) and other cells of a chunk, without branches.
-fn count_cells(c: &[f64]) -> Counts {
-    let (mut positive, mut negative) = (0u64, 0u64);
-    for &v in c {
-        positive += u64::from(v == 1.0);
-        negative += u64::from(v == 0.0);
-    }
-    Counts {
-        positive,
-        negative,
-        soft: c.len() as u64 - positive - negative,
-    }
 }
 
 /// The constants of a layer's objectness pass.
@@ -616,11 +541,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn count_cells_classes() {
-        let c = count_cells(&[0.0, 1.0, 0.5, -0.0, 1.0, 1e-300, 0.999]);
-        assert_eq!((c.positive, c.negative, c.soft), (2, 2, 3));
     }
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Prints one sha256 per oracle answer: `softobj eval` on every fixture and on every case of
+# `softobj gen --edge`, through both soft builders and, where available, `--out-dir`.
+# A restructuring that must not change behaviour shows the same list before and after:
+#   .ci/identity.sh OLD/softobj > before.txt; .ci/identity.sh target/release/softobj > after.txt
+#   diff before.txt after.txt
+set -euo pipefail
+bin=${1:-target/release/softobj}
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$bin" gen --out "$work/edge" --edge >/dev/null
+for f in fixtures/*.json "$work"/edge/*.json; do
+  name=$(basename "$f")
+  for builder in vectorised loop; do
+    printf '%s %s %s\n' "$("$bin" eval "$f" --builder "$builder" | sha256sum | cut -c1-16)" "$builder" "$name"
+  done
+done
+# The generated cases themselves (the edge mix and a random batch with expected answers).
+"$bin" gen --out "$work/rand" --count 12 --seed 7 --with-expected >/dev/null
+for f in "$work"/edge/*.json "$work"/rand/*; do
+  printf '%s gen %s\n' "$(sha256sum < "$f" | cut -c1-16)" "$(basename "$f")"
+done

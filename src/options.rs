@@ -1,0 +1,21 @@
+//! How to run an evaluation: which soft builder, which layer balance.
+
+/// Which implementation of the soft assigner to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SoftBuilder {
+    /// [`crate::assign::soft_loop`]: one cell at a time, the formulas as written.
+    Loop,
+    /// [`crate::assign::soft_vec`]: separable distances, parallel over planes.
+    #[default]
+    Vectorised,
+}
+
+/// Options of an evaluation ([`crate::evaluate`], [`crate::gpu::evaluate`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvalOptions {
+    /// Which soft builder to run.
+    pub builder: SoftBuilder,
+    /// The layer balance in force (autobalance state from an earlier evaluation); `None` uses
+    /// [`crate::Config::default_balance`].
+    pub balance: Option<Vec<f64>>,
+}
