@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::array::JsonArray;
 use crate::error::{Error, Result};
-use crate::eval::{Counts, Evaluation};
+use crate::result::{Counts, Evaluation};
 
 /// One matched row as reported in an answer (`gj`, `gi` clamped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

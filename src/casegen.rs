@@ -22,9 +22,9 @@
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Array3, Array5};
-use ndarray_rand::rand::rngs::StdRng;
-use ndarray_rand::rand::{Rng, SeedableRng};
-use ndarray_rand::rand_distr::{Distribution, Normal};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
 use serde_json::{Value, json};
 
 use crate::answer::Answer;

@@ -2,12 +2,12 @@
 //! sizes) that `softobj` runs with no arguments and the benchmarks measure.
 
 use ndarray::{Array2, Array5};
-use ndarray_rand::rand::rngs::StdRng;
-use ndarray_rand::rand::{Rng, SeedableRng};
-use ndarray_rand::rand_distr::{Distribution, Normal};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
 
-use crate::case::{Inputs, Prediction};
 use crate::config::{Config, YOLOV5S_STRIDES};
+use crate::inputs::{Inputs, Prediction};
 
 /// Shape of a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

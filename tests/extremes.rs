@@ -4,10 +4,10 @@
 //! cases mixing ordinary values with the extremes; named tests pin each extreme down.
 
 use ndarray::{Array2, Array3, Array5};
-use ndarray_rand::rand::rngs::StdRng;
-use ndarray_rand::rand::{Rng, SeedableRng};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use soft_objectness::{
     Assigner, Builder, Config, Distance, EvalOptions, Evaluation, Hyp, Inputs, Overlap, Prediction,
     Score, SoftLoss, evaluate,

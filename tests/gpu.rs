@@ -31,9 +31,9 @@ mod device {
     use std::sync::OnceLock;
 
     use ndarray::{Array2, Array3, Array5};
-    use ndarray_rand::rand::rngs::StdRng;
-    use ndarray_rand::rand::{Rng, SeedableRng};
-    use ndarray_rand::rand_distr::{Distribution, Normal};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Distribution, Normal};
     use soft_objectness::default_batch::{self, Workload};
     use soft_objectness::gpu::{self, GpuContext};
     use soft_objectness::{

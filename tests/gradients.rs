@@ -272,7 +272,7 @@ fn f32_predictions_widen_exactly() {
 #[test]
 fn iou_family_gradients() {
     let mut rng = common::rng(7);
-    use ndarray_rand::rand::Rng;
+    use rand::Rng;
     for _ in 0..2000 {
         let b1 = [
             rng.random_range(0.0..3.0),

@@ -178,7 +178,7 @@ fn last_true(pred: impl Fn(u64) -> bool, mut a: u64, mut b: u64, guess: u64) -> 
 mod tests {
     use super::*;
     use ndarray::Array2;
-    use ndarray_rand::rand::{Rng, SeedableRng, rngs::StdRng};
+    use rand::{Rng, SeedableRng, rngs::StdRng};
 
     /// The interval is the literal test's: at its ends, one float beyond them, a few floats
     /// around them and at random sizes, for random anchors (tiny, huge, subnormal) and ratios.

@@ -256,8 +256,8 @@ pub(crate) fn row_terms(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray_rand::rand::rngs::StdRng;
-    use ndarray_rand::rand::{Rng, SeedableRng};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     fn kinds() -> Vec<Score> {
         let mut v: Vec<Score> = [0u32, 2, 4, 10, 64, 1000, 1_000_000]

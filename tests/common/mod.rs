@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use ndarray::{Array2, Array3, Array5};
-use ndarray_rand::rand::rngs::StdRng;
-use ndarray_rand::rand::{Rng, SeedableRng};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use soft_objectness::{
     Assigner, Config, Distance, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
 };
