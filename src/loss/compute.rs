@@ -10,38 +10,18 @@
 //! (`bce_shared`); the result is bit for bit that of [`bce_element`] (tested below).
 
 use ndarray::{Array4, ArrayView5, CowArray, Ix5};
-use rayon::prelude::*;
 
-use super::bce::{bce_element, bce_with_logits, sigmoid};
-use super::iou::{IouKind, bbox_iou_grad_with};
-use super::soft::soft_element;
-use crate::config::{Assigner, Config, SoftLoss};
+use super::norm::mean;
+use super::objectness::ObjPass;
+use super::real::Real;
+use super::rows::row_terms;
+use crate::config::{Assigner, Config};
 use crate::grad::{Gradient, RowGrad};
 use crate::inputs::{Inputs, InputsView, PredictionView};
 use crate::result::{Counts, Evaluation, LayerResult};
-use crate::targets::{LayerTargets, Row};
+use crate::targets::LayerTargets;
 pub(crate) use crate::totals::totals;
 use crate::workspace::Workspace;
-
-/// Cells per reduction chunk (fixed, so that sums do not depend on the thread count).
-const CHUNK: usize = 4096;
-
-/// Prediction element types: f32 is widened to f64 element by element.
-pub(crate) trait Real: Copy + Send + Sync + 'static {
-    fn f(self) -> f64;
-}
-impl Real for f32 {
-    #[inline]
-    fn f(self) -> f64 {
-        f64::from(self)
-    }
-}
-impl Real for f64 {
-    #[inline]
-    fn f(self) -> f64 {
-        self
-    }
-}
 
 /// The quantities spec section 6 treats as constants for gradients, taken from an evaluation:
 /// CIoU's `alpha` of every row and the baseline assigner's IoU objectness targets.
@@ -206,14 +186,6 @@ fn run(
 
 type LayerOut = (LayerResult, Array4<f64>, Vec<RowGrad>);
 
-/// What one row contributes: its CIoU, its class loss sum (classes in order) and gradients.
-struct RowTerms {
-    ciou: f64,
-    alpha: f64,
-    cls_sum: f64,
-    grad: RowGrad,
-}
-
 /// One layer. `GRAD = false` skips every gradient (the returned gradient parts are empty);
 /// with `GRAD`, `gobj` holds `grid.cells()` values (any contents), all overwritten.
 fn layer<T: Real, const GRAD: bool>(
@@ -234,84 +206,10 @@ fn layer<T: Real, const GRAD: bool>(
     } = t;
     let no = 5 + config.nc;
     let h = &config.hyp;
-    let bs = grid.bs as f64;
-    let cell_of = |r: &Row| ((r.b * grid.na + r.a) * grid.ny + r.gj) * grid.nx + r.gi;
 
     // Box and class terms of the rows: each row on its own (in parallel), added in row order.
     let n = rows.len();
-    let box_scale = if n > 0 {
-        -h.box_gain * bs / n as f64
-    } else {
-        0.0
-    };
-    let cls_scale = if n > 0 {
-        h.cls * bs / (n * config.nc) as f64
-    } else {
-        0.0
-    };
-    let (cp, cn) = (1.0 - 0.5 * h.label_smoothing, 0.5 * h.label_smoothing);
-    let terms: Vec<RowTerms> = rows
-        .par_iter()
-        .enumerate()
-        .with_min_len(8)
-        .map(|(k, r)| {
-            let ps = &flat[cell_of(r) * no..(cell_of(r) + 1) * no];
-            let (anchor_w, anchor_h) = (config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]);
-            let s: [f64; 4] = [
-                sigmoid(ps[0].f()),
-                sigmoid(ps[1].f()),
-                sigmoid(ps[2].f()),
-                sigmoid(ps[3].f()),
-            ];
-            let pbox = [
-                s[0] * 2.0 - 0.5,
-                s[1] * 2.0 - 0.5,
-                (s[2] * 2.0) * (s[2] * 2.0) * anchor_w,
-                (s[3] * 2.0) * (s[3] * 2.0) * anchor_h,
-            ];
-            let ciou = bbox_iou_grad_with(pbox, r.tbox(), IouKind::CIou, fixed.map(|f| f.0[k]));
-            let mut xywh = [0.0; 4];
-            if GRAD {
-                let dpbox = [
-                    2.0 * s[0] * (1.0 - s[0]),
-                    2.0 * s[1] * (1.0 - s[1]),
-                    8.0 * s[2] * s[2] * (1.0 - s[2]) * anchor_w,
-                    8.0 * s[3] * s[3] * (1.0 - s[3]) * anchor_h,
-                ];
-                xywh = std::array::from_fn(|c| box_scale * ciou.grad[c] * dpbox[c]);
-            }
-            let mut cls_sum = 0.0;
-            let mut cls = Vec::new();
-            if config.nc > 1 {
-                if GRAD {
-                    cls.reserve(config.nc);
-                }
-                for (c, x) in ps[5..].iter().enumerate() {
-                    let target = if c == r.class { cp } else { cn };
-                    if GRAD {
-                        let (lv, gv) = bce_shared(x.f(), target, h.cls_pw, h.fl_gamma);
-                        cls_sum += lv;
-                        cls.push(cls_scale * gv);
-                    } else {
-                        cls_sum += bce_loss(x.f(), target, h.cls_pw, h.fl_gamma);
-                    }
-                }
-            }
-            RowTerms {
-                ciou: ciou.value,
-                alpha: ciou.alpha,
-                cls_sum,
-                grad: RowGrad {
-                    b: r.b,
-                    a: r.a,
-                    gj: r.gj,
-                    gi: r.gi,
-                    xywh,
-                    cls,
-                },
-            }
-        })
-        .collect();
+    let terms = row_terms::<T, GRAD>(config, l, grid, &rows, flat, fixed.map(|f| f.0));
     let mut box_sum = 0.0;
     let mut cls_sum = 0.0;
     let mut ciou_alpha = Vec::with_capacity(n);
@@ -320,7 +218,7 @@ fn layer<T: Real, const GRAD: bool>(
         box_sum += 1.0 - term.ciou;
         cls_sum += term.cls_sum;
         ciou_alpha.push(term.alpha);
-        // The baseline's objectness target: the later row wins a shared cell.
+        // The YOLOv5 assigner's objectness target (spec 3): the later row wins a shared cell.
         if config.assigner == Assigner::Yolov5 && fixed.is_none() {
             tobj[[r.b, r.a, r.gj, r.gi]] = term.ciou.max(0.0);
         }
@@ -331,9 +229,9 @@ fn layer<T: Real, const GRAD: bool>(
     if let Some((_, t)) = fixed {
         tobj.assign(t);
     }
-    let box_loss = if n > 0 { box_sum / n as f64 } else { 0.0 };
-    let cls_loss = if n > 0 && config.nc > 1 {
-        cls_sum / (n * config.nc) as f64
+    let box_loss = mean(box_sum, n as u64);
+    let cls_loss = if config.nc > 1 {
+        mean(cls_sum, (n * config.nc) as u64)
     } else {
         0.0
     };
@@ -354,46 +252,15 @@ fn layer<T: Real, const GRAD: bool>(
         obj_pw: h.obj_pw,
         fl_gamma: h.fl_gamma,
         soft_loss: config.soft_loss,
-        hard_scale: if n_hard > 0 {
-            obj_scale / n_hard as f64
-        } else {
-            0.0
-        },
-        soft_scale: if n_soft > 0 {
-            obj_scale / n_soft as f64
-        } else {
-            0.0
-        },
+        hard_scale: mean(obj_scale, n_hard),
+        soft_scale: mean(obj_scale, n_soft),
     };
 
     // Objectness terms over every cell, in fixed chunks whose sums are added in chunk order.
     debug_assert_eq!(gobj.len(), if GRAD { grid.cells() } else { 0 });
-    let partial: Vec<(f64, f64)> = if GRAD {
-        gobj.par_chunks_mut(CHUNK)
-            .zip(tflat.par_chunks(CHUNK))
-            .enumerate()
-            .map(|(c, (g, tc))| pass.chunk::<T, true>(&flat[c * CHUNK * no..], tc, g))
-            .collect()
-    } else {
-        tflat
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, tc)| pass.chunk::<T, false>(&flat[c * CHUNK * no..], tc, &mut []))
-            .collect()
-    };
-    let (hard_sum, soft_sum) = partial
-        .iter()
-        .fold((0.0, 0.0), |(a, b), &(c, d)| (a + c, b + d));
-    let hard_loss = if n_hard > 0 {
-        hard_sum / n_hard as f64
-    } else {
-        0.0
-    };
-    let soft_loss = if n_soft > 0 {
-        soft_sum / n_soft as f64
-    } else {
-        0.0
-    };
+    let (hard_sum, soft_sum) = pass.run::<T, GRAD>(flat, tflat, &mut gobj);
+    let hard_loss = mean(hard_sum, n_hard);
+    let soft_loss = mean(soft_sum, n_soft);
     let gobj = if GRAD {
         Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), gobj)
             .expect("sized from the grid")
@@ -414,132 +281,4 @@ fn layer<T: Real, const GRAD: bool>(
         gobj,
         row_grads,
     )
-}
-
-/// The constants of a layer's objectness pass.
-struct ObjPass {
-    no: usize,
-    soft_assigner: bool,
-    obj_pw: f64,
-    fl_gamma: f64,
-    soft_loss: SoftLoss,
-    hard_scale: f64,
-    soft_scale: f64,
-}
-
-impl ObjPass {
-    /// One chunk of cells: `pred` starts at the chunk's first cell, `t` holds its targets and
-    /// `g` (when `GRAD`) receives `d loss / d x_obj`. Returns the chunk's (hard, soft) sums.
-    #[inline]
-    fn chunk<T: Real, const GRAD: bool>(&self, pred: &[T], t: &[f64], g: &mut [f64]) -> (f64, f64) {
-        let (mut hs, mut ss) = (0.0, 0.0);
-        let xs = pred.iter().skip(4).step_by(self.no);
-        for (k, (&tv, x)) in t.iter().zip(xs).enumerate() {
-            prefetch(pred, (k + PREFETCH) * self.no + 4);
-            let x = x.f();
-            if !self.soft_assigner || tv == 0.0 || tv == 1.0 {
-                if GRAD {
-                    let (lv, gv) = bce_shared(x, tv, self.obj_pw, self.fl_gamma);
-                    hs += lv;
-                    g[k] = self.hard_scale * gv;
-                } else {
-                    hs += bce_loss(x, tv, self.obj_pw, self.fl_gamma);
-                }
-            } else {
-                let (lv, gv) = soft_element(self.soft_loss, x, tv);
-                ss += lv;
-                if GRAD {
-                    g[k] = self.soft_scale * gv;
-                }
-            }
-        }
-        (hs, ss)
-    }
-}
-
-/// Cells ahead whose logit is prefetched: one cache line per cell, so the hardware
-/// prefetchers (which stop at page boundaries) leave most of them to demand misses.
-const PREFETCH: usize = 32;
-
-/// Asks for the cache line of `data[i]` (no effect past the end, or off x86-64).
-#[inline(always)]
-fn prefetch<T>(data: &[T], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(v) = data.get(i) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: SSE is part of the x86-64 baseline, and a prefetch never faults; the
-        // pointer comes from a reference, so it is valid anyway.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (data, i);
-}
-
-/// [`bce_element`] with one exponential shared by the loss and its derivative, bit for bit
-/// the same result: `e = exp(-|x|)` feeds `ln(1 + e)`, and the derivative's
-/// `sigmoid(-x) = 1 / (1 + exp(x))` reuses it where `x <= 0` (there `exp(x)` is `e`). The
-/// focal wrapper (`gamma > 0`) goes through [`bce_element`] itself.
-#[inline(always)]
-fn bce_shared(x: f64, t: f64, w: f64, gamma: f64) -> (f64, f64) {
-    if gamma > 0.0 {
-        return bce_element(x, t, w, gamma);
-    }
-    let e = (-x.abs()).exp();
-    let k = 1.0 + (w - 1.0) * t;
-    let loss = (1.0 - t) * x + k * (e.ln_1p() + (-x).max(0.0));
-    let ex = if x <= 0.0 { e } else { x.exp() };
-    (loss, (1.0 - t) - k * (1.0 / (1.0 + ex)))
-}
-
-/// The loss part of [`bce_element`], bit for bit, without its derivative.
-#[inline]
-fn bce_loss(x: f64, t: f64, w: f64, gamma: f64) -> f64 {
-    if gamma > 0.0 {
-        return bce_element(x, t, w, gamma).0;
-    }
-    bce_with_logits(x, t, w)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The shared-exponential BCE is bit for bit [`bce_element`], on both sides of 0, at the
-    /// extremes, with every pos_weight and target the losses use.
-    #[test]
-    fn bce_shared_is_bce_element() {
-        let mut xs = vec![
-            0.0, -0.0, 1e-300, -1e-300, 0.5, -0.5, 30.0, -30.0, 709.0, 710.0, -745.0, -800.0, 1e6,
-            -1e6,
-        ];
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..20_000 {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
-            xs.push((u - 0.5) * 40.0);
-        }
-        for &x in &xs {
-            for t in [0.0, 1.0, 0.05, 0.95, 0.3] {
-                for w in [1.0, 0.6, 1.8] {
-                    for gamma in [0.0, 1.5] {
-                        let (l1, g1) = bce_element(x, t, w, gamma);
-                        let (l2, g2) = bce_shared(x, t, w, gamma);
-                        assert_eq!(
-                            l1.to_bits(),
-                            l2.to_bits(),
-                            "loss at x={x} t={t} w={w} gamma={gamma}"
-                        );
-                        assert_eq!(
-                            g1.to_bits(),
-                            g2.to_bits(),
-                            "grad at x={x} t={t} w={w} gamma={gamma}"
-                        );
-                        assert_eq!(l1.to_bits(), bce_loss(x, t, w, gamma).to_bits());
-                    }
-                }
-            }
-        }
-    }
 }

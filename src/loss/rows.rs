@@ -1,0 +1,106 @@
+//! The box (CIoU) and class terms of a layer's rows (spec section 5) with their gradients
+//! (spec section 6): each row on its own, in parallel, then added in row order.
+
+use rayon::prelude::*;
+
+use super::bce::{bce_loss, bce_shared, sigmoid};
+use super::iou::{IouKind, bbox_iou_grad_with};
+use super::norm::{class_targets, mean};
+use super::real::Real;
+use crate::config::Config;
+use crate::grad::RowGrad;
+use crate::targets::{Grid, Row};
+
+/// What one row contributes: its CIoU (and `alpha`), its class loss sum (classes in order) and
+/// its gradient.
+pub(crate) struct RowTerms {
+    /// CIoU of the predicted box with the target box.
+    pub(crate) ciou: f64,
+    /// CIoU's `alpha` (a constant for gradients).
+    pub(crate) alpha: f64,
+    /// Class BCE summed over the classes.
+    pub(crate) cls_sum: f64,
+    /// `d loss / d` the row's box and class channels (empty without `GRAD`).
+    pub(crate) grad: RowGrad,
+}
+
+/// The terms of every row of layer `l`: `flat` holds the layer's predictions in standard
+/// layout, `fixed_alpha` CIoU's `alpha` per row when held constant (finite differences).
+pub(crate) fn row_terms<T: Real, const GRAD: bool>(
+    config: &Config,
+    l: usize,
+    grid: Grid,
+    rows: &[Row],
+    flat: &[T],
+    fixed_alpha: Option<&[f64]>,
+) -> Vec<RowTerms> {
+    let no = 5 + config.nc;
+    let h = &config.hyp;
+    let bs = grid.bs as f64;
+    let cell_of = |r: &Row| ((r.b * grid.na + r.a) * grid.ny + r.gj) * grid.nx + r.gi;
+    let n = rows.len() as u64;
+    let box_scale = mean(-h.box_gain * bs, n);
+    let cls_scale = mean(h.cls * bs, n * config.nc as u64);
+    let (cp, cn) = class_targets(h.label_smoothing);
+    rows.par_iter()
+        .enumerate()
+        .with_min_len(8)
+        .map(|(k, r)| {
+            let ps = &flat[cell_of(r) * no..(cell_of(r) + 1) * no];
+            let (anchor_w, anchor_h) = (config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]);
+            let s: [f64; 4] = [
+                sigmoid(ps[0].f()),
+                sigmoid(ps[1].f()),
+                sigmoid(ps[2].f()),
+                sigmoid(ps[3].f()),
+            ];
+            let pbox = [
+                s[0] * 2.0 - 0.5,
+                s[1] * 2.0 - 0.5,
+                (s[2] * 2.0) * (s[2] * 2.0) * anchor_w,
+                (s[3] * 2.0) * (s[3] * 2.0) * anchor_h,
+            ];
+            let ciou = bbox_iou_grad_with(pbox, r.tbox(), IouKind::CIou, fixed_alpha.map(|a| a[k]));
+            let mut xywh = [0.0; 4];
+            if GRAD {
+                let dpbox = [
+                    2.0 * s[0] * (1.0 - s[0]),
+                    2.0 * s[1] * (1.0 - s[1]),
+                    8.0 * s[2] * s[2] * (1.0 - s[2]) * anchor_w,
+                    8.0 * s[3] * s[3] * (1.0 - s[3]) * anchor_h,
+                ];
+                xywh = std::array::from_fn(|c| box_scale * ciou.grad[c] * dpbox[c]);
+            }
+            let mut cls_sum = 0.0;
+            let mut cls = Vec::new();
+            if config.nc > 1 {
+                if GRAD {
+                    cls.reserve(config.nc);
+                }
+                for (c, x) in ps[5..].iter().enumerate() {
+                    let target = if c == r.class { cp } else { cn };
+                    if GRAD {
+                        let (lv, gv) = bce_shared(x.f(), target, h.cls_pw, h.fl_gamma);
+                        cls_sum += lv;
+                        cls.push(cls_scale * gv);
+                    } else {
+                        cls_sum += bce_loss(x.f(), target, h.cls_pw, h.fl_gamma);
+                    }
+                }
+            }
+            RowTerms {
+                ciou: ciou.value,
+                alpha: ciou.alpha,
+                cls_sum,
+                grad: RowGrad {
+                    b: r.b,
+                    a: r.a,
+                    gj: r.gj,
+                    gi: r.gi,
+                    xywh,
+                    cls,
+                },
+            }
+        })
+        .collect()
+}
