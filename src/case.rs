@@ -71,7 +71,7 @@ impl Case {
                 limit: limits.max_json_bytes,
             });
         }
-        let v: Value = serde_json::from_str(text)?;
+        let v = json::parse(text)?;
         Self::from_value(&v, limits, base_dir)
     }
 
