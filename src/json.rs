@@ -62,6 +62,21 @@ pub(crate) fn deny_unknown(map: &Map<String, Value>, field: &str, accepted: &[&s
     Ok(())
 }
 
+/// One warning per key of `map` not in `accepted` (where unknown keys are allowed but probably
+/// a mistake: the top level of a case or an answer, spec section 10).
+pub(crate) fn unknown_keys(map: &Map<String, Value>, what: &str, accepted: &[&str]) -> Vec<String> {
+    map.keys()
+        .filter(|k| !accepted.contains(&k.as_str()))
+        .map(|k| {
+            format!(
+                "unknown top-level key `{}` of the {what} is ignored (known: {})",
+                shorten(k),
+                accepted.join(", ")
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() {
         key.to_string()
