@@ -106,8 +106,8 @@ impl PredictionView<'_> {
                 .par_chunks(1 << 16)
                 .enumerate()
                 .find_map_first(|(c, chunk)| {
-                    // A branch-free scan first (it vectorises: ~10x faster than `position`),
-                    // the exact position only in a chunk that has a hit.
+                    // A branch-free scan first (it vectorises, unlike `position`), the exact
+                    // position only in a chunk that has a hit.
                     if !chunk.iter().fold(false, |hit, x| hit | bad((*x).into())) {
                         return None;
                     }
