@@ -14,7 +14,7 @@ use crate::json;
 use crate::npy::NpyArray;
 
 // The in-memory inputs live in [`crate::inputs`]; these paths stay valid.
-pub use crate::inputs::{Inputs, MAX_COORD, MAX_LOGIT, Prediction};
+pub use crate::inputs::{Inputs, MAX_COORD, MAX_LOGIT, Prediction, target_warning};
 pub(crate) use crate::npy::read_value as read_array;
 
 /// The format tag every case carries.
@@ -31,7 +31,23 @@ pub struct Case {
     pub inputs: Inputs,
     /// The expected answer, when the case is a fixture.
     pub expected: Option<Answer>,
+    /// What the reader noticed without refusing the case (spec section 10): unknown top-level
+    /// keys, targets that look like pixel coordinates. Empty for a case built in memory.
+    pub warnings: Vec<String>,
 }
+
+/// The top-level keys of a case; any other earns a warning. `description`, `generator` and
+/// `coverage` are the fixtures' metadata (docs/fixtures.md), free-form and never read.
+pub const CASE_KEYS: [&str; 8] = [
+    "format",
+    "name",
+    "config",
+    "inputs",
+    "expected",
+    "description",
+    "generator",
+    "coverage",
+];
 
 impl Case {
     /// Parses a case from JSON text and validates it.
@@ -71,7 +87,7 @@ impl Case {
                 limit: limits.max_json_bytes,
             });
         }
-        let v: Value = serde_json::from_str(text)?;
+        let v = json::parse(text)?;
         Self::from_value(&v, limits, base_dir)
     }
 
@@ -203,11 +219,14 @@ impl Case {
             None | Some(Value::Null) => None,
             Some(e) => Some(Answer::from_json(e)?),
         };
+        let mut warnings = json::unknown_keys(top, "case", &CASE_KEYS);
+        warnings.extend(target_warning(inputs.targets.view()));
         Ok(Case {
             name,
             config,
             inputs,
             expected,
+            warnings,
         })
     }
 
@@ -252,4 +271,61 @@ fn into_layer(a: NpyArray, field: &str) -> Result<Prediction> {
         NpyArray::F32(a) => Prediction::F32(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?),
         NpyArray::F64(a) => Prediction::F64(a.into_dimensionality::<Ix5>().map_err(|_| bad(&s))?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_box(extra: &str, xywh: &str) -> String {
+        format!(
+            r#"{{"format": "soft-objectness-case/1", {extra}"config": {{"nc": 1,
+              "anchors": {{"shape": [1, 1, 2], "data": [1.0, 1.0]}}}},
+              "inputs": {{"targets": {{"shape": [1, 6], "data": [0, 0, {xywh}]}},
+              "predictions": [{{"shape": [1, 1, 2, 2, 6], "data": [{}]}}]}}}}"#,
+            vec!["0"; 24].join(", ")
+        )
+    }
+
+    #[test]
+    fn unknown_top_level_keys_and_pixel_targets_warn() {
+        let plain = Case::from_json_str(&one_box("", "0.5, 0.5, 0.5, 0.5")).unwrap();
+        assert!(plain.warnings.is_empty(), "{:?}", plain.warnings);
+        let meta = one_box(
+            r#""description": "d", "coverage": [], "#,
+            "0.5, 0.5, 0.5, 0.5",
+        );
+        assert!(Case::from_json_str(&meta).unwrap().warnings.is_empty());
+        let typo =
+            Case::from_json_str(&one_box(r#""expectd": {}, "#, "0.5, 0.5, 0.5, 0.5")).unwrap();
+        assert_eq!(typo.warnings.len(), 1);
+        assert!(
+            typo.warnings[0].contains("`expectd`"),
+            "{:?}",
+            typo.warnings
+        );
+        let pixels = Case::from_json_str(&one_box("", "320, 240, 0.5, 64")).unwrap();
+        assert_eq!(pixels.warnings.len(), 1);
+        assert!(
+            pixels.warnings[0].contains("row 0 (x) is 320"),
+            "{:?}",
+            pixels.warnings
+        );
+    }
+
+    #[test]
+    fn non_finite_tokens_are_refused_naming_field_and_index() {
+        let text = one_box("", "0.5, NaN, 0.5, 0.5");
+        let e = Case::from_json_str(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("inputs.targets.data[3]") && e.contains("NaN"),
+            "{e}"
+        );
+        let text = one_box("", "0.5, 0.5, -Infinity, 0.5");
+        let e = Case::from_json_str(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("inputs.targets.data[4]") && e.contains("-inf"),
+            "{e}"
+        );
+    }
 }

@@ -346,6 +346,7 @@ pub fn random_case(opts: &GenOptions, index: u64) -> Result<Case> {
             predictions,
         },
         expected: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -923,6 +924,7 @@ pub fn edge_cases(seed: u64) -> Vec<Case> {
                     predictions,
                 },
                 expected: None,
+                warnings: Vec::new(),
             }
         })
         .collect()

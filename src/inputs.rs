@@ -106,8 +106,8 @@ impl PredictionView<'_> {
                 .par_chunks(1 << 16)
                 .enumerate()
                 .find_map_first(|(c, chunk)| {
-                    // A branch-free scan first (it vectorises: ~10x faster than `position`),
-                    // the exact position only in a chunk that has a hit.
+                    // A branch-free scan first (it vectorises, unlike `position`), the exact
+                    // position only in a chunk that has a hit.
                     if !chunk.iter().fold(false, |hit, x| hit | bad((*x).into())) {
                         return None;
                     }
@@ -295,4 +295,37 @@ pub fn validate_targets(targets: ArrayView2<f64>, bs: usize, nc: usize) -> Resul
         }
     }
     Ok(())
+}
+
+/// Coordinates above this earn [`target_warning`]: boxes may leave the image a little (their
+/// centre outside 0..1 is legal), but not by several image sizes.
+pub const PIXEL_LIKE: f64 = 4.0;
+
+/// A warning when the targets look like pixel coordinates: some `x`, `y`, `w` or `h` above
+/// [`PIXEL_LIKE`] (legal, but a box several images wide is almost always a unit mistake).
+///
+/// ```
+/// use soft_objectness::inputs::target_warning;
+/// let pixels = ndarray::array![[0.0, 1.0, 320.0, 240.0, 64.0, 48.0]];
+/// let w = target_warning(pixels.view()).unwrap();
+/// assert!(w.contains("row 0 (x)") && w.contains("320"), "{w}");
+/// assert!(target_warning(ndarray::array![[0.0, 1.0, 0.5, 0.5, 0.2, 0.1]].view()).is_none());
+/// ```
+pub fn target_warning(targets: ArrayView2<f64>) -> Option<String> {
+    const COLS: [&str; 4] = ["x", "y", "w", "h"];
+    let mut worst: Option<(usize, usize, f64)> = None;
+    for (r, row) in targets.outer_iter().enumerate() {
+        for (c, &v) in row.iter().enumerate().skip(2).take(4) {
+            if v.abs() > PIXEL_LIKE && worst.is_none_or(|(_, _, w)| v.abs() > w.abs()) {
+                worst = Some((r, c, v));
+            }
+        }
+    }
+    let (r, c, v) = worst?;
+    Some(format!(
+        "inputs.targets row {r} ({}) is {}, the largest coordinate: targets are normalised to \
+         the image (x, y, w, h in 0..1); pixel coordinates must be divided by the image size",
+        COLS[c - 2],
+        num(v)
+    ))
 }

@@ -19,3 +19,28 @@ pub struct EvalOptions {
     /// [`crate::Config::default_balance`].
     pub balance: Option<Vec<f64>>,
 }
+
+impl EvalOptions {
+    /// The default options with soft builder `builder`.
+    ///
+    /// ```
+    /// use soft_objectness::{EvalOptions, SoftBuilder};
+    /// let opts = EvalOptions::with_builder(SoftBuilder::Loop).balance(vec![4.0, 1.0, 0.4]);
+    /// assert_eq!(opts.builder, SoftBuilder::Loop);
+    /// assert_eq!(opts.balance.as_deref(), Some(&[4.0, 1.0, 0.4][..]));
+    /// ```
+    pub fn with_builder(builder: SoftBuilder) -> EvalOptions {
+        EvalOptions {
+            builder,
+            ..EvalOptions::default()
+        }
+    }
+
+    /// The same options with the layer balance in force set to `balance`.
+    pub fn balance(self, balance: Vec<f64>) -> EvalOptions {
+        EvalOptions {
+            balance: Some(balance),
+            ..self
+        }
+    }
+}

@@ -146,6 +146,7 @@ fn count_chunks(cells: &[f64], positive: impl Fn(f64) -> bool + Sync) -> Counts 
 }
 /// Everything one layer reports.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LayerResult {
     /// Objectness targets `[bs, na, ny, nx]`.
     pub tobj: Array4<f64>,
@@ -167,6 +168,7 @@ pub struct LayerResult {
 
 /// The result of an evaluation (spec section 7): [`crate::evaluate`], [`crate::gpu::evaluate`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Evaluation {
     /// `(lbox + lobj + lcls) * bs`.
     pub loss: f64,

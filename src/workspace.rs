@@ -42,8 +42,7 @@ pub struct Workspace {
     /// Per layer, the buffer of the vectorised builder's `cell_index` score tables. Kept
     /// because glibc hands freed memory back to the kernel once more than 128 KB lies free at
     /// the top of the heap, and a workspace's evaluations free nothing else large: without it
-    /// every build of the 32-box standard batch page-faulted about 46 pages back in (0.31
-    /// instead of 0.24 ms).
+    /// every build page-faults the table back in (docs/performance.md, "Memory").
     table_scores: Vec<Vec<f64>>,
 }
 

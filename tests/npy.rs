@@ -250,6 +250,7 @@ fn the_realistic_batch_goes_through_npy() {
         config,
         inputs,
         expected: None,
+        warnings: Vec::new(),
     };
     let t0 = Instant::now();
     let files = write_case(&case, &d.join("case"), "batch", true, None).err();

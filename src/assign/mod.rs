@@ -92,9 +92,8 @@ pub(crate) fn build_in(
         // so that one layer's serial steps overlap another's work. Smallest grid first: a
         // small grid's boxes cover more of its cells, so its serial part (matching, ranges,
         // score tables) is the longest and its planes the lightest, while the large grids'
-        // planes, started last, keep every thread busy to the end (at 32 boxes per image on
-        // two threads: 0.166 instead of 0.20 ms). Results and errors come back in layer order,
-        // as from a serial loop over the layers.
+        // planes, started last, keep every thread busy to the end (docs/performance.md).
+        // Results and errors come back in layer order, as from a serial loop over the layers.
         let mut by_size: Vec<_> = grids
             .iter()
             .enumerate()

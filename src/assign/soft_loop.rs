@@ -33,12 +33,11 @@ pub fn build_layer(config: &Config, matched: &[Matched], grid: Grid) -> Result<L
     // Scores are remembered by the bits of what they are a function of alone (cells of one
     // layer repeat distances): the squared distance `s`, since `d = sqrt(s)` (so that a
     // repeated cell costs no square root), or in `diagonal` mode `d = sqrt(s) / denom`. One
-    // copy of the loop per kind of key (the closures are inlined into it): with the choice
-    // made per cell, the loop took 0.89 instead of 0.56 ms at 32 boxes per image.
+    // copy of the loop per kind of key (the closures are inlined into it), so that the choice
+    // is not made per cell.
     let kind = config.score;
     // The two calls share their arguments but the closures; a macro, because passing the
-    // shared ones as a struct made the loop take 0.72 instead of 0.57 ms (perf showed stack
-    // reloads in its hot loop).
+    // shared ones as a struct costs stack reloads in the hot loop (docs/performance.md).
     macro_rules! write_cells_with {
         ($key:expr, $score:expr) => {
             write_cells(

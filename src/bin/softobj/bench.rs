@@ -123,7 +123,7 @@ pub struct Args {
     f64: bool,
     /// Rayon pool sizes to time every stage with, e.g. `1,2` (default: one pool of rayon's
     /// default size, `RAYON_NUM_THREADS` or the number of CPUs).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = parse_threads)]
     threads: Vec<usize>,
     /// Pin worker `i` of each pool to the `i`-th CPU this process may use (Linux; at most one
     /// worker per CPU). Without it the scheduler sometimes keeps both workers of a 2-thread
@@ -140,6 +140,15 @@ pub struct Args {
     /// Print JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
+}
+
+/// A pool size of at least 1 (omitting `--threads` gives rayon's default size).
+fn parse_threads(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 threads: give at least 1 (omit --threads for rayon's default)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("expected a number of threads >= 1, got {s:?}")),
+    }
 }
 
 struct Timing {

@@ -50,6 +50,10 @@ pub struct Args {
     /// Write each prediction layer as `.npy` (f32) beside the case, referenced from its JSON.
     #[arg(long)]
     npy: bool,
+    /// Overwrite files that already exist (without it, an existing file is an error and
+    /// nothing is written).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -76,6 +80,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         path: args.out.clone(),
         source,
     })?;
+    if !args.force {
+        refuse_existing(&args.out, cases.iter().map(|(s, _)| s.as_str()))?;
+    }
     let mut out = std::io::stdout().lock();
     for (file_stem, case) in &cases {
         // Every generated case is evaluated once: a case the oracle refuses is a bug here.
@@ -92,4 +99,30 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     let _ = writeln!(out, "wrote {} cases to {}", cases.len(), args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// An error naming the first file of `stems` already in `dir` (`STEM.json`, or `STEM_*.npy`
+/// for the `.npy` layers), before anything is written.
+fn refuse_existing<'a>(dir: &std::path::Path, stems: impl Iterator<Item = &'a str>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(()); // a new folder
+    };
+    let existing: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    for stem in stems {
+        let json = format!("{stem}.json");
+        let npy = format!("{stem}_");
+        if let Some(f) = existing
+            .iter()
+            .find(|f| **f == json || (f.starts_with(&npy) && f.ends_with(".npy")))
+        {
+            return Err(Error::invalid(
+                "--out",
+                dir.join(f).display(),
+                "already exists; pass --force to overwrite, or choose another folder",
+            ));
+        }
+    }
+    Ok(())
 }

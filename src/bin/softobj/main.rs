@@ -10,6 +10,7 @@ mod eval;
 #[path = "gen.rs"]
 mod generate;
 mod pin;
+mod pipe;
 mod plot;
 mod summary;
 
@@ -21,7 +22,9 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "softobj",
     version,
-    about = "Soft-objectness loss: reference oracle (targets, losses, gradients)"
+    about = "Soft-objectness loss: reference oracle (targets, losses, gradients)",
+    after_help = EXIT_CODES,
+    subcommand_help_heading = "Commands",
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,20 +34,31 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate a case and print the answer (spec section 10) as JSON on stdout.
+    #[command(after_help = EXIT_CODES)]
     Eval(eval::Args),
     /// Run the embedded default batch and print a readable summary (the default command).
+    #[command(after_help = EXIT_CODES)]
     Summary(summary::Args),
     /// Check another implementation's answer against the oracle (exit 0 conforms, 1 not, 2 bad input).
+    #[command(after_help = EXIT_CODES)]
     Check(check::Args),
     /// Write seeded random cases, or the edge mix covering every rule (--edge).
+    #[command(after_help = EXIT_CODES)]
     Gen(generate::Args),
     /// Draw the method's figures (score, soft losses, tobj heatmaps) as PNG and SVG.
+    #[command(after_help = EXIT_CODES)]
     Plot(plot::Args),
     /// Time every stage of the Rust side (per-stage table; `--json`, `--dump DIR` for bench/vs_pytorch.py).
+    #[command(after_help = EXIT_CODES)]
     Bench(bench::Args),
 }
 
+/// Exit codes, shown in every subcommand's help.
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 an answer does not conform (check); 2 bad input or \
+an error (named on stderr); 141 standard output closed early (e.g. piped into `head`).";
+
 fn main() -> ExitCode {
+    pipe::die_quietly_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
