@@ -8,10 +8,10 @@ use plotters::prelude::*;
 use super::{FAMILY, Figure, e2s, save};
 use crate::case::{Case, Inputs};
 use crate::config::{Assigner, Config};
-use crate::conformance::CellClass;
 use crate::default_batch::{Workload, build};
 use crate::error::{Error, Result};
 use crate::eval::{EvalOptions, Evaluation, evaluate};
+use crate::result::CellClass;
 
 const POSITIVE: RGBColor = RGBColor(215, 25, 28);
 const NEGATIVE: RGBColor = RGBColor(236, 236, 236);

@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
-use soft_objectness::conformance::{
-    CompareOptions, Report, Tolerances, answer_file, compare_with, load_answer, short,
-};
+use soft_objectness::answer::{answer_file, load_answer};
+use soft_objectness::conformance::{CompareOptions, Report, Tolerances, compare_with, short};
 use soft_objectness::{Case, Error, EvalOptions, Result, evaluate_case};
 
 #[derive(clap::Args)]

@@ -80,7 +80,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         BackendArg::Gpu => soft_objectness::gpu::evaluate(None, &case.config, &case.inputs, &opts)?,
     };
     if let Some(dir) = &args.out_dir {
-        let files = soft_objectness::conformance::write_answer_dir(dir, &e, &case.config)?;
+        let files = soft_objectness::answer::write_answer_dir(dir, &e, &case.config)?;
         let mut out = std::io::stdout().lock();
         for f in files {
             let _ = writeln!(out, "{}", f.display());

@@ -1,0 +1,523 @@
+//! What a comparison reports: per field the worst error and the first failures ([`FieldReport`],
+//! [`Mismatch`] at a [`Location`]), the `tobj` class changes ([`ClassChanges`]), and the whole
+//! [`Report`] with the text `softobj check` prints.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Tolerances;
+use crate::result::CellClass;
+
+/// Where a compared value sits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Location {
+    /// A scalar field.
+    Scalar,
+    /// A per layer value.
+    Layer {
+        /// Layer.
+        layer: usize,
+    },
+    /// A `tobj` cell.
+    Cell {
+        /// Layer.
+        layer: usize,
+        /// Image.
+        image: usize,
+        /// Anchor.
+        anchor: usize,
+        /// Grid row.
+        y: usize,
+        /// Grid column.
+        x: usize,
+    },
+    /// A gradient component.
+    Channel {
+        /// Layer.
+        layer: usize,
+        /// Image.
+        image: usize,
+        /// Anchor.
+        anchor: usize,
+        /// Grid row.
+        y: usize,
+        /// Grid column.
+        x: usize,
+        /// Channel (`0..4` box, `4` objectness, `5..` classes).
+        channel: usize,
+    },
+    /// One count of a layer.
+    Count {
+        /// Layer.
+        layer: usize,
+        /// Which count.
+        class: CellClass,
+    },
+    /// One item of a matched row.
+    Row {
+        /// Layer.
+        layer: usize,
+        /// Row number in emission order.
+        row: usize,
+        /// `b`, `a`, `gj`, `gi`, `class`, `tbox[k]` or `anchor[k]`.
+        item: String,
+    },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Scalar => Ok(()),
+            Location::Layer { layer } => write!(f, "layer {layer}"),
+            Location::Cell {
+                layer,
+                image,
+                anchor,
+                y,
+                x,
+            } => {
+                write!(
+                    f,
+                    "layer {layer} (image {image}, anchor {anchor}, y {y}, x {x})"
+                )
+            }
+            Location::Channel {
+                layer,
+                image,
+                anchor,
+                y,
+                x,
+                channel,
+            } => {
+                let name = match channel {
+                    0 => "tx".to_string(),
+                    1 => "ty".to_string(),
+                    2 => "tw".to_string(),
+                    3 => "th".to_string(),
+                    4 => "obj".to_string(),
+                    c => format!("cls {}", c - 5),
+                };
+                write!(
+                    f,
+                    "layer {layer} (image {image}, anchor {anchor}, y {y}, x {x}, channel {channel} {name})"
+                )
+            }
+            Location::Count { layer, class } => write!(f, "layer {layer} {class}"),
+            Location::Row { layer, row, item } => write!(f, "layer {layer} row {row} {item}"),
+        }
+    }
+}
+
+/// One compared value that fails its tolerance (or, for `tobj`, changes class).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mismatch {
+    /// Where.
+    pub at: Location,
+    /// The answer's value.
+    pub got: f64,
+    /// The oracle's value.
+    pub want: f64,
+    /// The largest `|got - want|` the tolerance allows here.
+    pub allowed: f64,
+    /// For `tobj` cells: the oracle's class and the answer's class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<(CellClass, CellClass)>,
+}
+
+/// The comparison of one field of the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldReport {
+    /// The field (`loss`, `tobj`, `grad`, `counts`, ...).
+    pub field: String,
+    /// The rule applied, as a formula.
+    pub rule: String,
+    /// Values compared.
+    pub compared: u64,
+    /// Values outside the tolerance (for `tobj`: or whose class changed).
+    pub failed: u64,
+    /// Largest `|got - want|`.
+    pub max_abs_err: f64,
+    /// Largest relative error: `|got - want| / |want|` (infinite where `want == 0 != got`);
+    /// for `grad`, `|got - want| / G` with `G` the largest oracle component.
+    pub max_rel_err: f64,
+    /// The value with the largest `|got - want|`, whether or not it fails.
+    pub worst: Option<Mismatch>,
+    /// The first failures, in storage order (at most the report's listing limit).
+    pub first_failures: Vec<Mismatch>,
+    /// How many failures [`FieldReport::first_failures`] keeps.
+    #[serde(skip)]
+    listed: usize,
+}
+
+impl FieldReport {
+    /// An empty report of `field` under `rule`, keeping the first `listed` failures.
+    pub(crate) fn new(field: &str, rule: String, listed: usize) -> FieldReport {
+        FieldReport {
+            field: field.into(),
+            rule,
+            compared: 0,
+            failed: 0,
+            max_abs_err: 0.0,
+            max_rel_err: 0.0,
+            worst: None,
+            first_failures: Vec::new(),
+            listed,
+        }
+    }
+
+    /// Whether every compared value passed.
+    pub fn passed(&self) -> bool {
+        self.failed == 0
+    }
+
+    /// Records one comparison. `scale` is the denominator of the relative error (`|want|`, or
+    /// `G` for the gradient); `at` is called only for a value that is kept (a failure or the
+    /// new worst).
+    pub(crate) fn record(
+        &mut self,
+        at: impl FnOnce() -> Location,
+        got: f64,
+        want: f64,
+        allowed: f64,
+        scale: f64,
+        classes: Option<(CellClass, CellClass)>,
+    ) {
+        self.compared += 1;
+        let diff = (got - want).abs();
+        // A NaN answer is infinitely wrong.
+        let err = if diff.is_nan() { f64::INFINITY } else { diff };
+        let rel = if err == 0.0 {
+            0.0
+        } else if scale > 0.0 {
+            err / scale
+        } else {
+            f64::INFINITY
+        };
+        let class_changed = classes.is_some_and(|(w, g)| w != g);
+        let fails = err > allowed || allowed.is_nan() || class_changed;
+        if rel > self.max_rel_err {
+            self.max_rel_err = rel;
+        }
+        // A failure always has a positive error (equal values have equal classes).
+        let is_worst = err > self.max_abs_err;
+        if !fails && !is_worst {
+            return;
+        }
+        let m = Mismatch {
+            at: at(),
+            got,
+            want,
+            allowed,
+            classes,
+        };
+        if is_worst {
+            self.max_abs_err = err;
+            self.worst = Some(m.clone());
+        }
+        if fails {
+            self.failed += 1;
+            if self.first_failures.len() < self.listed {
+                self.first_failures.push(m);
+            }
+        }
+    }
+}
+
+/// How many `tobj` cells moved from one class to another: `[oracle class][answer class]`,
+/// indexed positive, negative, soft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ClassChanges(pub [[u64; 3]; 3]);
+
+impl ClassChanges {
+    /// Cells whose class differs.
+    pub fn total(&self) -> u64 {
+        let mut n = 0;
+        for (w, row) in self.0.iter().enumerate() {
+            for (g, &c) in row.iter().enumerate() {
+                if w != g {
+                    n += c;
+                }
+            }
+        }
+        n
+    }
+
+    /// Cells that moved from class `want` (oracle) to `got` (answer).
+    pub fn get(&self, want: CellClass, got: CellClass) -> u64 {
+        self.0[want.index()][got.index()]
+    }
+
+    /// Counts one cell of class `want` (oracle) and `got` (answer), if they differ.
+    pub(crate) fn count(&mut self, want: CellClass, got: CellClass) {
+        self.0[want.index()][got.index()] += u64::from(want != got);
+    }
+}
+
+impl fmt::Display for ClassChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for w in CellClass::ALL {
+            for g in CellClass::ALL {
+                let n = self.get(w, g);
+                if w != g && n > 0 {
+                    if !first {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{w} -> {g} {n}")?;
+                    first = false;
+                }
+            }
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+/// The conformance report of one answer: per field the worst errors and the first failures,
+/// the `tobj` class changes, missing fields and structural problems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The tolerances applied.
+    pub tolerances: Tolerances,
+    /// One entry per compared field, in the order of spec section 10.
+    pub fields: Vec<FieldReport>,
+    /// `tobj` cells whose class changed (all layers).
+    pub class_changes: ClassChanges,
+    /// Required fields (spec section 10) the answer lacks.
+    pub missing: Vec<String>,
+    /// Optional fields (docs/decisions.md item 10) the answer lacks; not a failure.
+    pub not_given: Vec<String>,
+    /// Structural problems: wrong layer counts, shapes, row counts. Any is a failure.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// A report with nothing compared yet.
+    pub(crate) fn new(tolerances: Tolerances) -> Report {
+        Report {
+            tolerances,
+            fields: Vec::new(),
+            class_changes: ClassChanges::default(),
+            missing: Vec::new(),
+            not_given: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Whether the answer conforms: every required field present, no structural problem,
+    /// every compared value within tolerance and no `tobj` cell changing class.
+    pub fn conforms(&self) -> bool {
+        self.missing.is_empty()
+            && self.problems.is_empty()
+            && self.class_changes.total() == 0
+            && self.fields.iter().all(FieldReport::passed)
+    }
+
+    /// The fields that fail.
+    pub fn failed_fields(&self) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|f| !f.passed())
+            .map(|f| f.field.as_str())
+            .collect()
+    }
+
+    /// One line: `conforms` or what fails.
+    pub fn verdict(&self) -> String {
+        if self.conforms() {
+            return "conforms".into();
+        }
+        let mut parts = Vec::new();
+        let failed = self.failed_fields();
+        if !failed.is_empty() {
+            parts.push(format!("fails {}", failed.join(", ")));
+        }
+        let changes = self.class_changes.total();
+        if changes > 0 {
+            parts.push(format!("{changes} tobj cells change class"));
+        }
+        if !self.missing.is_empty() {
+            parts.push(format!("missing {}", self.missing.join(", ")));
+        }
+        if !self.problems.is_empty() {
+            parts.push(format!("{} structural problems", self.problems.len()));
+        }
+        format!("does not conform: {}", parts.join("; "))
+    }
+}
+
+/// A value in full precision, readable: integers as integers, mid-range values in plain
+/// decimal, the rest in exponent form (all round-trip exactly).
+fn num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else if (1e-4..1e6).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// A tolerance as written by a person: `0`, `1e-12`, `2e-5`, `0.5`.
+pub fn short(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e3).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// An error for the report's table: `0`, or 4 significant digits in exponent form.
+pub(crate) fn sci(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+impl fmt::Display for Report {
+    /// The human-readable report `softobj check` prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<10} {:>10} {:>8} {:>11} {:>11}  rule",
+            "field", "compared", "failed", "max |err|", "max rel"
+        )?;
+        for r in &self.fields {
+            writeln!(
+                f,
+                "{:<10} {:>10} {:>8} {:>11} {:>11}  {}",
+                r.field,
+                r.compared,
+                r.failed,
+                sci(r.max_abs_err),
+                sci(r.max_rel_err),
+                r.rule
+            )?;
+        }
+        if self.fields.iter().any(|r| r.field == "tobj") {
+            writeln!(
+                f,
+                "tobj class changes (oracle -> answer): {}",
+                self.class_changes
+            )?;
+        }
+        let listed: Vec<&FieldReport> = self
+            .fields
+            .iter()
+            .filter(|r| !r.first_failures.is_empty())
+            .collect();
+        if !listed.is_empty() {
+            writeln!(f, "first mismatches:")?;
+            for r in listed {
+                for m in &r.first_failures {
+                    write!(
+                        f,
+                        "  {} {}: got {}, want {}",
+                        r.field,
+                        m.at,
+                        num(m.got),
+                        num(m.want)
+                    )?;
+                    match m.classes {
+                        Some((w, g)) if w != g => writeln!(f, " ({w} -> {g})")?,
+                        _ => writeln!(
+                            f,
+                            " (|err| {}, allowed {})",
+                            sci((m.got - m.want).abs()),
+                            sci(m.allowed)
+                        )?,
+                    }
+                }
+                if r.failed > r.first_failures.len() as u64 {
+                    writeln!(
+                        f,
+                        "  {} ... {} more",
+                        r.field,
+                        r.failed - r.first_failures.len() as u64
+                    )?;
+                }
+            }
+        }
+        for p in &self.problems {
+            writeln!(f, "problem: {p}")?;
+        }
+        if !self.missing.is_empty() {
+            writeln!(f, "missing (required): {}", self.missing.join(", "))?;
+        }
+        if !self.not_given.is_empty() {
+            writeln!(f, "not given (optional): {}", self.not_given.join(", "))?;
+        }
+        write!(f, "result: {}", self.verdict())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_rule_and_nan() {
+        let mut r = FieldReport::new("x", String::new(), 4);
+        r.record(|| Location::Scalar, 1.0 + 1e-13, 1.0, 1e-12, 1.0, None);
+        assert!(r.passed());
+        r.record(|| Location::Scalar, f64::NAN, 1.0, 1e-12, 1.0, None);
+        assert!(!r.passed());
+        assert_eq!(r.max_abs_err, f64::INFINITY);
+        let mut z = FieldReport::new("z", String::new(), 4);
+        z.record(|| Location::Scalar, 1e-300, 0.0, 0.0, 0.0, None);
+        assert_eq!(z.max_rel_err, f64::INFINITY);
+        assert_eq!(z.failed, 1);
+    }
+
+    #[test]
+    fn first_failures_are_capped_but_all_counted() {
+        let mut r = FieldReport::new("x", String::new(), 2);
+        for k in 0..5 {
+            r.record(
+                || Location::Layer { layer: k },
+                1.0 + k as f64,
+                0.0,
+                0.5,
+                0.0,
+                None,
+            );
+        }
+        assert_eq!(r.failed, 5);
+        assert_eq!(r.first_failures.len(), 2);
+        assert_eq!(r.first_failures[1].at, Location::Layer { layer: 1 });
+        assert_eq!(r.worst.as_ref().unwrap().at, Location::Layer { layer: 4 });
+        assert_eq!(r.max_abs_err, 5.0);
+    }
+
+    #[test]
+    fn class_changes_count_only_changes() {
+        let mut c = ClassChanges::default();
+        c.count(CellClass::Positive, CellClass::Positive);
+        c.count(CellClass::Positive, CellClass::Soft);
+        c.count(CellClass::Negative, CellClass::Soft);
+        c.count(CellClass::Negative, CellClass::Soft);
+        assert_eq!(c.total(), 3);
+        assert_eq!(c.get(CellClass::Positive, CellClass::Positive), 0);
+        assert_eq!(c.to_string(), "positive -> soft 1, negative -> soft 2");
+        assert_eq!(ClassChanges::default().to_string(), "none");
+    }
+
+    #[test]
+    fn numbers_print_readably_and_exactly() {
+        assert_eq!(short(0.0), "0");
+        assert_eq!(short(1e-12), "1e-12");
+        assert_eq!(short(2e-5), "2e-5");
+        assert_eq!(short(0.5), "0.5");
+        assert_eq!(sci(0.0), "0");
+        assert_eq!(sci(7.0234e-2), "7.023e-2");
+        assert_eq!(num(3.0), "3");
+        assert_eq!(num(0.25), "0.25");
+        assert_eq!(num(1e-9), "1e-9");
+    }
+}
