@@ -217,7 +217,7 @@ impl Case {
         inputs.validate(&config)?;
         let expected = match top.get("expected") {
             None | Some(Value::Null) => None,
-            Some(e) => Some(Answer::from_json(e)?),
+            Some(e) => Some(Answer::from_json_with(e, limits, base_dir)?),
         };
         let mut warnings = json::unknown_keys(top, "case", &CASE_KEYS);
         warnings.extend(target_warning(inputs.targets.view()));

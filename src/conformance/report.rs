@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::Tolerances;
+use super::tolerance::Tolerances;
 use crate::result::CellClass;
 
 /// Where a compared value sits.

@@ -7,7 +7,7 @@
 //! time as they are read, never copied.
 //!
 //! The hot loops share one exponential between a BCE term and its derivative
-//! (`bce_shared`); the result is bit for bit that of [`bce_element`] (tested below).
+//! ([`super::bce::bce_shared`]), bit for bit that of [`super::bce::bce_element`].
 
 use ndarray::{Array4, ArrayView5, CowArray, Ix5};
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, PALETTE, e2s, save};
+use super::figure::{FAMILY, Figure, PALETTE, e2s, save};
 use crate::assign::score::score;
 use crate::config::{Score, SoftLoss};
 use crate::error::Result;

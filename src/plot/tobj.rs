@@ -5,13 +5,16 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, e2s, save};
-use crate::case::{Case, Inputs};
+use super::figure::{FAMILY, Figure, e2s, save};
+use crate::case::Case;
 use crate::config::{Assigner, Config};
 use crate::default_batch::{Workload, build};
 use crate::error::{Error, Result};
-use crate::eval::{EvalOptions, Evaluation, evaluate};
+use crate::eval::evaluate;
+use crate::inputs::Inputs;
+use crate::options::EvalOptions;
 use crate::result::CellClass;
+use crate::result::{Counts, Evaluation};
 
 const POSITIVE: RGBColor = RGBColor(215, 25, 28);
 const NEGATIVE: RGBColor = RGBColor(236, 236, 236);
@@ -98,15 +101,10 @@ impl TobjFigure<'_> {
         let layer = &self.eval.layers[l];
         let (_, _, ny, nx) = layer.tobj.dim();
         let plane = layer.tobj.slice(ndarray::s![self.image, a, .., ..]);
+        let plane = plane.as_standard_layout();
+        let counts = Counts::of_cells(plane.as_slice().unwrap_or(&[]), self.config.assigner);
+        let (pos, soft) = (counts.positive, counts.soft);
         let assigner = self.config.assigner;
-        let (mut pos, mut soft) = (0u64, 0u64);
-        for &t in plane.iter() {
-            match CellClass::of(t, assigner) {
-                CellClass::Positive => pos += 1,
-                CellClass::Soft => soft += 1,
-                CellClass::Negative => {}
-            }
-        }
         let caption = format!("layer {l}, anchor {a}: {pos} positive, {soft} soft");
         let (fny, fnx) = (ny as f64, nx as f64);
         let mut chart = ChartBuilder::on(area)
