@@ -314,7 +314,7 @@ fn grad(
         .fold(0.0, f64::max);
     let allowed = tol.grad_rtol * g_max;
     let rule = format!(
-        "|got - want| <= {} * G, G = {} the largest |want|; max rel = max |err| / G",
+        "|got - want| <= {} * G, G = {}, the largest |want|; max rel = max |err| / G",
         short(tol.grad_rtol),
         sci(g_max)
     );
