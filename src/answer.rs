@@ -4,7 +4,7 @@
 //!
 //! One reader takes every form an answer comes in: a bare answer object (what `softobj eval`
 //! prints), a case file whose `expected` holds it, or a folder written by `softobj eval
-//! --out-dir` ([`write_answer_dir`]). Its `tobj` and `grad` arrays may be inline
+//! --out` ([`write_answer_dir`]). Its `tobj` and `grad` arrays may be inline
 //! `{"shape", "data"}` objects or `{"npy": FILE}` references, resolved relative to the folder
 //! of the answer's file (never outside it).
 //!
@@ -176,7 +176,7 @@ impl Answer {
 /// Writes an evaluation as an answer folder: `tobj_{l}.npy` and `grad_{l}.npy` (f64, C order)
 /// per layer, and `answer.json` with the scalars, counts, per layer `hard_loss`, `soft_loss`,
 /// `balance`, `matched`, and `{"npy": FILE}` references for `tobj` and `grad`. This is what
-/// `softobj eval --out-dir` writes and what [`load_answer`] reads back. Returns the files
+/// `softobj eval --out` writes and what [`load_answer`] reads back. Returns the files
 /// written, `answer.json` first.
 ///
 /// # Errors

@@ -4,7 +4,7 @@
 //! An implementation under test evaluates a case and writes an answer in the shape of spec
 //! section 10 (`loss`, `lbox`, `lobj`, `lcls`, `tobj`, `counts`, `grad`, optionally the extra
 //! keys of docs/decisions.md item 10). [`load_answer`] reads it (a bare answer, a case file with
-//! `expected`, or a folder written by `softobj eval --out-dir` with `.npy` arrays; the answer
+//! `expected`, or a folder written by `softobj eval --out` with `.npy` arrays; the answer
 //! format and its I/O live in [`crate::answer`]) and [`compare`] measures it against an
 //! [`Evaluation`](crate::Evaluation) of the oracle under [`Tolerances`].
 //!

@@ -1,7 +1,7 @@
 //! Failure patterns that name a common bug ([`Pattern`]): each detector asks whether the
 //! answer becomes conforming (under the same tolerances) once the suspected bug is undone.
 
-use super::report::{FieldReport, Pattern, Report, channel_kind};
+use super::report::{CHANNEL_KINDS, FieldReport, Pattern, Report, channel_kind};
 use crate::answer::Answer;
 use crate::array::JsonArray;
 use crate::config::Assigner;
@@ -89,61 +89,65 @@ fn grad_patterns(
     };
     let allowed = grad_rtol * g_max;
     let mut found = Vec::new();
-    let failing_layers: Vec<usize> = {
-        let mut l: Vec<usize> = f
-            .breakdown
-            .iter()
-            .filter(|g| g.failed > 0)
-            .map(|g| g.layer)
-            .collect();
-        l.dedup();
-        l
-    };
-    let mut exchanged = Vec::new();
-    for (layout, permute) in [
-        ("obj <-> cls 0", swap_obj_cls0 as fn(usize, usize) -> usize),
-        ("obj last", obj_last),
-    ] {
-        let layers: Vec<usize> = failing_layers
-            .iter()
-            .copied()
-            .filter(|l| !exchanged.contains(l))
-            .filter(|&l| permuted_fits(got, oracle, l, allowed, permute))
-            .collect();
-        if !layers.is_empty() {
-            exchanged.extend(&layers);
-            found.push(Pattern::ObjClsExchanged {
-                layers,
-                layout: layout.into(),
-            });
+    let mut failing_layers: Vec<usize> = f
+        .breakdown
+        .iter()
+        .filter(|g| g.failed > 0)
+        .map(|g| g.layer)
+        .collect();
+    failing_layers.dedup();
+    let mut exchanged: Vec<(&str, Vec<usize>)> = Vec::new();
+    // Constant factors by channel kind, merged across layers that share the factor.
+    let mut factors: Vec<(usize, f64, Vec<usize>)> = Vec::new();
+    for l in failing_layers {
+        let Some(got) = got.get(l) else { continue };
+        let want = oracle.grad.dense_layer(l);
+        if got.shape != want.shape() {
+            continue;
+        }
+        let want = want.as_standard_layout();
+        let Some(want) = want.as_slice() else {
+            continue;
+        };
+        let no = got.shape[4];
+        let layout = [
+            ("obj <-> cls 0", swap_obj_cls0 as fn(usize, usize) -> usize),
+            ("obj last", obj_last),
+        ]
+        .into_iter()
+        .find(|(_, permute)| permuted_fits(&got.data, want, no, allowed, *permute));
+        if let Some((name, _)) = layout {
+            match exchanged.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, layers)) => layers.push(l),
+                None => exchanged.push((name, vec![l])),
+            }
+            continue;
+        }
+        let kinds = f.breakdown.iter().filter(|g| g.layer == l && g.failed > 0);
+        for kind in kinds.filter_map(|g| {
+            let c = g.channel.as_deref()?;
+            CHANNEL_KINDS.iter().position(|k| *k == c)
+        }) {
+            let Some(r) = factor(&got.data, want, no, kind, allowed) else {
+                continue;
+            };
+            let same = |x: f64| (x - r).abs() <= 1e-6 * r.abs();
+            match factors.iter_mut().find(|(k, x, _)| *k == kind && same(*x)) {
+                Some((_, _, layers)) => layers.push(l),
+                None => factors.push((kind, r, vec![l])),
+            }
         }
     }
-    // Constant factors, by channel kind, merged across layers that share the factor.
-    let mut factors: Vec<(usize, f64, Vec<usize>)> = Vec::new();
-    for g in f.breakdown.iter().filter(|g| g.failed > 0) {
-        if exchanged.contains(&g.layer) {
-            continue;
-        }
-        let Some(kind) = g
-            .channel
-            .as_deref()
-            .and_then(|c| super::CHANNEL_KINDS.iter().position(|k| *k == c))
-        else {
-            continue;
-        };
-        let Some(r) = factor(got, oracle, g.layer, kind, allowed) else {
-            continue;
-        };
-        let same = |x: f64| (x - r).abs() <= 1e-6 * r.abs();
-        match factors.iter_mut().find(|(k, x, _)| *k == kind && same(*x)) {
-            Some((_, _, layers)) => layers.push(g.layer),
-            None => factors.push((kind, r, vec![g.layer])),
-        }
+    for (layout, layers) in exchanged {
+        found.push(Pattern::ObjClsExchanged {
+            layers,
+            layout: layout.into(),
+        });
     }
     for (kind, factor, layers) in factors {
         found.push(Pattern::ChannelFactor {
             layers,
-            channel: super::CHANNEL_KINDS[kind].into(),
+            channel: CHANNEL_KINDS[kind].into(),
             factor,
         });
     }
@@ -171,52 +175,29 @@ fn obj_last(c: usize, no: usize) -> usize {
     }
 }
 
-/// Whether layer `l` of the answer's gradient, its channels read through `permute`, is within
-/// `allowed` of the oracle's everywhere (NaN never fits).
+/// Whether one layer of the answer's gradient `got`, its channels read through `permute`, is
+/// within `allowed` of the oracle's `want` everywhere (NaN never fits); `no` channels.
 fn permuted_fits(
-    got: &[JsonArray],
-    oracle: &Evaluation,
-    l: usize,
+    got: &[f64],
+    want: &[f64],
+    no: usize,
     allowed: f64,
     permute: fn(usize, usize) -> usize,
 ) -> bool {
-    let want = oracle.grad.dense_layer(l);
-    let Some(got) = got.get(l) else {
-        return false;
-    };
-    let no = want.dim().4;
-    if no < 6 || got.shape != want.shape() {
-        return false;
-    }
-    let want = want.as_standard_layout();
-    let Some(w) = want.as_slice() else {
-        return false;
-    };
-    got.data
-        .chunks(no)
-        .zip(w.chunks(no))
-        .all(|(g, w)| (0..no).all(|c| (g[c] - w[permute(c, no)]).abs() <= allowed))
+    no >= 6
+        && got
+            .chunks(no)
+            .zip(want.chunks(no))
+            .all(|(g, w)| (0..no).all(|c| (g[c] - w[permute(c, no)]).abs() <= allowed))
 }
 
-/// The constant `got / want` of channel kind `kind` in layer `l`, when one explains every
-/// value of that kind within `allowed` (and is not 1): estimated at the largest `|want|`.
-fn factor(
-    got: &[JsonArray],
-    oracle: &Evaluation,
-    l: usize,
-    kind: usize,
-    allowed: f64,
-) -> Option<f64> {
-    let want = oracle.grad.dense_layer(l);
-    let got = got.get(l)?;
-    if got.shape != want.shape() {
-        return None;
-    }
-    let no = want.dim().4;
+/// The constant `got / want` of channel kind `kind` in one layer (`no` channels), when one
+/// explains every value of that kind within `allowed` (and is not 1): estimated at the
+/// largest `|want|`.
+fn factor(got: &[f64], want: &[f64], no: usize, kind: usize, allowed: f64) -> Option<f64> {
     let pairs = || {
-        got.data
-            .iter()
-            .zip(want.iter())
+        got.iter()
+            .zip(want)
             .enumerate()
             .filter(move |(k, _)| channel_kind(k % no) == kind)
             .map(|(_, (&g, &w))| (g, w))
@@ -226,7 +207,9 @@ fn factor(
     if !r.is_finite() || r == 1.0 {
         return None;
     }
-    let fits = pairs()
-        .all(|(g, w)| (g - r * w).abs() <= allowed.max(f64::MIN_POSITIVE) * r.abs().max(1.0));
-    fits.then_some(r)
+    // `r * want` rounds: allow what the tolerance allows, scaled with the factor.
+    let slack = allowed.max(f64::MIN_POSITIVE) * r.abs().max(1.0);
+    pairs()
+        .all(|(g, w)| (g - r * w).abs() <= slack)
+        .then_some(r)
 }
