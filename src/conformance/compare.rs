@@ -1,8 +1,8 @@
 //! The comparison itself: [`compare_with`] dispatches each field of an answer to its own
 //! comparison, which records every value into one [`FieldReport`].
 
-use super::tolerance::Tolerances;
 use super::report::{ClassChanges, FieldReport, Location, Report, sci, short};
+use super::tolerance::Tolerances;
 use crate::answer::{Answer, MatchedRow};
 use crate::array::JsonArray;
 use crate::config::{Assigner, Config};
