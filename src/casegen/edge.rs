@@ -4,8 +4,9 @@
 use ndarray::{Array2, Array3};
 
 use super::random::{describe, quantize_coord, random_predictions, rng_for};
-use crate::case::{Case, Inputs, Prediction};
+use crate::case::Case;
 use crate::config::{Assigner, Config, Distance, Hyp, Overlap, Score, SoftLoss, yolov5s_anchors};
+use crate::inputs::{Inputs, Prediction};
 
 /// The anchors of a row.
 #[derive(Clone, Copy)]
@@ -385,10 +386,11 @@ pub fn edge_cases(seed: u64) -> Vec<Case> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assign;
     use crate::assign::matching::match_layer;
     use crate::assign::score::{CellRange, distance};
-    use crate::assign::{self, Builder};
     use crate::casegen::stem;
+    use crate::options::SoftBuilder as Builder;
     use crate::{EvalOptions, evaluate_case};
 
     fn edge(key: &str) -> Case {

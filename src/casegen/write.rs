@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::answer::Answer;
-use crate::case::{Case, FORMAT, Prediction};
+use crate::case::{Case, FORMAT};
 use crate::error::{Error, Result};
+use crate::inputs::Prediction;
 
 /// The file-name stem of a case: its name up to the first `:` or space, made safe.
 pub fn stem(case: &Case) -> String {
