@@ -322,3 +322,46 @@ pub(crate) fn num(v: f64) -> String {
 
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_errors_name_what_and_how_much() {
+        let e = Error::from(GpuError::LimitExceeded {
+            what: "layer 0, image 3 alone in its chunk: its predictions".into(),
+            limit: GpuLimit::StorageBinding,
+            needed: 153_600,
+            available: 256,
+        });
+        assert_eq!(
+            e.to_string(),
+            "gpu: layer 0, image 3 alone in its chunk: its predictions: 153600 bytes needed, more \
+             than the device's storage-buffer binding limit of 256; use the CPU path"
+        );
+        let e = Error::from(GpuError::OutOfF32Range {
+            field: "config.anchors[0][1]".into(),
+            value: 1e39,
+        });
+        assert_eq!(
+            e.to_string(),
+            "gpu: config.anchors[0][1] = 1000000000000000000000000000000000000000 is outside the \
+             f32 range of the GPU path"
+        );
+        let e = GpuError::NoAdapter {
+            cause: "none".into(),
+        };
+        assert!(e.to_string().starts_with(NO_ADAPTER_HELP), "{e}");
+        let e = GpuError::AdapterNotFound {
+            name: "x".into(),
+            found: vec![],
+        };
+        assert!(e.to_string().contains(NO_ADAPTER_HELP), "{e}");
+        assert!(
+            GpuError::NotCompiled
+                .to_string()
+                .contains("not compiled with GPU support")
+        );
+    }
+}

@@ -57,6 +57,19 @@ impl Interval {
     fn is_empty(&self) -> bool {
         self.lo > self.hi
     }
+
+    /// The smallest interval holding both (`self` below `other`).
+    fn hull(self, other: Interval) -> Interval {
+        match (self.is_empty(), other.is_empty()) {
+            (false, false) => Interval {
+                lo: self.lo,
+                hi: other.hi,
+            },
+            (false, true) => self,
+            (true, false) => other,
+            (true, true) => Interval::EMPTY,
+        }
+    }
 }
 
 /// The classes of one score function of `S` as intervals of `S`; `S` outside all of them is
@@ -121,76 +134,69 @@ impl ClassIntervals {
                 zero: interval(first_true(0, INF, |v| class(v) == ZERO), Some(INF)),
                 one_b: Interval::EMPTY,
             },
-            Score::Power { n } => {
-                let skip_lo = first_true(0, INF, |v| class(v) == SKIP);
-                let skip = interval(skip_lo, Some(INF));
-                let kept_hi = match skip_lo {
-                    Some(0) => {
-                        return ClassIntervals {
-                            skip,
-                            one_a: Interval::EMPTY,
-                            zero: Interval::EMPTY,
-                            one_b: Interval::EMPTY,
-                        };
-                    }
-                    Some(v) => v - 1,
-                    None => INF,
-                };
-                if n == 0 {
-                    return ClassIntervals {
-                        skip,
-                        one_a: Interval { lo: 0, hi: kept_hi },
-                        zero: Interval::EMPTY,
-                        one_b: Interval::EMPTY,
-                    };
-                }
-                let d_le_1 = |v: u64| {
-                    let mut d = f64::from_bits(v).sqrt();
-                    if let Some(q) = denom {
-                        d /= q;
-                    }
-                    d <= 1.0
-                };
-                // Left branch [0, mid] (d <= 1), right branch [mid + 1, kept_hi].
-                let mid = last_true(0, kept_hi, d_le_1);
-                let (one_a, zero_left) = match mid {
-                    None => (Interval::EMPTY, Interval::EMPTY),
-                    Some(mid) => (
-                        interval(Some(0), last_true(0, mid, |v| class(v) == ONE)),
-                        interval(first_true(0, mid, |v| class(v) == ZERO), Some(mid)),
-                    ),
-                };
-                let right_lo = mid.map_or(0, |m| m + 1);
-                let (zero_right, one_b) = if right_lo > kept_hi {
-                    (Interval::EMPTY, Interval::EMPTY)
-                } else {
-                    (
-                        interval(
-                            Some(right_lo),
-                            last_true(right_lo, kept_hi, |v| class(v) == ZERO),
-                        ),
-                        interval(
-                            first_true(right_lo, kept_hi, |v| class(v) == ONE),
-                            Some(kept_hi),
-                        ),
-                    )
-                };
-                let zero = match (zero_left.is_empty(), zero_right.is_empty()) {
-                    (false, false) => Interval {
-                        lo: zero_left.lo,
-                        hi: zero_right.hi,
-                    },
-                    (false, true) => zero_left,
-                    (true, false) => zero_right,
-                    (true, true) => Interval::EMPTY,
-                };
-                ClassIntervals {
-                    skip,
-                    one_a,
-                    zero,
-                    one_b,
-                }
+            Score::Power { n } => Self::power(n, denom, class),
+        }
+    }
+
+    /// The power score's classes: skipped above the largest kept `S`; below it a left branch
+    /// (`d <= 1`: one, soft, zero as `S` grows) and a right branch (zero, soft, one).
+    fn power(
+        n: u32,
+        denom: Option<f64>,
+        class: impl Fn(u64) -> Option<CellClass>,
+    ) -> ClassIntervals {
+        let skip_lo = first_true(0, INF, |v| class(v) == SKIP);
+        let only = |skip, one_a| ClassIntervals {
+            skip,
+            one_a,
+            zero: Interval::EMPTY,
+            one_b: Interval::EMPTY,
+        };
+        let skip = interval(skip_lo, Some(INF));
+        let kept_hi = match skip_lo {
+            Some(0) => return only(skip, Interval::EMPTY),
+            Some(v) => v - 1,
+            None => INF,
+        };
+        if n == 0 {
+            return only(skip, Interval { lo: 0, hi: kept_hi });
+        }
+        let d_le_1 = |v: u64| {
+            let mut d = f64::from_bits(v).sqrt();
+            if let Some(q) = denom {
+                d /= q;
             }
+            d <= 1.0
+        };
+        // Left branch [0, mid] (d <= 1), right branch [mid + 1, kept_hi].
+        let mid = last_true(0, kept_hi, d_le_1);
+        let (one_a, zero_left) = match mid {
+            None => (Interval::EMPTY, Interval::EMPTY),
+            Some(mid) => (
+                interval(Some(0), last_true(0, mid, |v| class(v) == ONE)),
+                interval(first_true(0, mid, |v| class(v) == ZERO), Some(mid)),
+            ),
+        };
+        let right_lo = mid.map_or(0, |m| m + 1);
+        let (zero_right, one_b) = if right_lo > kept_hi {
+            (Interval::EMPTY, Interval::EMPTY)
+        } else {
+            (
+                interval(
+                    Some(right_lo),
+                    last_true(right_lo, kept_hi, |v| class(v) == ZERO),
+                ),
+                interval(
+                    first_true(right_lo, kept_hi, |v| class(v) == ONE),
+                    Some(kept_hi),
+                ),
+            )
+        };
+        ClassIntervals {
+            skip,
+            one_a,
+            zero: zero_left.hull(zero_right),
+            one_b,
         }
     }
 

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::context::GpuContext;
 use super::kernel::{Binding, Pass, Shader, Slot};
-use super::pool::Role;
+use super::pool::{Pool, Role};
 use super::scopes::ErrorScopes;
 use crate::error::{GpuError, Result};
 
@@ -32,6 +32,7 @@ pub(crate) struct CheckParams {
     pad: [u32; 3],
 }
 
+/// The bit patterns of `v` as (low, high) word pairs.
 fn words(v: &[f64]) -> Vec<[u32; 2]> {
     v.iter()
         .map(|x| [x.to_bits() as u32, (x.to_bits() >> 32) as u32])
@@ -41,6 +42,10 @@ fn words(v: &[f64]) -> Vec<[u32; 2]> {
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
     .union(wgpu::BufferUsages::COPY_SRC);
+
+const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM.union(wgpu::BufferUsages::COPY_DST);
+const READBACK: wgpu::BufferUsages =
+    wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
 
 impl GpuContext {
     /// `a[i] + b[i]` by the shaders' emulated f64 addition (`shaders/f64.wgsl`), for
@@ -53,29 +58,29 @@ impl GpuContext {
         let mut state = self.lock()?;
         self.health()?;
         let scopes = ErrorScopes::push(&self.device);
+        let readback = self.submit_add(&mut state.pool, a, b);
+        let data = self.read_back(&[readback]);
+        scopes.pop("f64 check")?;
+        Ok(data?[0]
+            .chunks_exact(2)
+            .take(a.len())
+            .map(|p| f64::from_bits(u64::from(p[0]) | (u64::from(p[1]) << 32)))
+            .collect())
+    }
+
+    /// Uploads the operands, records the addition and the copy of the sums, and submits;
+    /// returns the readback buffer and its bytes.
+    fn submit_add(&self, pool: &mut Pool, a: &[f64], b: &[f64]) -> (wgpu::Buffer, u64) {
         let bytes = (a.len() as u64 * 8).max(16);
-        let max = self.limits.max_buffer_size;
-        let dev = &self.device;
-        let mut get = |slot, bytes, usage| {
-            state
-                .pool
-                .get(dev, (Role::Check, slot, 0), bytes, usage, max)
-        };
-        let params = get(
-            0,
-            16,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        );
-        let (ba, bb, out) = (
+        let (dev, max) = (&self.device, self.limits.max_buffer_size);
+        let mut get = |slot, bytes, usage| pool.get(dev, (Role::Check, slot, 0), bytes, usage, max);
+        let [params, ba, bb, out, rb] = [
+            get(0, 16, UNIFORM),
             get(1, bytes, STORAGE),
             get(2, bytes, STORAGE),
             get(3, bytes, STORAGE),
-        );
-        let rb = get(
-            4,
-            bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
+            get(4, bytes, READBACK),
+        ];
         let p = CheckParams {
             n: a.len() as u32,
             pad: [0; 3],
@@ -106,12 +111,6 @@ impl GpuContext {
             .encode(dev, &mut enc, &bindings, &[pass], max_per_dim);
         enc.copy_buffer_to_buffer(&out, 0, &rb, 0, bytes);
         self.queue.submit([enc.finish()]);
-        let data = self.read_back(&[(rb, bytes)]);
-        scopes.pop("f64 check")?;
-        Ok(data?[0]
-            .chunks_exact(2)
-            .take(a.len())
-            .map(|p| f64::from_bits(u64::from(p[0]) | (u64::from(p[1]) << 32)))
-            .collect())
+        (rb, bytes)
     }
 }

@@ -17,7 +17,8 @@
 //! dispatch), `context.rs` (adapter, device, queue, the kernels, the buffer pool of `pool.rs`),
 //! `scopes.rs` (device error scopes), `plan.rs` (rows and chunks of images per layer),
 //! `upload.rs` (the f32 records and parameters), `readback.rs` (the layout of a chunk's results
-//! and the mapping), `record.rs` (every pass of one evaluation in one submission) and
+//! and the mapping), `record.rs` (one evaluation in one submission) with `passes.rs` (a chunk's
+//! passes, one method per kernel), and
 //! `assemble.rs` (the [`Evaluation`] from the words read back).
 //!
 //! The cell classes (positive, negative, soft) are those of the f64 oracle, decided exactly
@@ -69,6 +70,8 @@ mod f64_check;
 mod kernel;
 #[cfg(feature = "gpu")]
 mod obj_loss;
+#[cfg(feature = "gpu")]
+mod passes;
 #[cfg(feature = "gpu")]
 mod plan;
 #[cfg(feature = "gpu")]

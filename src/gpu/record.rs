@@ -9,31 +9,28 @@
 use bytemuck::Pod;
 
 use super::assemble::assemble;
-use super::box_cls::BoxParams;
+use super::box_cls::BoxRow;
 use super::context::GpuContext;
-use super::context::Kernels;
-use super::kernel::{Binding, Kernel, Pass, Shader};
+use super::kernel::Binding;
 use super::obj_loss::ObjParams;
 use super::plan::{self, BufferLimits, LayerPlan};
 use super::pool::{Pool, Role};
 use super::readback::{ChunkLayout, Part};
 use super::scopes::ErrorScopes;
-use super::soft_assign::SoftParams;
 use super::upload::{self, LayerScalars, Scalars, SoftRecorder};
-use super::yolov5_assign::Yolov5Params;
 use crate::config::Config;
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::result::Evaluation;
 
-const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+pub(super) const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
     .union(wgpu::BufferUsages::COPY_SRC);
 const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM.union(wgpu::BufferUsages::COPY_DST);
 const READBACK: wgpu::BufferUsages =
     wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
 /// Bytes of the layer totals: positive, negative, soft (and one word of padding).
-const TOTALS_BYTES: u64 = 16;
+pub(super) const TOTALS_BYTES: u64 = 16;
 
 /// One chunk's results: where they are, and which of the layer's rows they hold.
 pub(crate) struct ChunkOut {
@@ -99,47 +96,47 @@ struct Pending {
 
 /// Where a chunk is: layer `l`, chunk `c` of it, images `b0..b1`.
 #[derive(Debug, Clone, Copy)]
-struct ChunkAt {
-    l: usize,
-    c: usize,
-    b0: usize,
-    b1: usize,
+pub(super) struct ChunkAt {
+    pub l: usize,
+    pub c: usize,
+    pub b0: usize,
+    pub b1: usize,
 }
 
 impl ChunkAt {
     /// The pool slot of the chunk's buffer of `role`.
-    fn key(&self, role: Role) -> (Role, usize, usize) {
+    pub(super) fn key(&self, role: Role) -> (Role, usize, usize) {
         (role, self.l, self.c)
     }
 }
 
 /// The device buffers of one chunk that more than one kernel binds.
-struct ChunkBuffers {
-    pred: Owned,
-    tobj: wgpu::Buffer,
-    tobj_u: wgpu::Buffer,
-    winner: wgpu::Buffer,
-    box_rows: Owned,
-    row_out: wgpu::Buffer,
-    cls_grad: wgpu::Buffer,
+pub(super) struct ChunkBuffers {
+    pub pred: Owned,
+    pub tobj: wgpu::Buffer,
+    pub tobj_u: wgpu::Buffer,
+    pub winner: wgpu::Buffer,
+    pub box_rows: Owned,
+    pub row_out: wgpu::Buffer,
+    pub cls_grad: wgpu::Buffer,
 }
 
 /// An owned buffer with the bytes a binding covers.
-type Owned = (wgpu::Buffer, u64);
+pub(super) type Owned = (wgpu::Buffer, u64);
 
-fn bind((buffer, bytes): &Owned) -> Binding<'_> {
+pub(super) fn bind((buffer, bytes): &Owned) -> Binding<'_> {
     Binding::new(buffer, *bytes)
 }
 
 /// Records one evaluation into one command encoder.
-struct Recorder<'a> {
-    ctx: &'a GpuContext,
+pub(super) struct Recorder<'a> {
+    pub ctx: &'a GpuContext,
     pool: &'a mut Pool,
-    encoder: wgpu::CommandEncoder,
-    max_dim: u32,
-    config: &'a Config,
-    scalars: Scalars,
-    soft: SoftRecorder<'a>,
+    pub encoder: wgpu::CommandEncoder,
+    pub max_dim: u32,
+    pub config: &'a Config,
+    pub scalars: Scalars,
+    pub soft: SoftRecorder<'a>,
     out: Recorded,
 }
 
@@ -183,7 +180,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// A pooled buffer of slot `(role, layer, chunk)`.
-    fn buffer(
+    pub(super) fn buffer(
         &mut self,
         key: (Role, usize, usize),
         bytes: u64,
@@ -194,7 +191,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// A pooled storage buffer holding `data` (nothing written when empty), with its bytes.
-    fn upload<T: Pod>(&mut self, key: (Role, usize, usize), data: &[T]) -> Owned {
+    pub(super) fn upload<T: Pod>(&mut self, key: (Role, usize, usize), data: &[T]) -> Owned {
         let bytes = std::mem::size_of_val(data) as u64;
         let b = self.buffer(key, bytes, STORAGE);
         if !data.is_empty() {
@@ -206,7 +203,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// A pooled uniform buffer holding a kernel's parameters.
-    fn params<P: Pod>(&mut self, key: (Role, usize, usize), p: &P) -> Owned {
+    pub(super) fn params<P: Pod>(&mut self, key: (Role, usize, usize), p: &P) -> Owned {
         let bytes = std::mem::size_of::<P>() as u64;
         let b = self.buffer(key, bytes, UNIFORM);
         self.ctx.queue.write_buffer(&b, 0, bytemuck::bytes_of(p));
@@ -214,10 +211,30 @@ impl<'a> Recorder<'a> {
     }
 
     /// A pooled storage buffer cleared to zero by the encoder.
-    fn cleared(&mut self, key: (Role, usize, usize), bytes: u64) -> wgpu::Buffer {
+    pub(super) fn cleared(&mut self, key: (Role, usize, usize), bytes: u64) -> wgpu::Buffer {
         let b = self.buffer(key, bytes, STORAGE);
         self.encoder.clear_buffer(&b, 0, None);
         b
+    }
+
+    /// The buffers of a chunk that more than one kernel binds: uploaded, cleared or sized.
+    fn chunk_buffers(
+        &mut self,
+        at: ChunkAt,
+        layout: ChunkLayout,
+        pred: &[f32],
+        box_rows: &[BoxRow],
+    ) -> ChunkBuffers {
+        let key = |role| at.key(role);
+        ChunkBuffers {
+            pred: self.upload(key(Role::Pred), pred),
+            tobj: self.cleared(key(Role::Tobj), layout.bytes(Part::Tobj)),
+            tobj_u: self.cleared(key(Role::TobjU), layout.bytes(Part::TobjU)),
+            winner: self.cleared(key(Role::Winner), layout.bytes(Part::Tobj)),
+            box_rows: self.upload(key(Role::BoxRows), box_rows),
+            row_out: self.buffer(key(Role::RowOut), layout.bytes(Part::RowOut), STORAGE),
+            cls_grad: self.buffer(key(Role::ClsGrad), layout.bytes(Part::ClsGrad), STORAGE),
+        }
     }
 
     /// One layer: every chunk's passes up to the counts, then every chunk's loss and copies.
@@ -260,25 +277,9 @@ impl<'a> Recorder<'a> {
         let layout = ChunkLayout::new(cells, row_ids.len() as u64, self.config.nc, self.max_dim);
         let pred = upload::pred_chunk(&inputs.predictions[l], l, b0, b1)?;
         let key = |role| at.key(role);
-        let b = ChunkBuffers {
-            pred: self.upload(key(Role::Pred), &pred),
-            tobj: self.cleared(key(Role::Tobj), layout.bytes(Part::Tobj)),
-            tobj_u: self.cleared(key(Role::TobjU), layout.bytes(Part::TobjU)),
-            winner: self.cleared(key(Role::Winner), layout.bytes(Part::Tobj)),
-            box_rows: self.upload(key(Role::BoxRows), &box_rows),
-            row_out: self.buffer(key(Role::RowOut), layout.bytes(Part::RowOut), STORAGE),
-            cls_grad: self.buffer(key(Role::ClsGrad), layout.bytes(Part::ClsGrad), STORAGE),
-        };
+        let b = self.chunk_buffers(at, layout, &pred, &box_rows);
         if let Some(soft) = &plan.soft {
-            let records = self.soft.chunk(plan, soft, b0, b1);
-            let p = self.soft.params(&records, grid);
-            let bindings = [
-                self.params(key(Role::SoftParams), &p),
-                self.upload(key(Role::SoftRows), &records.rows),
-                self.upload(key(Role::Terms), &records.terms),
-                self.upload(key(Role::Classes), &records.classes),
-            ];
-            self.soft_assign(&bindings, &b, layout, &p);
+            self.soft_assign(at, plan, soft, &b, layout);
         }
         self.box_cls(key(Role::BoxParams), &b, layout, scalars);
         if plan.soft.is_none() {
@@ -299,158 +300,6 @@ impl<'a> Recorder<'a> {
             group,
             parts,
         })
-    }
-
-    /// The soft targets: claim, write or settle, centres.
-    fn soft_assign(
-        &mut self,
-        host: &[Owned; 4],
-        b: &ChunkBuffers,
-        layout: ChunkLayout,
-        p: &SoftParams,
-    ) {
-        if p.n_rows == 0 {
-            return;
-        }
-        let cell_bytes = layout.bytes(Part::Tobj);
-        let mut bindings: Vec<Binding> = host.iter().map(bind).collect();
-        bindings.extend([&b.winner, &b.tobj, &b.tobj_u].map(|buf| Binding::new(buf, cell_bytes)));
-        let k = &self.ctx.kernels.soft_assign;
-        k.encode(
-            &self.ctx.device,
-            &mut self.encoder,
-            &bindings,
-            &p.passes(),
-            self.max_dim,
-        );
-    }
-
-    /// Box and class terms of the rows.
-    fn box_cls(
-        &mut self,
-        key: (Role, usize, usize),
-        b: &ChunkBuffers,
-        layout: ChunkLayout,
-        s: &LayerScalars,
-    ) {
-        let (h, nc) = (&self.scalars, self.config.nc);
-        let p = BoxParams {
-            n_rows: layout.rows as u32,
-            no: (5 + nc) as u32,
-            nc: nc as u32,
-            pad0: 0,
-            cls_pw: h.cls_pw,
-            fl_gamma: h.fl_gamma,
-            box_scale: s.box_scale,
-            cls_scale: s.cls_scale,
-            cp: h.cp,
-            cn: h.cn,
-            pad1: 0,
-            pad2: 0,
-        };
-        let params = self.params(key, &p);
-        let bindings = [
-            bind(&params),
-            bind(&b.pred),
-            bind(&b.box_rows),
-            Binding::new(&b.row_out, layout.bytes(Part::RowOut)),
-            Binding::new(&b.cls_grad, layout.bytes(Part::ClsGrad)),
-        ];
-        self.encode_nonempty(&bindings, &p.passes(), p.n_rows, |k| &k.box_cls);
-    }
-
-    /// The YOLOv5 targets, from box_cls's CIoU.
-    fn yolov5_assign(&mut self, key: (Role, usize, usize), b: &ChunkBuffers, layout: ChunkLayout) {
-        let p = Yolov5Params {
-            n_rows: layout.rows as u32,
-            pad: [0; 3],
-        };
-        let params = self.params(key, &p);
-        let cell_bytes = layout.bytes(Part::Tobj);
-        let bindings = [
-            bind(&params),
-            bind(&b.box_rows),
-            Binding::new(&b.row_out, layout.bytes(Part::RowOut)),
-            Binding::new(&b.winner, cell_bytes),
-            Binding::new(&b.tobj, cell_bytes),
-        ];
-        self.encode_nonempty(&bindings, &p.passes(), p.n_rows, |k| &k.yolov5_assign);
-    }
-
-    /// Binds and records the passes of a row kernel, unless it has no rows.
-    fn encode_nonempty<S: Shader>(
-        &mut self,
-        bindings: &[Binding],
-        passes: &[Pass],
-        n_rows: u32,
-        kernel: impl Fn(&Kernels) -> &Kernel<S>,
-    ) {
-        if n_rows > 0 {
-            let k = kernel(&self.ctx.kernels);
-            k.encode(
-                &self.ctx.device,
-                &mut self.encoder,
-                bindings,
-                passes,
-                self.max_dim,
-            );
-        }
-    }
-
-    /// Objectness: records the count pass; returns what the loss pass and the copies need.
-    fn count(
-        &mut self,
-        at: ChunkAt,
-        plan: &LayerPlan,
-        b: ChunkBuffers,
-        layout: ChunkLayout,
-        s: &LayerScalars,
-        totals: &wgpu::Buffer,
-    ) -> (ObjParams, wgpu::BindGroup, [(Part, wgpu::Buffer); 6]) {
-        let h = &self.scalars;
-        let obj = ObjParams {
-            n_cells: layout.cells as u32,
-            no: (5 + self.config.nc) as u32,
-            soft_assigner: u32::from(plan.soft.is_some()),
-            soft_kind: h.soft_kind,
-            layer_cells: plan.grid.cells() as u32,
-            pad: [0; 3],
-            obj_pw: h.obj_pw,
-            fl_gamma: h.fl_gamma,
-            obj_scale: s.obj_scale,
-            loss1_gamma: h.loss1_gamma,
-        };
-        let params = self.params(at.key(Role::ObjParams), &obj);
-        let grad = self.buffer(at.key(Role::Grad), layout.bytes(Part::Grad), STORAGE);
-        let partials = self.buffer(
-            at.key(Role::Partials),
-            layout.bytes(Part::Partials),
-            STORAGE,
-        );
-        let cell_bytes = layout.bytes(Part::Tobj);
-        let k = &self.ctx.kernels.obj_loss;
-        let group = k.bind(
-            &self.ctx.device,
-            &[
-                bind(&params),
-                bind(&b.pred),
-                Binding::new(&b.tobj, cell_bytes),
-                Binding::new(&b.tobj_u, cell_bytes),
-                Binding::new(totals, TOTALS_BYTES),
-                Binding::new(&grad, cell_bytes),
-                Binding::new(&partials, layout.bytes(Part::Partials)),
-            ],
-        );
-        k.dispatch(&mut self.encoder, &group, obj.count(), self.max_dim);
-        let parts = [
-            (Part::Tobj, b.tobj),
-            (Part::TobjU, b.tobj_u),
-            (Part::Grad, grad),
-            (Part::Partials, partials),
-            (Part::RowOut, b.row_out),
-            (Part::ClsGrad, b.cls_grad),
-        ];
-        (obj, group, parts)
     }
 
     /// Records a chunk's loss pass and the copy of its results to its readback buffer.

@@ -58,14 +58,14 @@ fn standard_workload_matches_the_oracle() {
         ctx.adapter(),
         t.elapsed().as_secs_f64() * 1e3
     );
-    let baseline = Config {
+    let yolov5 = Config {
         assigner: Assigner::Yolov5,
         ..config
     };
     worst.merge(check(
         ctx,
-        "standard workload (baseline)",
-        &baseline,
+        "standard workload (YOLOv5)",
+        &yolov5,
         &inputs,
         &EvalOptions::default(),
         true,
