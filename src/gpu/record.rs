@@ -1,10 +1,11 @@
 //! One evaluation on the device: plan, fill the buffers and record every pass of every layer in
 //! one command buffer, submit, read back once, assemble.
 //!
-//! Per layer: clear the totals; per chunk of images upload its records, clear its targets, and
-//! record soft_assign (soft) or box_cls then yolov5_assign (YOLOv5), box_cls, and obj_loss's
-//! count; then per chunk obj_loss's loss (it needs the whole layer's counts) and the copy of
-//! the chunk's results into its readback buffer; then the copy of the totals.
+//! Per layer: clear the totals; per chunk of images upload its records, clear its targets and
+//! record soft_assign (soft assigner), box_cls, yolov5_assign (YOLOv5 assigner: after box_cls,
+//! whose CIoU it reads) and obj_loss's count (`passes.rs`); then per chunk obj_loss's loss (it
+//! needs the whole layer's counts) and the copy of the chunk's results into its readback
+//! buffer; then the copy of the totals.
 
 use bytemuck::Pod;
 
