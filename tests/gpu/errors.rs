@@ -7,7 +7,9 @@ use ndarray::{Array3, Array5};
 use soft_objectness::gpu::{self, GpuError, testing};
 use soft_objectness::{Config, Distance, Error, EvalOptions, Inputs, Prediction, Score, evaluate};
 
-use crate::common::{ctx, one_box, own_ctx};
+#[cfg(feature = "cli")]
+use crate::common::ctx;
+use crate::common::{one_box, own_ctx};
 
 #[test]
 fn bad_input_gives_the_oracles_error_before_any_device_work() {
