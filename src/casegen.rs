@@ -236,6 +236,7 @@ fn random_config(rng: &mut StdRng, nc: usize) -> Config {
         ),
         overlap: pick(rng, &[Overlap::LastWrite, Overlap::LastWrite, Overlap::Max]),
         autobalance: rng.random_bool(0.25),
+        ciou: crate::config::Ciou::V6,
     }
 }
 
