@@ -150,7 +150,14 @@ pub fn bbox_iou_grad_of(
                 let g_dv = g_v * k * 2.0 * dv;
                 let g_r1 = -g_dv / (1.0 + r1 * r1);
                 g_bw1 += g_r1 / bh1;
-                g_bh1 += -g_r1 * bw1 / (bh1 * bh1);
+                // d r1 / d bh1 = -bw1 / bh1^2. v7.0's bh1 is the box height itself, and
+                // `bh1 * bh1` underflows to 0 once bh1 < 1.5e-162 (tw, th logits below about
+                // -187) while the gradient is still finite: there it is `-r1 / bh1`, which is
+                // also how autograd's division rounds. v6.0's bh1 is at least eps.
+                g_bh1 += match release {
+                    Ciou::V6 => -g_r1 * bw1 / (bh1 * bh1),
+                    Ciou::V7 => -g_r1 * r1 / bh1,
+                };
                 iou - (rho2 / c2d + v * alpha)
             }
         }
@@ -219,5 +226,51 @@ pub fn bbox_iou_grad_of(
         value,
         grad,
         alpha: alpha_out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// v7.0's heights are the box's own: below about 1.5e-162 `h * h` underflows to 0, yet the
+    /// gradient is finite (the fixture exporter's torch module agrees on these inputs).
+    #[test]
+    fn v7_gradient_stays_finite_where_the_height_squared_underflows() {
+        let t = [1.0, 1.0, 0.5, 0.5];
+        for (w, h) in [
+            (1e-87, 1e-217),
+            (1e-170, 1e-170),
+            (0.3, 1e-200),
+            (1e-200, 0.3),
+        ] {
+            let g = bbox_iou_grad_of(Ciou::V7, [1.1, 0.9, w, h], t, IouKind::CIou, None);
+            assert!(g.value.is_finite(), "value at w {w:e}, h {h:e}");
+            assert!(
+                g.grad.iter().all(|v| v.is_finite()),
+                "{:?} at w {w:e}, h {h:e}",
+                g.grad
+            );
+        }
+    }
+
+    /// With alpha held, central differences of the v7.0 value match its gradient.
+    #[test]
+    fn v7_gradient_matches_central_differences() {
+        let (p, t) = ([1.2, 0.9, 2.0, 1.5], [1.0, 1.0, 2.2, 1.4]);
+        let g = bbox_iou_grad_of(Ciou::V7, p, t, IouKind::CIou, None);
+        let eps = 1e-6;
+        for c in 0..4 {
+            let (mut hi, mut lo) = (p, p);
+            hi[c] += eps;
+            lo[c] -= eps;
+            let f = |b| bbox_iou_grad_of(Ciou::V7, b, t, IouKind::CIou, Some(g.alpha)).value;
+            let fd = (f(hi) - f(lo)) / (2.0 * eps);
+            assert!(
+                (fd - g.grad[c]).abs() < 1e-8,
+                "channel {c}: {fd} vs {}",
+                g.grad[c]
+            );
+        }
     }
 }
