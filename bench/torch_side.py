@@ -2,8 +2,9 @@
 
 * :func:`soft_targets` -- every layer's dense soft ``tobj`` by the exporter's tensorised builder
   (``fixtures/export/soft_objectness_torch.py``: anchor matching, per-row ranges,
-  ``repeat_interleave`` expansion, one scatter), without the statistics the exporter also
-  gathers (a ``torch.unique`` sort that the original builder does not have). ``exact=True``
+  ``repeat_interleave`` expansion, one scatter), called with ``with_stats=False`` (without the
+  statistics the exporter also gathers: a ``torch.unique`` sort that the original builder
+  does not have). ``exact=True``
   evaluates ``exp`` and ``sqrt`` as the exporter does for bit-exact fixtures (glibc ``exp``
   through Python's ``math``, one element at a time); ``exact=False`` uses ``torch.exp`` and
   ``torch.sqrt`` on whole tensors, as the original research code did: that is what is timed.
@@ -39,44 +40,6 @@ def tensor_transcendentals():
         M.exp_glibc, M._sqrt = saved
 
 
-def _soft_tobj(rows, bs, na, ny, nx, distance, score, overlap):
-    """``M.build_soft_tobj`` (spec section 4, tensorised) without its statistics."""
-    size = bs * na * ny * nx
-    if len(rows) == 0:
-        return torch.zeros(size, dtype=M.F64).reshape(bs, na, ny, nx)
-    gi, gj, gi1, gj1, width, height = M.soft_ranges(rows)
-    cells = width * height
-    order = torch.sort(cells, descending=True, stable=True).indices
-    counts = cells[order]
-    total = int(counts.sum())
-    row = order.repeat_interleave(counts)
-    start = torch.cumsum(counts, 0) - counts
-    local = torch.arange(total) - start.repeat_interleave(counts)
-    h = height[row]
-    dw = torch.div(local, h, rounding_mode="floor")
-    dh = local - dw * h
-    ci = gi1[row] + dw
-    cj = gj1[row] + dh
-    seq = torch.arange(total)
-    d = M.DISTANCES[distance](gi[row].to(M.F64), gj[row].to(M.F64), ci.to(M.F64), cj.to(M.F64),
-                              width[row].to(M.F64), height[row].to(M.F64),
-                              rows.gx[row], rows.gy[row], rows.gw[row], rows.gh[row],
-                              float(nx), float(ny))
-    s = M.score_fn(score)(d)
-    flat = ((rows.b[row] * na + rows.a[row]) * ny + cj.clamp(0, ny - 1)) * nx + ci.clamp(0, nx - 1)
-    if score["kind"] == "power":
-        keep = ~(d > 2.0)
-        flat, s, seq = flat[keep], s[keep], seq[keep]
-    if overlap == "last_write":
-        tobj = M._scatter_last_write(size, flat, s, seq)
-    else:
-        tobj = torch.zeros(size, dtype=M.F64)
-        tobj.scatter_reduce_(0, flat, s, reduce="amax", include_self=True)
-    centre = ((rows.b * na + rows.a) * ny + gj.clamp(0, ny - 1)) * nx + gi.clamp(0, nx - 1)
-    tobj[centre] = 1.0
-    return tobj.reshape(bs, na, ny, nx) + 0.0
-
-
 def soft_targets(cfg, targets, shapes, exact=False):
     """Every layer's soft ``tobj`` (f64) for predictions of the given shapes."""
     anchors = M._anchors_tensor(cfg)
@@ -85,7 +48,9 @@ def soft_targets(cfg, targets, shapes, exact=False):
     with ctx:
         for i, (bs, na, ny, nx, _) in enumerate(shapes):
             rows = M.match_anchors(targets, anchors[i], nx, ny, cfg["hyp"]["anchor_t"])
-            out.append(_soft_tobj(rows, bs, na, ny, nx, cfg["distance"], cfg["score"], cfg["overlap"]))
+            tobj, _ = M.build_soft_tobj(rows, bs, na, ny, nx, cfg["distance"], cfg["score"],
+                                        cfg["overlap"], with_stats=False)
+            out.append(tobj)
     return out
 
 

@@ -15,7 +15,7 @@ struct BoxParams {
     n_rows: u32,
     no: u32,
     nc: u32,
-    pad0: u32,
+    release: u32,   // CIOU_V6 or CIOU_V7: which YOLOv5 release's CIoU
     cls_pw: f32,
     fl_gamma: f32,
     box_scale: f32, // -box * bs / n
@@ -34,6 +34,9 @@ struct BoxParams {
 
 // loss::iou::EPS on the host.
 const CIOU_EPS: f32 = 1e-7;
+// BoxParams::release: YOLOv5 v6.0 (eps added to the heights) or v7.0 (sizes as given).
+const CIOU_V6: u32 = 0u;
+const CIOU_V7: u32 = 1u;
 
 struct Ciou {
     value: f32,
@@ -41,11 +44,11 @@ struct Ciou {
     grad: vec4<f32>, // d value / d (x, y, w, h) of box 1
 }
 
-// YOLOv5 v6.0 CIoU of box1 = (x, y, w, h) (prediction) and box2 (target) through the corners
-// (docs/decisions.md item 4; widths and heights as given, see below), with its reverse-mode
-// gradient with respect to box1 (alpha constant; clamp, min and max pass
-// the gradient to the selected operand), as src/loss/iou.rs.
-fn ciou_grad(b1: vec4<f32>, b2: vec4<f32>) -> Ciou {
+// CIoU of box1 = (x, y, w, h) (prediction) and box2 (target) through the corners as YOLOv5
+// release `release` computes it (spec section 5, docs/decisions.md item 4; widths and heights
+// as given, see below), with its reverse-mode gradient with respect to box1 (alpha constant;
+// clamp, min and max pass the gradient to the selected operand), as src/loss/iou.rs.
+fn ciou_grad(b1: vec4<f32>, b2: vec4<f32>, release: u32) -> Ciou {
     let a1 = b1.x - b1.z / 2.0;
     let a2 = b1.x + b1.z / 2.0;
     let c1 = b1.y - b1.w / 2.0;
@@ -63,10 +66,12 @@ fn ciou_grad(b1: vec4<f32>, b2: vec4<f32>) -> Ciou {
     // The widths and heights are taken as given, not as corner differences: in f32,
     // (x + w/2) - (x - w/2) loses every digit of a tiny predicted box, whose aspect ratio then
     // drives v. The f64 oracle's corner differences equal w and h to ~1e-16.
+    // v6.0 adds eps to the heights; v7.0 takes the sizes as given.
+    let h_eps = select(CIOU_EPS, 0.0, release == CIOU_V7);
     let bw1 = b1.z;
-    let bh1 = b1.w + CIOU_EPS;
+    let bh1 = b1.w + h_eps;
     let bw2 = b2.z;
-    let bh2 = b2.w + CIOU_EPS;
+    let bh2 = b2.w + h_eps;
     let uni = bw1 * bh1 + bw2 * bh2 - inter + CIOU_EPS;
     let iou = inter / uni;
 
@@ -141,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         (s2.x * 2.0) * (s2.x * 2.0) * row.anchor_w,
         (s3.x * 2.0) * (s3.x * 2.0) * row.anchor_h,
     );
-    let c = ciou_grad(pbox, vec4<f32>(row.tx, row.ty, row.tw, row.th));
+    let c = ciou_grad(pbox, vec4<f32>(row.tx, row.ty, row.tw, row.th), params.release);
     // d pbox / d logits; s (1 - s) is formed as sigmoid(x) sigmoid(-x).
     let dpbox = vec4<f32>(
         2.0 * s0.x * s0.y,

@@ -111,6 +111,27 @@ pub enum Overlap {
     Max,
 }
 
+/// Which YOLOv5 release's CIoU the box loss uses (spec section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ciou {
+    /// YOLOv5 v6.0 (the release the method was published on): box sizes recomputed from the
+    /// corners, heights with `+ eps`.
+    #[default]
+    V6,
+    /// YOLOv5 v7.0: the sizes as given (no `eps`).
+    V7,
+}
+
+impl Ciou {
+    /// The name in the case format: `"v6.0"` or `"v7.0"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ciou::V6 => "v6.0",
+            Ciou::V7 => "v7.0",
+        }
+    }
+}
+
 /// YOLOv5s default anchors in pixels, per layer `(w, h)` pairs.
 pub const YOLOV5S_ANCHORS_PX: [[f64; 6]; 3] = [
     [10.0, 13.0, 16.0, 30.0, 33.0, 23.0],
@@ -161,6 +182,8 @@ pub struct Config {
     pub overlap: Overlap,
     /// YOLOv5 autobalance of the layer weights.
     pub autobalance: bool,
+    /// Which YOLOv5 release's CIoU (box loss, and the YOLOv5 assigner's objectness target).
+    pub ciou: Ciou,
 }
 
 impl Default for Config {
@@ -175,6 +198,7 @@ impl Default for Config {
             soft_loss: SoftLoss::default(),
             overlap: Overlap::default(),
             autobalance: false,
+            ciou: Ciou::default(),
         }
     }
 }
@@ -201,6 +225,7 @@ const CONFIG_KEYS: &[&str] = &[
     "soft_loss",
     "overlap",
     "autobalance",
+    "ciou",
 ];
 const HYP_KEYS: &[&str] = &[
     "box",
@@ -455,6 +480,12 @@ impl Config {
         if let Some(v) = map.get("autobalance") {
             c.autobalance = json::boolean(v, "config.autobalance")?;
         }
+        if let Some(v) = map.get("ciou") {
+            c.ciou = match json::choice(v, "config.ciou", &["v6.0", "v7.0"])? {
+                "v6.0" => Ciou::V6,
+                _ => Ciou::V7,
+            };
+        }
         c.validate()?;
         Ok(c)
     }
@@ -482,6 +513,7 @@ impl Config {
             },
             "overlap": match self.overlap { Overlap::LastWrite => "last_write", Overlap::Max => "max" },
             "autobalance": self.autobalance,
+            "ciou": self.ciou.name(),
         })
     }
 }

@@ -75,7 +75,7 @@ pub mod workspace;
 pub use answer::Answer;
 pub use array::{JsonArray, Limits};
 pub use case::Case;
-pub use config::{Assigner, Config, Distance, Hyp, Overlap, Score, SoftLoss};
+pub use config::{Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, SoftLoss};
 pub use conformance::{Report, Tolerances, compare};
 pub use error::{Error, GpuError, Result};
 pub use eval::{build_targets, evaluate, evaluate_case, evaluate_view};

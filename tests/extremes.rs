@@ -413,3 +413,28 @@ fn autobalance_with_a_denormal_layer_loss_stays_finite() {
     let b1 = 0.9999 + 0.0001 / obj1;
     assert_eq!(e.balance, vec![4.0 / b1, 1.0]);
 }
+
+/// YOLOv5 v7.0's CIoU takes the box sizes as given: box-size logits below about -355
+/// underflow the predicted box to 0 x 0 and `atan(0 / 0)` is NaN, in YOLOv5 v7.0 itself as in
+/// a faithful port. The oracle refuses that result with `Error::NonFinite`; v6.0 (whose heights
+/// carry `eps`) stays finite on the same input (docs/spec.md section 11).
+#[test]
+fn ciou_v7_refuses_a_predicted_box_that_underflows_to_nothing() {
+    use soft_objectness::{Ciou, Error, EvalOptions, evaluate};
+    let config = |ciou| Config {
+        nc: 1,
+        anchors: ndarray::Array3::from_elem((1, 1, 2), 2.0),
+        ciou,
+        ..Config::default()
+    };
+    let mut p = ndarray::Array5::<f64>::zeros((1, 1, 4, 4, 6));
+    p.slice_mut(ndarray::s![.., .., .., .., 2..4]).fill(-400.0);
+    let inputs = Inputs {
+        targets: ndarray::array![[0.0, 0.0, 0.5, 0.5, 0.5, 0.5]],
+        predictions: vec![Prediction::F64(p)],
+    };
+    let v6 = evaluate(&config(Ciou::V6), &inputs, &EvalOptions::default()).unwrap();
+    assert!(v6.loss.is_finite());
+    let v7 = evaluate(&config(Ciou::V7), &inputs, &EvalOptions::default());
+    assert!(matches!(v7, Err(Error::NonFinite { .. })), "{v7:?}");
+}

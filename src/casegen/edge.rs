@@ -5,7 +5,9 @@ use ndarray::{Array2, Array3};
 
 use super::random::{describe, quantize_coord, random_predictions, rng_for};
 use crate::case::Case;
-use crate::config::{Assigner, Config, Distance, Hyp, Overlap, Score, SoftLoss, yolov5s_anchors};
+use crate::config::{
+    Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, SoftLoss, yolov5s_anchors,
+};
 use crate::inputs::{Inputs, Prediction};
 
 /// The anchors of a row.
@@ -32,6 +34,7 @@ struct Row {
     soft_loss: SoftLoss,
     overlap: Overlap,
     autobalance: bool,
+    ciou: Ciou,
     hyp: Hyp,
     /// `(ny, nx)` of each layer.
     grids: &'static [(usize, usize)],
@@ -76,6 +79,7 @@ const SOFT: Row = Row {
     soft_loss: SoftLoss::Loss2,
     overlap: Overlap::LastWrite,
     autobalance: false,
+    ciou: Ciou::V6,
     hyp: HYP,
     grids: &[(8, 8)],
     batch: 2,
@@ -296,6 +300,10 @@ const ROWS: &[Row] = &[
                                  &[(0.4, 0.4)]]),
         autobalance: true, grids: &[(16, 16), (8, 8), (4, 4), (2, 2), (1, 1)],
         targets: ORDINARY, ..SOFT },
+    Row { key: "ciou-v7", why: "YOLOv5 v7.0's CIoU (sizes as given) in the box loss",
+        ciou: Ciou::V7, targets: ORDINARY, ..YOLOV5S },
+    Row { key: "ciou-v7-yolov5", why: "YOLOv5 v7.0's CIoU as the YOLOv5 assigner's objectness target",
+        ciou: Ciou::V7, targets: ORDINARY, anchors: Anchors::Yolov5s, grids: G64, ..BASELINE },
 ];
 
 impl Anchors {
@@ -332,6 +340,7 @@ impl Row {
             soft_loss: self.soft_loss,
             overlap: self.overlap,
             autobalance: self.autobalance,
+            ciou: self.ciou,
         };
         let mut rng = rng_for(seed, (1 << 32) + k as u64);
         let mut targets = Array2::zeros((self.targets.len(), 6));

@@ -9,7 +9,8 @@ use rand_distr::{Distribution, Normal};
 
 use crate::case::Case;
 use crate::config::{
-    Assigner, Config, Distance, Hyp, Overlap, Score, SoftLoss, YOLOV5S_STRIDES, yolov5s_anchors,
+    Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, SoftLoss, YOLOV5S_STRIDES,
+    yolov5s_anchors,
 };
 use crate::error::{Error, Result};
 use crate::inputs::{Inputs, Prediction};
@@ -244,6 +245,8 @@ pub struct ConfigSpace {
     pub overlap: &'static [Overlap],
     /// The probability of autobalance; one `random_bool` draw.
     pub autobalance: f64,
+    /// The probability of YOLOv5 v7.0's CIoU (else v6.0); one `random_bool` draw, the last.
+    pub ciou_v7: f64,
 }
 
 /// The even numbers 0 to 100 (power scores' `n`).
@@ -303,6 +306,7 @@ impl ConfigSpace {
         ],
         overlap: &[Overlap::LastWrite, Overlap::LastWrite, Overlap::Max],
         autobalance: 0.25,
+        ciou_v7: 0.25,
     };
 
     /// Property tests on small grids: anchors of 0.24 to 5 cells, every option, `anchor_t`
@@ -333,6 +337,7 @@ impl ConfigSpace {
         ],
         overlap: &[Overlap::LastWrite, Overlap::LastWrite, Overlap::Max],
         autobalance: 0.3,
+        ciou_v7: 0.25,
     };
 
     /// Legal numeric extremes mixed with ordinary values: anchors from `1e-6` to `1e6` cells,
@@ -383,6 +388,10 @@ impl ConfigSpace {
         ],
         overlap: &[Overlap::LastWrite, Overlap::Max],
         autobalance: 0.5,
+        // v6.0 only: with v7.0 (sizes as given, no eps) box-size logits below about -355
+        // underflow the predicted box to 0 x 0 and CIoU's atan(0 / 0) is NaN, as in YOLOv5
+        // v7.0 itself; the oracle refuses that result (docs/spec.md section 11).
+        ciou_v7: 0.0,
     };
 
     /// GPU against the oracle: anchors of 0.4 to 5 cells, gains `cls` and `obj` drawn too,
@@ -415,6 +424,7 @@ impl ConfigSpace {
         ],
         overlap: &[Overlap::Max, Overlap::LastWrite],
         autobalance: 0.3,
+        ciou_v7: 0.25,
     };
 }
 
@@ -479,6 +489,11 @@ pub fn random_config<R: Rng + ?Sized>(
     };
     let overlap = pick(rng, space.overlap);
     let autobalance = rng.random_bool(space.autobalance);
+    let ciou = if rng.random_bool(space.ciou_v7) {
+        Ciou::V7
+    } else {
+        Ciou::V6
+    };
     Config {
         nc,
         anchors,
@@ -489,6 +504,7 @@ pub fn random_config<R: Rng + ?Sized>(
         soft_loss,
         overlap,
         autobalance,
+        ciou,
     }
 }
 /// A short description of the options of a configuration, used in case names.
@@ -523,6 +539,9 @@ pub fn describe(c: &Config) -> String {
     s.push_str(&format!(", nc={}", c.nc));
     if c.autobalance {
         s.push_str(", autobalance");
+    }
+    if c.ciou == Ciou::V7 {
+        s.push_str(", CIoU v7.0");
     }
     let h = &c.hyp;
     if h.fl_gamma > 0.0 {

@@ -3,6 +3,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::kernel::{Pass, Shader, Slot};
+use crate::config::Ciou;
 
 /// `shaders/box_cls.wgsl`.
 pub(crate) struct BoxCls;
@@ -27,7 +28,7 @@ pub(crate) struct BoxParams {
     pub n_rows: u32,
     pub no: u32,
     pub nc: u32,
-    pub pad0: u32,
+    pub release: u32,
     pub cls_pw: f32,
     pub fl_gamma: f32,
     pub box_scale: f32,
@@ -36,6 +37,19 @@ pub(crate) struct BoxParams {
     pub cn: f32,
     pub pad1: u32,
     pub pad2: u32,
+}
+
+/// `CIOU_V6` of the shader: `BoxParams::release` of [`Ciou::V6`].
+pub(crate) const CIOU_V6: u32 = 0;
+/// `CIOU_V7` of the shader: `BoxParams::release` of [`Ciou::V7`].
+pub(crate) const CIOU_V7: u32 = 1;
+
+/// The shader's code of a CIoU release.
+pub(crate) fn release_code(release: Ciou) -> u32 {
+    match release {
+        Ciou::V6 => CIOU_V6,
+        Ciou::V7 => CIOU_V7,
+    }
 }
 
 impl BoxParams {

@@ -1,7 +1,7 @@
 //! The passes of one chunk, one method per kernel: each fills the kernel's parameters, binds
 //! its buffers in binding order and records its dispatches.
 
-use super::box_cls::BoxParams;
+use super::box_cls::{self, BoxParams};
 use super::context::Kernels;
 use super::kernel::{Binding, Kernel, Pass, Shader};
 use super::obj_loss::ObjParams;
@@ -59,7 +59,7 @@ impl Recorder<'_> {
             n_rows: layout.rows as u32,
             no: (5 + nc) as u32,
             nc: nc as u32,
-            pad0: 0,
+            release: box_cls::release_code(self.config.ciou),
             cls_pw: h.cls_pw,
             fl_gamma: h.fl_gamma,
             box_scale: s.box_scale,

@@ -159,6 +159,8 @@ mod tests {
         use crate::gpu::{obj_loss, soft_assign};
         let box_cls = source("box_cls");
         assert_eq!(f32_const(box_cls, "CIOU_EPS"), crate::loss::iou::EPS as f32);
+        assert_eq!(u32_const(box_cls, "CIOU_V6"), crate::gpu::box_cls::CIOU_V6);
+        assert_eq!(u32_const(box_cls, "CIOU_V7"), crate::gpu::box_cls::CIOU_V7);
         let obj = source("obj_loss");
         // The soft losses' guard (`loss::soft`, spec section 5).
         assert_eq!(f32_const(obj, "SOFT_EPS"), crate::loss::soft::EPS as f32);

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::bce::{bce_loss, bce_shared, sigmoid};
-use super::iou::{IouKind, bbox_iou_grad_with};
+use super::iou::{IouKind, bbox_iou_grad_of};
 use super::norm::{class_targets, mean};
 use super::real::Real;
 use crate::config::Config;
@@ -60,7 +60,13 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
                 (s[2] * 2.0) * (s[2] * 2.0) * anchor_w,
                 (s[3] * 2.0) * (s[3] * 2.0) * anchor_h,
             ];
-            let ciou = bbox_iou_grad_with(pbox, r.tbox(), IouKind::CIou, fixed_alpha.map(|a| a[k]));
+            let ciou = bbox_iou_grad_of(
+                config.ciou,
+                pbox,
+                r.tbox(),
+                IouKind::CIou,
+                fixed_alpha.map(|a| a[k]),
+            );
             let mut xywh = [0.0; 4];
             if GRAD {
                 let dpbox = [

@@ -50,6 +50,7 @@ fn edge_case(rng: &mut StdRng) -> (Config, Inputs, bool) {
             Overlap::LastWrite
         },
         autobalance: false,
+        ciou: Default::default(),
     };
     let nt = rng.random_range(1..=5usize);
     let mut targets = Array2::zeros((nt, 6));

@@ -34,6 +34,8 @@ fn without_the_feature_the_gpu_is_a_clear_error() {
 #[cfg(feature = "gpu")]
 mod chunks;
 #[cfg(feature = "gpu")]
+mod ciou;
+#[cfg(feature = "gpu")]
 mod common;
 #[cfg(feature = "gpu")]
 mod errors;

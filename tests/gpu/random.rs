@@ -1,12 +1,11 @@
 //! Random cases of every option against the oracle.
 
-use ndarray::{Array2, Array3, Array5};
+use ndarray::{Array2, Array5};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
-use soft_objectness::{
-    Assigner, Config, Distance, EvalOptions, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
-};
+use soft_objectness::casegen::{ConfigSpace, random_config};
+use soft_objectness::{Config, EvalOptions, Inputs, Prediction};
 
 use crate::common::{Worst, check, ctx};
 
@@ -21,58 +20,9 @@ pub(crate) fn random_case(rng: &mut StdRng) -> (Config, Inputs, EvalOptions) {
     let na = rng.random_range(1..=3usize);
     let bs = rng.random_range(1..=3usize);
     let nc = rng.random_range(1..=4usize);
-    let anchors = Array3::from_shape_fn((nl, na, 2), |_| rng.random_range(0.4..5.0));
-    let hyp = Hyp {
-        box_gain: 0.05,
-        cls: rng.random_range(0.2..1.0),
-        cls_pw: [1.0, 0.6, 2.0][rng.random_range(0..3)],
-        obj: rng.random_range(0.5..1.5),
-        obj_pw: [1.0, 0.5, 2.5][rng.random_range(0..3)],
-        anchor_t: [4.0, 2.5, 6.0][rng.random_range(0..3)],
-        fl_gamma: if rng.random_bool(0.3) {
-            [1.0, 1.5, 2.0][rng.random_range(0..3)]
-        } else {
-            0.0
-        },
-        label_smoothing: if rng.random_bool(0.3) { 0.1 } else { 0.0 },
-    };
-    let config = Config {
-        nc,
-        anchors,
-        hyp,
-        assigner: if rng.random_bool(0.2) {
-            Assigner::Yolov5
-        } else {
-            Assigner::Soft
-        },
-        distance: [
-            Distance::CellIndex,
-            Distance::Continuous,
-            Distance::Diagonal,
-        ][rng.random_range(0..3)],
-        score: if rng.random_bool(0.5) {
-            Score::Power {
-                n: [0, 2, 4, 6, 10, 20][rng.random_range(0..6)],
-            }
-        } else {
-            Score::Gaussian {
-                sigma: [0.03, 0.3, 0.5, 1.0, 2.0, 5.0][rng.random_range(0..6)],
-            }
-        },
-        soft_loss: match rng.random_range(0..3) {
-            0 => SoftLoss::Loss1 {
-                gamma: [0.0, 1.0, 2.5][rng.random_range(0..3)],
-            },
-            1 => SoftLoss::Loss2,
-            _ => SoftLoss::Loss3,
-        },
-        overlap: if rng.random_bool(0.5) {
-            Overlap::Max
-        } else {
-            Overlap::LastWrite
-        },
-        autobalance: rng.random_bool(0.3),
-    };
+    // The one random configuration generator, with this suite's space (every option, both
+    // CIoU releases).
+    let config = random_config(rng, &ConfigSpace::GPU_CHECK, nl, na, nc);
     let nt = rng.random_range(0..=14usize);
     let crowd = (rng.random_range(0.2..0.8), rng.random_range(0.2..0.8));
     let mut targets = Array2::zeros((nt, 6));
