@@ -10,6 +10,7 @@ use super::record::{ChunkOut, Recorded};
 use crate::config::{Assigner, Config};
 use crate::grad::{Gradient, RowGrad};
 use crate::inputs::Inputs;
+use crate::loss::norm::mean;
 use crate::result::{CellClass, Counts, Evaluation, LayerResult};
 
 /// Builds the [`Evaluation`]: `words` holds each chunk's readback, then each layer's totals.
@@ -186,9 +187,4 @@ fn target(soft_assigner: bool, bits: u32, key: u32) -> f64 {
     } else {
         f64::from(t)
     }
-}
-
-/// `sum / n`, or 0 when `n == 0`.
-fn mean(sum: f64, n: u64) -> f64 {
-    if n > 0 { sum / n as f64 } else { 0.0 }
 }

@@ -15,6 +15,7 @@ use super::soft_assign::{ScoreClasses, SoftParams, SoftRow, Term};
 use crate::config::{Config, Distance, SoftLoss};
 use crate::error::{GpuError, Result};
 use crate::inputs::Prediction;
+use crate::loss::norm::{class_targets, mean};
 use crate::targets::Grid;
 
 /// `v` as f32, refusing values that overflow or underflow (to zero or a subnormal) in f32.
@@ -81,6 +82,7 @@ pub(crate) struct Scalars {
 impl Scalars {
     pub(crate) fn of(config: &Config) -> Result<Scalars> {
         let h = &config.hyp;
+        let (cp, cn) = class_targets(h.label_smoothing);
         let loss1_gamma = match config.soft_loss {
             SoftLoss::Loss1 { gamma } => f32_of(gamma, "config.soft_loss.gamma")?,
             SoftLoss::Loss2 | SoftLoss::Loss3 => 0.0,
@@ -89,11 +91,8 @@ impl Scalars {
             obj_pw: f32_of(h.obj_pw, "config.hyp.obj_pw")?,
             cls_pw: f32_of(h.cls_pw, "config.hyp.cls_pw")?,
             fl_gamma: f32_of(h.fl_gamma, "config.hyp.fl_gamma")?,
-            cp: f32_of(
-                1.0 - 0.5 * h.label_smoothing,
-                "class target 1 - label_smoothing / 2",
-            )?,
-            cn: f32_of(0.5 * h.label_smoothing, "class target label_smoothing / 2")?,
+            cp: f32_of(cp, "class target 1 - label_smoothing / 2")?,
+            cn: f32_of(cn, "class target label_smoothing / 2")?,
             soft_kind: obj_loss::soft_kind(config.soft_loss),
             loss1_gamma,
         })
@@ -122,15 +121,9 @@ impl LayerScalars {
         balance: f64,
     ) -> Result<LayerScalars> {
         let h = &config.hyp;
-        let n_rows = plan.rows.len();
-        let (box_scale, cls_scale) = if n_rows > 0 {
-            (
-                -h.box_gain * bs / n_rows as f64,
-                h.cls * bs / (n_rows * config.nc) as f64,
-            )
-        } else {
-            (0.0, 0.0)
-        };
+        let n_rows = plan.rows.len() as u64;
+        let box_scale = mean(-h.box_gain * bs, n_rows);
+        let cls_scale = mean(h.cls * bs, n_rows * config.nc as u64);
         let anchor = |a: usize, k: usize| {
             f32_of(
                 config.anchors[[l, a, k]],
