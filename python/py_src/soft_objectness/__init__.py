@@ -320,7 +320,7 @@ def _answer(answer: Any) -> Any:
             ),
             stacklevel=4,
         )
-    return _convert.plain(answer, "answer")
+    return _convert.plain_answer(answer)
 
 
 def _json_ready(x: Any) -> Any:

@@ -101,19 +101,36 @@ def targets(x: Any) -> Any:
     return x  # _core refuses it with a TypeError naming its type
 
 
-def plain(x: Any, arg: str) -> Any:
-    """JSON-like data with numpy and torch scalars as Python numbers and arrays kept as numpy
-    arrays (answers, configurations)."""
+def plain(x: Any, arg: str, arrays: bool = True) -> Any:
+    """JSON-like data with numpy and torch scalars as Python numbers; arrays kept as numpy
+    arrays (configurations: ``_core`` reads them as ``{"shape", "data"}``), or as nested lists
+    when not ``arrays``."""
     if isinstance(x, Mapping):
-        return {k: plain(v, f"{arg}.{k}") for k, v in x.items()}
+        return {k: plain(v, f"{arg}.{k}", arrays) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [plain(v, f"{arg}[{i}]") for i, v in enumerate(x)]
+        return [plain(v, f"{arg}[{i}]", arrays) for i, v in enumerate(x)]
     if isinstance(x, np.generic):
         return x.item()
     if is_tensor(x):
-        a = from_tensor(x, arg, to_host=True)
-        return a.item() if a.ndim == 0 else a
+        x = from_tensor(x, arg, to_host=True)
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            return x.item()
+        return x if arrays else x.tolist()
     return x
+
+
+def plain_answer(answer: Mapping) -> dict:
+    """An answer with numpy and torch values made plain: ``tobj`` and ``grad`` layers stay
+    arrays, every other array becomes a list (``balance``, ``hard_loss``, ...)."""
+    if "format" in answer:  # a case holding the answer in `expected`
+        out = dict(answer)
+        if isinstance(answer.get("expected"), Mapping):
+            out["expected"] = plain_answer(answer["expected"])
+        return out
+    return {
+        k: plain(v, f"answer.{k}", arrays=k in ("tobj", "grad")) for k, v in answer.items()
+    }
 
 
 def is_path(x: Any) -> bool:
