@@ -45,6 +45,7 @@
 //! assert_eq!(dense[0].shape(), &[1, 1, 8, 8, 7]);
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod answer;
 pub mod array;
@@ -64,6 +65,7 @@ pub mod loss;
 pub mod npy;
 pub mod options;
 #[cfg(feature = "plot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "plot")))]
 pub mod plot;
 pub mod result;
 pub mod targets;

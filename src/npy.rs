@@ -268,6 +268,23 @@ enum Dtype {
     F64,
 }
 
+/// The dtype of a header's `descr` value as written there (`'<f2'`, `'|u1'`), at most 32
+/// characters: the quoted string, or the text up to the next `,` or `}`.
+fn dtype_as_written(descr: &str) -> String {
+    let text = match descr.chars().next() {
+        Some(q @ ('\'' | '"')) => match descr[1..].find(q) {
+            Some(end) => &descr[..end + 2],
+            None => descr,
+        },
+        _ => descr.split([',', '}']).next().unwrap_or(descr).trim_end(),
+    };
+    let mut shown: String = text.chars().take(32).collect();
+    if shown.len() < text.len() {
+        shown.push_str("...");
+    }
+    shown
+}
+
 /// Parses the header dictionary, e.g. `{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }`.
 fn parse_header(bytes: &[u8], path: &Path, hstart: usize) -> Result<(Vec<usize>, Dtype)> {
     let header = std::str::from_utf8(bytes)
@@ -284,11 +301,13 @@ fn parse_header(bytes: &[u8], path: &Path, hstart: usize) -> Result<(Vec<usize>,
     } else if descr.starts_with("'<f8'") {
         Dtype::F64
     } else {
-        let shown: String = descr.chars().take(8).collect();
         return Err(npy_err(
             path,
             hstart,
-            format!("dtype {shown:?} is not supported (use '<f4' or '<f8')"),
+            format!(
+                "dtype {} is not supported (save float32 '<f4' or float64 '<f8')",
+                dtype_as_written(descr)
+            ),
         ));
     };
     let fortran = value_of("fortran_order")
@@ -415,7 +434,54 @@ pub(crate) fn read_value(
             ));
         }
         let dir = base_dir.unwrap_or_else(|| Path::new("."));
-        return read(&dir.join(rel), field, limits);
+        let file = dir.join(rel);
+        if !file.exists() {
+            return Err(Error::invalid(
+                npy_field,
+                format!("{name:?}"),
+                format!(
+                    "no such file in {} (a reference is resolved in the folder of the case or \
+                     answer file that holds it)",
+                    dir.display()
+                ),
+            ));
+        }
+        return read(&file, field, limits);
     }
     Ok(NpyArray::F64(crate::array::parse(v, field, limits)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dtype_is_shown_as_written() {
+        assert_eq!(dtype_as_written("'<f2', 'fortran_order': False}"), "'<f2'");
+        assert_eq!(dtype_as_written("\"|u1\", 'shape': ()}"), "\"|u1\"");
+        assert_eq!(dtype_as_written("[('a', '<f4')], 'x': 1}"), "[('a'");
+        assert!(dtype_as_written(&format!("'{}'", "f".repeat(60))).ends_with("..."));
+    }
+
+    #[test]
+    fn a_missing_reference_names_its_field_and_the_folder_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = serde_json::json!({"npy": "p0.npy"});
+        let e = read_value(
+            &v,
+            "inputs.predictions[0]",
+            &Limits::default(),
+            Some(dir.path()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("inputs.predictions[0].npy: no such file in"),
+            "{e}"
+        );
+        assert!(
+            e.contains("folder of the case") && e.contains("p0.npy"),
+            "{e}"
+        );
+    }
 }

@@ -60,6 +60,25 @@ pub struct TobjFigure<'a> {
     pub image: usize,
 }
 
+/// `v` as an integer label, or no label where `v` is not an integer (a tick between cells).
+fn integer_label(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
+/// `text` cut to at most `max` characters at a word boundary, with `...` when cut.
+fn cut_at_word(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    let cut = head.rfind(' ').filter(|&i| i > 0).unwrap_or(head.len());
+    format!("{}...", head[..cut].trim_end_matches([' ', ',', ';', ':']))
+}
+
 const PANEL: u32 = 350;
 /// Most panels (layers x anchors) of one tobj figure (5 layers of 8 anchors).
 const MAX_PANELS: usize = 40;
@@ -114,13 +133,15 @@ impl TobjFigure<'_> {
             .y_label_area_size(34)
             .build_cartesian_2d(0f64..fnx, 0f64..fny)
             .map_err(e2s)?;
-        let flip = move |v: &f64| format!("{:.0}", fny - v);
+        // Ticks at cell boundaries only: at most one per boundary on small grids, and no label
+        // where plotters puts a tick between two boundaries.
+        let flip = move |v: &f64| integer_label(fny - v);
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_labels(5)
-            .y_labels(5)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_labels((nx + 1).min(5))
+            .y_labels((ny + 1).min(5))
+            .x_label_formatter(&|v| integer_label(*v))
             .y_label_formatter(&flip)
             .label_style((FAMILY, 12))
             .draw()
@@ -292,9 +313,11 @@ pub fn tobj_figures(out: &Path, case: Option<&Case>, images: usize) -> Result<Ve
     }
     let mut files = Vec::new();
     for image in 0..images.min(bs) {
-        let short: String = name.chars().take(90).collect();
         let fig = TobjFigure {
-            title: format!("Objectness targets of image {image} of {short}"),
+            title: format!(
+                "Objectness targets of image {image} of {}",
+                cut_at_word(&name, 90)
+            ),
             config,
             inputs,
             eval: &eval,
@@ -303,4 +326,29 @@ pub fn tobj_figures(out: &Path, case: Option<&Case>, images: usize) -> Result<Ve
         files.extend(save(&fig, &out.join(format!("tobj-image{image}")))?);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_only_at_cell_boundaries() {
+        let labels: Vec<String> = [0.0, 0.5, 1.0, 1.5, 2.0].map(integer_label).to_vec();
+        assert_eq!(labels, ["0", "", "1", "", "2"]);
+    }
+
+    #[test]
+    fn titles_are_cut_between_words() {
+        assert_eq!(cut_at_word("short name", 90), "short name");
+        let long =
+            "random-003 (seed 7, 64x64, batch 2): soft, gaussian sigma 0.5, cell_index distance";
+        let cut = cut_at_word(long, 40);
+        assert_eq!(cut, "random-003 (seed 7, 64x64, batch 2)...");
+        assert!(long.starts_with(cut.trim_end_matches("...")));
+        assert_eq!(
+            cut_at_word(&"x".repeat(50), 10),
+            format!("{}...", "x".repeat(10))
+        );
+    }
 }
