@@ -53,7 +53,7 @@ def timed(f, reps: int, warm: int = 3):
 def rust_stages(softobj: str, boxes: int, reps: int) -> dict:
     out = subprocess.run(
         [softobj, "bench", "--boxes", str(boxes), "--reps", str(reps), "--json",
-         "--only", "evaluate,soft_vec"],
+         "--only", "evaluate,soft-vec"],
         check=True, capture_output=True, text=True,
     ).stdout
     return {s["stage"]: (s["median_s"], s["min_s"]) for s in json.loads(out)["stages"]}

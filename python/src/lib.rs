@@ -181,10 +181,7 @@ fn check<'py>(
     let config = convert::config(config, inputs.nc_hint())?;
     let answer = convert::answer(answer, base_dir.as_deref())?;
     let oracle = run(py, &config, &inputs, &EvalOptions::default(), "cpu")?;
-    let opts = CompareOptions {
-        tolerances,
-        listed,
-    };
+    let opts = CompareOptions { tolerances, listed };
     let report = py.detach(|| conformance::compare_with(&config, &oracle, &answer, &opts));
     report::report_out(py, &report, &inputs.view().predictions)
 }
@@ -349,13 +346,16 @@ fn gen_cases<'py>(
                 } else {
                     opts.validate()?;
                     (0..count)
-                        .map(|k| casegen::random_case(&opts, k).map(|c| (format!("case-{k:03}"), c)))
+                        .map(|k| {
+                            casegen::random_case(&opts, k).map(|c| (format!("case-{k:03}"), c))
+                        })
                         .collect::<soft_objectness::Result<_>>()?
                 };
                 for (_, case) in &mut cases {
                     if with_expected {
                         let e = soft_objectness::evaluate_case(case, &EvalOptions::default())?;
-                        case.expected = Some(soft_objectness::Answer::from_evaluation(&e, &case.config));
+                        case.expected =
+                            Some(soft_objectness::Answer::from_evaluation(&e, &case.config));
                     } else {
                         case.config.validate()?;
                         case.inputs.validate(&case.config)?;
@@ -390,7 +390,7 @@ fn standard_batch<'py>(
         boxes_per_image,
         seed,
     };
-    if size == 0 || size % 32 != 0 || batch == 0 || nc == 0 {
+    if size == 0 || !size.is_multiple_of(32) || batch == 0 || nc == 0 {
         return Err(PyValueError::new_err(
             "default_batch: size must be a positive multiple of 32, batch and nc positive",
         ));
@@ -429,7 +429,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         presets.set_item(name, (t.rtol, t.atol, t.tobj_atol, t.grad_rtol))?;
     }
     m.add("PRESETS", presets)?;
-    m.add("ANSWER_KEYS", [answer::REQUIRED.as_slice(), answer::OPTIONAL.as_slice()].concat())?;
+    m.add(
+        "ANSWER_KEYS",
+        [answer::REQUIRED.as_slice(), answer::OPTIONAL.as_slice()].concat(),
+    )?;
     m.add("CASE_KEYS", soft_objectness::case::CASE_KEYS.to_vec())?;
     m.add("FORMAT", soft_objectness::case::FORMAT)?;
     m.add("MAX_ELEMENTS", Limits::default().max_elements)?;

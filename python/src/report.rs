@@ -88,14 +88,8 @@ fn mismatch<'py>(
     d.set_item("got", m.got)?;
     d.set_item("want", m.want)?;
     d.set_item("allowed", m.allowed)?;
-    d.set_item(
-        "classes",
-        m.classes.map(|(w, g)| (w.name(), g.name())),
-    )?;
-    d.set_item(
-        "logit",
-        logit_at.and_then(|(l, idx)| logit(preds, l, idx)),
-    )?;
+    d.set_item("classes", m.classes.map(|(w, g)| (w.name(), g.name())))?;
+    d.set_item("logit", logit_at.and_then(|(l, idx)| logit(preds, l, idx)))?;
     Ok(d)
 }
 
@@ -148,7 +142,10 @@ pub fn report_out<'py>(
     }
     d.set_item("fields", fields)?;
     d.set_item("class_changes", r.class_changes.to_string())?;
-    d.set_item("class_change_matrix", r.class_changes.0.map(|row| row.to_vec()).to_vec())?;
+    d.set_item(
+        "class_change_matrix",
+        r.class_changes.0.map(|row| row.to_vec()).to_vec(),
+    )?;
     d.set_item("missing", &r.missing)?;
     d.set_item("not_given", &r.not_given)?;
     d.set_item("problems", &r.problems)?;

@@ -49,12 +49,12 @@ def test_build_targets_equals_the_evaluation():
 
 
 def test_gen_cases_writes_what_softobj_gen_writes(softobj, tmp_path):
-    for flags, kwargs in (
+    for k, (flags, kwargs) in enumerate((
         (["--count", "3", "--seed", "5"], dict(count=3, seed=5)),
         (["--count", "2", "--seed", "1", "--with-expected", "--npy", "--nc", "4"], dict(count=2, seed=1, with_expected=True, npy=True, nc=4)),
         (["--edge", "--seed", "2"], dict(edge=True, seed=2)),
-    ):
-        a, b = tmp_path / ("cli" + flags[0]), tmp_path / ("py" + flags[0])
+    )):
+        a, b = tmp_path / f"cli{k}", tmp_path / f"py{k}"
         run(softobj, "gen", "--out", a, *flags)
         cases = so.gen_cases(out=b, **kwargs)
         names = sorted(os.listdir(a))

@@ -210,7 +210,7 @@ def evaluate(
     t = _convert.targets(targets)
     bal = None if balance is None else [float(b) for b in balance]
     return Evaluation(
-        _core.evaluate(_convert.plain(config, "config"), t, preds, builder, backend, bal)
+        _core.evaluate(config, t, preds, builder, backend, bal)
     )
 
 
@@ -242,9 +242,7 @@ def build_targets(
         if len(s) not in (4, 5):
             raise TypeError(f"shapes[{i}]: expected (bs, na, ny, nx), got {s}")
         grids.append(s[:4])
-    return _core.build_targets(
-        _convert.plain(config, "config"), _convert.targets(targets), grids, builder
-    )
+    return _core.build_targets(config, _convert.targets(targets), grids, builder)
 
 
 def load_case(path: PathLike) -> Dict[str, Any]:

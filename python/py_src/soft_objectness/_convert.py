@@ -173,7 +173,7 @@ def case_parts(case: Mapping) -> "tuple[Any, Any, List[Any]]":
     inputs = case.get("inputs") or {}
     config = case.get("config")
     return (
-        {} if config is None else plain(config, "config"),
+        {} if config is None else config,
         targets(inputs.get("targets")),
         predictions(inputs.get("predictions", [])),
     )
