@@ -7,6 +7,7 @@ use pyo3::types::{PyDict, PyList};
 use soft_objectness::{Answer, Config, Evaluation};
 
 use crate::convert::{answer_out, counts_out, rows_out};
+use crate::errors::guarded;
 
 /// One evaluation: the core's [`Evaluation`] and the configuration it ran under.
 #[pyclass(module = "soft_objectness._core", name = "Evaluation", frozen)]
@@ -94,7 +95,9 @@ impl PyEvaluation {
 
     /// Per layer dense gradient `[bs, na, ny, nx, 5 + nc]` (float64; built without the GIL).
     fn grad<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let dense = py.detach(|| self.e.grad.to_dense());
+        let dense = py
+            .detach(|| guarded(|| Ok(self.e.grad.to_dense())))
+            .into_py(py)?;
         let list = PyList::empty(py);
         for g in dense {
             list.append(PyArray::from_owned_array(py, g))?;
@@ -104,7 +107,9 @@ impl PyEvaluation {
 
     /// The answer of this evaluation, as `softobj eval` prints it.
     fn to_answer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let a = py.detach(|| Answer::from_evaluation(&self.e, &self.config));
+        let a = py
+            .detach(|| guarded(|| Ok(Answer::from_evaluation(&self.e, &self.config))))
+            .into_py(py)?;
         answer_out(py, a)
     }
 }

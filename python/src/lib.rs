@@ -182,7 +182,9 @@ fn check<'py>(
     let answer = convert::answer(answer, base_dir.as_deref())?;
     let oracle = run(py, &config, &inputs, &EvalOptions::default(), "cpu")?;
     let opts = CompareOptions { tolerances, listed };
-    let report = py.detach(|| conformance::compare_with(&config, &oracle, &answer, &opts));
+    let report = py
+        .detach(|| guarded(|| Ok(conformance::compare_with(&config, &oracle, &answer, &opts))))
+        .into_py(py)?;
     report::report_out(py, &report, &inputs.view().predictions)
 }
 
