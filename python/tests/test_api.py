@@ -129,3 +129,9 @@ def test_stubs_name_the_module():
     for name in ("evaluate", "build_targets", "check", "load_case", "load_answer", "read_case",
                  "read_answer", "read_array", "write_case", "gen_cases", "default_batch", "Evaluation"):
         assert hasattr(core, name) and f"{name}" in text, name
+
+
+def test_package_docstring_example_runs():
+    import doctest
+
+    assert doctest.testmod(so).failed == 0
