@@ -26,7 +26,7 @@ mod evaluation;
 mod report;
 
 use convert::Borrowed;
-use errors::{guarded, to_py};
+use errors::{guarded, in_pool, to_py};
 use evaluation::PyEvaluation;
 
 /// `"vectorised"` or `"loop"`.
@@ -51,7 +51,7 @@ fn run(
     let view = inputs.view();
     match backend {
         "cpu" => py
-            .detach(|| guarded(|| evaluate_view(config, &view, opts)))
+            .detach(|| guarded(|| in_pool(|| evaluate_view(config, &view, opts))))
             .into_py(py),
         "gpu" => {
             // The device needs its own copy of the inputs; so does the core's GPU entry point.
@@ -106,23 +106,31 @@ fn _prediction_addresses<'py>(
         .collect())
 }
 
-/// The targets of every layer from the layer shapes alone; see `soft_objectness.build_targets`.
+/// The targets of every layer from the layer shapes alone (`(bs, na, ny, nx)`, or a
+/// prediction's five-dimensional shape); see `soft_objectness.build_targets`.
 #[pyfunction]
 #[pyo3(signature = (config, targets, shapes, builder = "vectorised"))]
 fn build_targets<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyAny>,
     targets: &Bound<'py, PyAny>,
-    shapes: Vec<(usize, usize, usize, usize)>,
+    shapes: Vec<Vec<usize>>,
     builder: &str,
 ) -> PyResult<Bound<'py, PyList>> {
     let builder = builder_of(builder)?;
     let t = convert::targets(targets)?;
     let config = convert::config(config, None)?;
-    let grids: Vec<Grid> = shapes
+    let grids = shapes
         .iter()
-        .map(|&(bs, na, ny, nx)| Grid { bs, na, ny, nx })
-        .collect();
+        .enumerate()
+        .map(|(i, s)| match s[..] {
+            // A prediction's shape `[bs, na, ny, nx, no]` gives its grid too.
+            [bs, na, ny, nx] | [bs, na, ny, nx, _] => Ok(Grid { bs, na, ny, nx }),
+            _ => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "shapes[{i}]: expected (bs, na, ny, nx), got {s:?}"
+            ))),
+        })
+        .collect::<PyResult<Vec<Grid>>>()?;
     // A layer's targets are allocated whole: refuse what no array could hold, before trying.
     let limit = Limits::default().max_elements;
     for (i, g) in grids.iter().enumerate() {
@@ -143,7 +151,7 @@ fn build_targets<'py>(
     }
     let view = t.view();
     let layers = py
-        .detach(|| guarded(|| core_targets(&config, view, &grids, builder)))
+        .detach(|| guarded(|| in_pool(|| core_targets(&config, view, &grids, builder))))
         .into_py(py)?;
     let list = PyList::empty(py);
     for (l, layer) in layers.into_iter().enumerate() {

@@ -236,13 +236,7 @@ def build_targets(
         class}}``, the same as an evaluation's ``tobj`` and ``rows`` (for the ``yolov5``
         assigner ``tobj`` is zeros: its targets are the IoUs of the predictions).
     """
-    grids = []
-    for i, s in enumerate(shapes):
-        s = tuple(int(v) for v in s)
-        if len(s) not in (4, 5):
-            raise TypeError(f"shapes[{i}]: expected (bs, na, ny, nx), got {s}")
-        grids.append(s[:4])
-    return _core.build_targets(config, _convert.targets(targets), grids, builder)
+    return _core.build_targets(config, _convert.targets(targets), shapes, builder)
 
 
 def load_case(path: PathLike) -> Dict[str, Any]:

@@ -62,7 +62,7 @@ def _prediction_addresses(targets: np.ndarray, predictions: Sequence[np.ndarray]
 def build_targets(
     config: _Json,
     targets: np.ndarray,
-    shapes: Sequence[Tuple[int, int, int, int]],
+    shapes: Sequence[Sequence[int]],
     builder: str = "vectorised",
 ) -> List[Dict[str, Any]]: ...
 def check(
