@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Prints one sha256 per oracle answer: `softobj eval` on every fixture and on every case of
-# `softobj gen --edge`, through both soft builders and, where available, `--out-dir`.
+# `softobj gen --edge`, through both soft builders. The indented answer is hashed (`eval
+# --pretty`; a binary from before compact JSON became the default has no `--pretty` and prints
+# it by default), so lists made by older and newer binaries compare.
 # A restructuring that must not change behaviour shows the same list before and after:
 #   .ci/identity.sh OLD/softobj > before.txt; .ci/identity.sh target/release/softobj > after.txt
 #   diff before.txt after.txt
@@ -10,10 +12,12 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" gen --out "$work/edge" --edge >/dev/null
+pretty=()
+if "$bin" eval --help | grep -q -- '--pretty'; then pretty=(--pretty); fi
 for f in fixtures/*.json "$work"/edge/*.json; do
   name=$(basename "$f")
   for builder in vectorised loop; do
-    printf '%s %s %s\n' "$("$bin" eval "$f" --builder "$builder" | sha256sum | cut -c1-16)" "$builder" "$name"
+    printf '%s %s %s\n' "$("$bin" eval "$f" "${pretty[@]}" --builder "$builder" | sha256sum | cut -c1-16)" "$builder" "$name"
   done
 done
 # The generated cases themselves (the edge mix and a random batch with expected answers).

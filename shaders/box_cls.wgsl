@@ -32,7 +32,8 @@ struct BoxParams {
 @group(0) @binding(3) var<storage, read_write> row_out: array<RowOut>;
 @group(0) @binding(4) var<storage, read_write> cls_grad: array<f32>;
 
-const EPS: f32 = 1e-7;
+// loss::iou::EPS on the host.
+const CIOU_EPS: f32 = 1e-7;
 
 struct Ciou {
     value: f32,
@@ -63,15 +64,15 @@ fn ciou_grad(b1: vec4<f32>, b2: vec4<f32>) -> Ciou {
     // (x + w/2) - (x - w/2) loses every digit of a tiny predicted box, whose aspect ratio then
     // drives v. The f64 oracle's corner differences equal w and h to ~1e-16.
     let bw1 = b1.z;
-    let bh1 = b1.w + EPS;
+    let bh1 = b1.w + CIOU_EPS;
     let bw2 = b2.z;
-    let bh2 = b2.w + EPS;
-    let uni = bw1 * bh1 + bw2 * bh2 - inter + EPS;
+    let bh2 = b2.w + CIOU_EPS;
+    let uni = bw1 * bh1 + bw2 * bh2 - inter + CIOU_EPS;
     let iou = inter / uni;
 
     let cw = max(a2, t2) - min(a1, t1);
     let ch = max(c2, u2) - min(c1, u1);
-    let c2d = cw * cw + ch * ch + EPS;
+    let c2d = cw * cw + ch * ch + CIOU_EPS;
     let ex = t1 + t2 - a1 - a2;
     let ey = u1 + u2 - c1 - c2;
     let rho2 = (ex * ex + ey * ey) / 4.0;
@@ -90,7 +91,7 @@ fn ciou_grad(b1: vec4<f32>, b2: vec4<f32>) -> Ciou {
     let r1 = bw1 / bh1;
     let dv = atan_f(bw2 / bh2) - atan_f(r1);
     let v = k * (dv * dv);
-    let alpha = v / (v - iou + (1.0 + EPS));
+    let alpha = v / (v - iou + (1.0 + CIOU_EPS));
     let g_dv = -alpha * k * 2.0 * dv;
     let g_r1 = -g_dv / (1.0 + r1 * r1);
     var g_bw1 = g_r1 / bh1;

@@ -17,6 +17,14 @@ const LOG2E: f32 = 1.4426950408889634;
 const MIN_NORMAL: f32 = 1.17549435e-38;
 const BELOW_ONE: f32 = 0.99999994;
 const ONE_BITS: u32 = 0x3f800000u;
+// tobj_u holds U_KEY - bits(1 - t): the larger key, the smaller 1 - t; 0 = never written.
+const U_KEY: u32 = 0x7f800000u;
+// The cell classes, in the order of the host's CellClass::index (and of the totals).
+const CLASS_POSITIVE: u32 = 0u;
+const CLASS_NEGATIVE: u32 = 1u;
+const CLASS_SOFT: u32 = 2u;
+// YOLOv5's focal-loss alpha (loss::bce::FOCAL_ALPHA on the host).
+const FOCAL_ALPHA: f32 = 0.25;
 
 // The invocation index of a (possibly two-dimensional) dispatch of 64-wide workgroups.
 fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
@@ -165,7 +173,7 @@ fn bce_element(x: f32, t: f32, w: f32, gamma: f32) -> vec2<f32> {
         return vec2<f32>(l, g);
     }
     // Focal: alpha (1 - p_t)^gamma with 1 - p_t = t (1 - p) + (1 - t) p.
-    let alpha = t * 0.25 + (1.0 - t) * 0.75;
+    let alpha = t * FOCAL_ALPHA + (1.0 - t) * (1.0 - FOCAL_ALPHA);
     let q = t * q1 + (1.0 - t) * p;
     let m = pow_f(q, gamma);
     var dm = 0.0;

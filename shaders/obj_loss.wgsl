@@ -6,7 +6,7 @@
 //   0  params    uniform              ObjParams
 //   1  pred      storage, read        f32 predictions of the chunk, [cells, no] row-major
 //   2  tobj      storage, read        u32 per cell: the target t's f32 bit pattern
-//   3  tobj_u    storage, read        u32 per cell: 1 - t as 0x7f800000 - bits(1 - t), for
+//   3  tobj_u    storage, read        u32 per cell: 1 - t as U_KEY - bits(1 - t), for
 //                                     soft cells (soft_assign.wgsl)
 //   4  totals    storage, read_write  atomic u32 [3] for the whole layer: positive, negative,
 //                                     soft (written by count, read by loss)
@@ -15,7 +15,7 @@
 //
 // Entry points, in dispatch order, one invocation per cell (every chunk's count before any
 // chunk's loss, since the loss scales need the layer's counts):
-//   count  classifies its cell (soft assigner: 1, 0, else soft; baseline: > 0, 0), reduces the
+//   count  classifies its cell (soft assigner: 1, 0, else soft; YOLOv5: > 0, 0), reduces the
 //          classes in workgroup memory and adds them to totals (integer atomics: exact).
 //   loss   element loss and scaled gradient; the workgroup's sums are reduced in workgroup
 //          memory as a fixed tree, so the partials do not depend on scheduling. The host adds
@@ -24,9 +24,9 @@
 struct ObjParams {
     n_cells: u32,       // cells of this chunk
     no: u32,
-    soft_assigner: u32, // 1: soft classes; 0: baseline (every cell hard)
-    soft_kind: u32,     // 0: loss1, 1: loss2, 2: loss3
-    layer_cells: u32,   // cells of the whole layer (baseline hard count)
+    soft_assigner: u32, // 1: soft classes; 0: YOLOv5 (every cell hard)
+    soft_kind: u32,     // SOFT_LOSS1, SOFT_LOSS2 or SOFT_LOSS3
+    layer_cells: u32,   // cells of the whole layer (the YOLOv5 hard count)
     pad0: u32,
     pad1: u32,
     pad2: u32,
@@ -44,21 +44,28 @@ struct ObjParams {
 @group(0) @binding(5) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
+// ObjParams.soft_kind: config.soft_loss.
+const SOFT_LOSS1: u32 = 0u;
+const SOFT_LOSS2: u32 = 1u;
+const SOFT_LOSS3: u32 = 2u;
+// The soft losses' guard against ln(0) (loss::soft on the host, spec section 5).
+const SOFT_EPS: f32 = 1e-6;
+
 var<workgroup> counts_wg: array<vec4<u32>, 64>;
 var<workgroup> sums_wg: array<vec2<f32>, 64>;
 
-// 0: positive, 1: negative, 2: soft.
+// The cell's class: CLASS_POSITIVE, CLASS_NEGATIVE or CLASS_SOFT.
 fn class_of(bits: u32) -> u32 {
     if (params.soft_assigner == 1u) {
         if (bits == ONE_BITS) {
-            return 0u;
+            return CLASS_POSITIVE;
         }
         if (bits == 0u) {
-            return 1u;
+            return CLASS_NEGATIVE;
         }
-        return 2u;
+        return CLASS_SOFT;
     }
-    return select(0u, 1u, bits == 0u);
+    return select(CLASS_POSITIVE, CLASS_NEGATIVE, bits == 0u);
 }
 
 // Soft-cell element loss at logit x, target t in (0, 1) with u = 1 - t, and its derivative
@@ -70,18 +77,18 @@ fn soft_element(x: f32, t: f32, u: f32) -> vec2<f32> {
     let p = s.x;
     let q1 = s.y; // 1 - p
     let dp = p * q1;
-    if (params.soft_kind == 0u) {
+    if (params.soft_kind == SOFT_LOSS1) {
         let w = pow_f(u, params.loss1_gamma);
-        let a = q1 + 1e-6;
+        let a = q1 + SOFT_EPS;
         return vec2<f32>(-w * ln_f(a), w * dp / a);
     }
     var tp = t - p;
     if (t > 0.5 && p > 0.5) {
         tp = q1 - u;
     }
-    let l2 = t * log1p_f(tp / (p + 1e-6)) + u * log1p_f(-tp / (q1 + 1e-6));
-    let g2 = dp * (u / (q1 + 1e-6) - t / (p + 1e-6));
-    if (params.soft_kind == 1u) {
+    let l2 = t * log1p_f(tp / (p + SOFT_EPS)) + u * log1p_f(-tp / (q1 + SOFT_EPS));
+    let g2 = dp * (u / (q1 + SOFT_EPS) - t / (p + SOFT_EPS));
+    if (params.soft_kind == SOFT_LOSS2) {
         return vec2<f32>(l2, g2);
     }
     return vec2<f32>(u * l2, u * g2);
@@ -106,9 +113,9 @@ fn count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
     if (lid.x == 0u) {
         let t = counts_wg[0];
-        if (t.x > 0u) { atomicAdd(&totals[0], t.x); }
-        if (t.y > 0u) { atomicAdd(&totals[1], t.y); }
-        if (t.z > 0u) { atomicAdd(&totals[2], t.z); }
+        if (t.x > 0u) { atomicAdd(&totals[CLASS_POSITIVE], t.x); }
+        if (t.y > 0u) { atomicAdd(&totals[CLASS_NEGATIVE], t.y); }
+        if (t.z > 0u) { atomicAdd(&totals[CLASS_SOFT], t.z); }
     }
 }
 
@@ -118,9 +125,9 @@ fn loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let i = flat_id(wid, nwg, lid);
     var sums = vec2<f32>(0.0);
     if (i < params.n_cells) {
-        let n_pos = atomicLoad(&totals[0]);
-        let n_neg = atomicLoad(&totals[1]);
-        let n_soft = atomicLoad(&totals[2]);
+        let n_pos = atomicLoad(&totals[CLASS_POSITIVE]);
+        let n_neg = atomicLoad(&totals[CLASS_NEGATIVE]);
+        let n_soft = atomicLoad(&totals[CLASS_SOFT]);
         var n_hard = params.layer_cells;
         if (params.soft_assigner == 1u) {
             n_hard = n_pos + n_neg;
@@ -128,8 +135,8 @@ fn loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let bits = tobj[i];
         let t = bitcast<f32>(bits);
         let x = pred[i * params.no + 4u];
-        if (params.soft_assigner == 1u && class_of(bits) == 2u) {
-            let lg = soft_element(x, t, bitcast<f32>(0x7f800000u - tobj_u[i]));
+        if (params.soft_assigner == 1u && class_of(bits) == CLASS_SOFT) {
+            let lg = soft_element(x, t, bitcast<f32>(U_KEY - tobj_u[i]));
             sums.y = lg.x;
             grad[i] = params.obj_scale / f32(n_soft) * lg.y;
         } else {

@@ -1,5 +1,5 @@
 // rows.wgsl: the row records shared by box_cls.wgsl (which writes RowOut) and
-// yolo_target.wgsl (which reads it). src/gpu/shaders.rs prepends this file to both.
+// yolov5_assign.wgsl (which reads it). src/gpu/shaders.rs prepends this file to both.
 //
 // Bindings: none (declarations only). Host twins: BoxRow and RowOut in src/gpu/box_cls.rs.
 

@@ -11,7 +11,7 @@
 //   4  winner   storage, read_write  atomic u32 per cell: 1 + sequence number of its last writer
 //   5  tobj     storage, read_write  atomic u32 per cell: the target t's f32 bit pattern
 //   6  tobj_u   storage, read_write  atomic u32 per cell: 1 - t, stored as U_KEY - bits(1 - t)
-//                                    (larger key, smaller 1 - t; 0 = never written)
+//                                    (U_KEY in math.wgsl; 0 = never written)
 //
 // Entry points, in dispatch order:
 //   claim   one invocation per (row, cell) pair. last_write: atomicMax(winner, seq + 1);
@@ -31,8 +31,8 @@ struct SoftParams {
     n_pairs: u32,
     nx: u32,
     ny: u32,
-    overlap_max: u32, // 0: last_write, 1: max
-    score_kind: u32,  // 0: power, 1: gaussian
+    overlap: u32,     // OVERLAP_LAST_WRITE or OVERLAP_MAX
+    score_kind: u32,  // SCORE_POWER or SCORE_GAUSSIAN
     power_n: u32,
     two_sigma2: f32,  // 2 sigma^2
 }
@@ -81,7 +81,12 @@ struct ScoreClasses {
 @group(0) @binding(5) var<storage, read_write> tobj: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read_write> tobj_u: array<atomic<u32>>;
 
-const U_KEY: u32 = 0x7f800000u;
+// SoftParams.overlap: config.overlap.
+const OVERLAP_LAST_WRITE: u32 = 0u;
+const OVERLAP_MAX: u32 = 1u;
+// SoftParams.score_kind: config.score.
+const SCORE_POWER: u32 = 0u;
+const SCORE_GAUSSIAN: u32 = 1u;
 
 fn u_key(u: f32) -> u32 {
     return U_KEY - bitcast<u32>(u);
@@ -141,7 +146,7 @@ fn soft_score(q: Pair, r: SoftRow) -> vec2<f32> {
     let d = sqrt(sp.x) / r.denom;
     var t: f32;
     var u: f32;
-    if (params.score_kind == 1u) {
+    if (params.score_kind == SCORE_GAUSSIAN) {
         let x = -(d * d) / params.two_sigma2;
         t = exp_f(x);
         u = -expm1_f(x);
@@ -194,7 +199,7 @@ fn claim(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     if (!live_pair(p, &q)) {
         return;
     }
-    if (params.overlap_max == 1u) {
+    if (params.overlap == OVERLAP_MAX) {
         atomicMax(&tobj[q.cell], cell_target(q).x);
     } else {
         atomicMax(&winner[q.cell], p + 1u);

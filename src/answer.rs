@@ -4,7 +4,7 @@
 //!
 //! One reader takes every form an answer comes in: a bare answer object (what `softobj eval`
 //! prints), a case file whose `expected` holds it, or a folder written by `softobj eval
-//! --out-dir` ([`write_answer_dir`]). Its `tobj` and `grad` arrays may be inline
+//! --out` ([`write_answer_dir`]). Its `tobj` and `grad` arrays may be inline
 //! `{"shape", "data"}` objects or `{"npy": FILE}` references, resolved relative to the folder
 //! of the answer's file (never outside it).
 //!
@@ -109,11 +109,12 @@ impl Answer {
     /// directory when `None`); unknown keys are ignored.
     ///
     /// # Errors
-    /// [`Error::Type`] naming `expected` and the serde message when a field has the wrong type;
-    /// for `tobj` and `grad`, the array reader's errors naming `expected.tobj[L]` or
-    /// `expected.grad[L]` ([`Error::Npy`], [`Error::Io`] for a bad or missing array file).
+    /// [`Error::Type`] or [`Error::Missing`] naming the field (`expected.counts[0].soft`) when
+    /// a field has the wrong type; for `tobj` and `grad`, the array reader's errors naming
+    /// `expected.tobj[L]` or `expected.grad[L]` ([`Error::Shape`]; [`Error::Npy`],
+    /// [`Error::Io`] for a bad or missing array file).
     pub fn from_json_with(v: &Value, limits: &Limits, base_dir: Option<&Path>) -> Result<Answer> {
-        read(v, "expected", base_dir, limits)
+        read(v, "expected", base_dir, limits).map(|r| r.answer)
     }
 
     /// The full answer of an evaluation, with the dense gradient.
@@ -175,7 +176,7 @@ impl Answer {
 /// Writes an evaluation as an answer folder: `tobj_{l}.npy` and `grad_{l}.npy` (f64, C order)
 /// per layer, and `answer.json` with the scalars, counts, per layer `hard_loss`, `soft_loss`,
 /// `balance`, `matched`, and `{"npy": FILE}` references for `tobj` and `grad`. This is what
-/// `softobj eval --out-dir` writes and what [`load_answer`] reads back. Returns the files
+/// `softobj eval --out` writes and what [`load_answer`] reads back. Returns the files
 /// written, `answer.json` first.
 ///
 /// # Errors
@@ -218,36 +219,176 @@ pub fn answer_file(path: &Path) -> PathBuf {
     }
 }
 
+/// Every top-level key of an answer (spec section 7): [`REQUIRED`], then [`OPTIONAL`]. Any
+/// other earns a warning.
+pub const ANSWER_KEYS: [&str; 11] = [
+    "loss",
+    "lbox",
+    "lobj",
+    "lcls",
+    "tobj",
+    "counts",
+    "grad",
+    "hard_loss",
+    "soft_loss",
+    "balance",
+    "matched",
+];
+
+/// An answer as read, with what the reader noticed without refusing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadAnswer {
+    /// The answer.
+    pub answer: Answer,
+    /// Warnings (spec section 10): unknown top-level keys of the answer, each named.
+    pub warnings: Vec<String>,
+}
+
 /// Reads an answer: a bare answer object (what `softobj eval` prints), a case file whose
-/// `expected` holds it, or a folder written by `softobj eval --out-dir` (its `answer.json`).
+/// `expected` holds it, or a folder written by `softobj eval --out` (its `answer.json`).
 /// Arrays of `tobj` and `grad` may be `{"shape", "data"}` objects or `{"npy": FILE}`
-/// references resolved beside the JSON file.
+/// references resolved beside the JSON file. Warnings are dropped: see [`load_answer_with`].
 ///
 /// # Errors
-/// [`Error::Io`] when unreadable, [`Error::Json`] when malformed, [`Error::Type`] or
-/// [`Error::Shape`] naming the field when it is not an answer, [`Error::Npy`] for a bad array
-/// file.
+/// As [`load_answer_with`] with the default [`Limits`].
 pub fn load_answer(path: &Path) -> Result<Answer> {
+    load_answer_with(path, &Limits::default()).map(|r| r.answer)
+}
+
+/// [`load_answer`] with explicit limits, keeping the warnings. The file's size is checked
+/// against [`Limits::max_json_bytes`] before it is read.
+///
+/// ```
+/// use soft_objectness::{Limits, answer::load_answer_with};
+/// let dir = std::env::temp_dir().join(format!("answer-warn-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// std::fs::write(dir.join("answer.json"), r#"{"loss": NaN, "los": 1.0}"#).unwrap();
+/// let read = load_answer_with(&dir, &Limits::default()).unwrap();
+/// assert!(read.answer.loss.unwrap().is_nan()); // a value, judged by `compare`
+/// assert!(read.warnings[0].contains("`los`"));
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] when unreadable, [`Error::JsonTooLarge`] over the limit, [`Error::Json`]
+/// when malformed, [`Error::Type`], [`Error::Missing`] or [`Error::Shape`] naming the field
+/// (`answer.counts[0].positive: expected a non-negative integer, got 31.5`) when it is not
+/// an answer, [`Error::Npy`] for a bad array file.
+pub fn load_answer_with(path: &Path, limits: &Limits) -> Result<ReadAnswer> {
     let file = answer_file(path);
-    let text = std::fs::read_to_string(&file).map_err(|source| Error::Io {
+    let io = |source| Error::Io {
         path: file.clone(),
         source,
+    };
+    let meta = std::fs::metadata(&file).map_err(io)?;
+    if meta.is_file() && meta.len() > limits.max_json_bytes {
+        return Err(Error::JsonTooLarge {
+            what: file.display().to_string(),
+            bytes: meta.len(),
+            limit: limits.max_json_bytes,
+        });
+    }
+    let text = read_json_text(
+        std::fs::File::open(&file).map_err(io)?,
+        &file.display().to_string(),
+        limits,
+    )
+    .map_err(|e| match e {
+        Error::Io { source, .. } => io(source),
+        e => e,
     })?;
-    let v: Value = serde_json::from_str(&text)?;
     let dir = file
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    answer_from_value(&v, Some(&dir), &Limits::default())
+    answer_from_str(&text, Some(&dir), limits)
+}
+
+/// Reads JSON text from `reader` (a file, standard input), at most
+/// [`Limits::max_json_bytes`] bytes: one byte more is refused before the text is parsed, so a
+/// pipe or a device cannot exhaust memory. `what` names the source in errors.
+///
+/// # Errors
+/// [`Error::Io`] (with `what` as the path) when reading fails, [`Error::JsonTooLarge`] over
+/// the limit, [`Error::Json`] (with line and column) for text that is not UTF-8.
+pub fn read_json_text(reader: impl std::io::Read, what: &str, limits: &Limits) -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut reader.take(limits.max_json_bytes.saturating_add(1)),
+        &mut bytes,
+    )
+    .map_err(|source| Error::Io {
+        path: PathBuf::from(what),
+        source,
+    })?;
+    if bytes.len() as u64 > limits.max_json_bytes {
+        return Err(Error::JsonTooLarge {
+            what: what.into(),
+            bytes: bytes.len() as u64,
+            limit: limits.max_json_bytes,
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count();
+        Error::Json {
+            line,
+            column,
+            message: format!("not UTF-8 text (byte {})", valid.len()),
+        }
+    })
+}
+
+/// Reads an answer from JSON text (a bare answer or a case with `expected`), accepting the
+/// tokens `NaN`, `Infinity` and `-Infinity` as values; `{"npy": FILE}` references are
+/// resolved relative to `base_dir` (the current directory when `None`).
+///
+/// ```
+/// use soft_objectness::{Limits, answer::answer_from_str};
+/// let err = answer_from_str(r#"{"counts": [{"positive": 31.5}]}"#, None, &Limits::default());
+/// assert_eq!(
+///     err.unwrap_err().to_string(),
+///     "answer.counts[0].positive: expected a non-negative integer, got 31.5"
+/// );
+/// ```
+///
+/// # Errors
+/// [`Error::JsonTooLarge`] when the text is longer than [`Limits::max_json_bytes`] (checked
+/// before parsing), [`Error::Json`] when malformed, then as [`read_answer_value`].
+pub fn answer_from_str(text: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<ReadAnswer> {
+    if text.len() as u64 > limits.max_json_bytes {
+        return Err(Error::JsonTooLarge {
+            what: "JSON text".into(),
+            bytes: text.len() as u64,
+            limit: limits.max_json_bytes,
+        });
+    }
+    let v = crate::json::parse(text)?;
+    read_answer_value(&v, base_dir, limits)
 }
 
 /// Like [`load_answer`], from a parsed JSON value (a bare answer or a case with `expected`);
 /// `{"npy": FILE}` references are resolved relative to `base_dir` (the current directory when
-/// `None`).
+/// `None`). Warnings are dropped: see [`read_answer_value`].
 ///
 /// # Errors
-/// As [`load_answer`].
+/// As [`read_answer_value`].
 pub fn answer_from_value(v: &Value, base_dir: Option<&Path>, limits: &Limits) -> Result<Answer> {
+    read_answer_value(v, base_dir, limits).map(|r| r.answer)
+}
+
+/// [`answer_from_value`] keeping the warnings: one per unknown top-level key of the answer.
+///
+/// # Errors
+/// [`Error::Type`] or [`Error::Missing`] naming the field when the value is not an answer (a
+/// case without `expected` included), [`Error::Shape`] for an array whose data disagrees with
+/// its shape, [`Error::Npy`] or [`Error::Io`] for a bad or missing array file.
+pub fn read_answer_value(
+    v: &Value,
+    base_dir: Option<&Path>,
+    limits: &Limits,
+) -> Result<ReadAnswer> {
     let top = v.as_object().ok_or_else(|| Error::Type {
         field: "(answer)".into(),
         expected: "an answer object (spec section 10) or a case with `expected`".into(),
@@ -269,88 +410,161 @@ pub fn answer_from_value(v: &Value, base_dir: Option<&Path>, limits: &Limits) ->
     }
 }
 
-/// The one answer reader: `tobj` and `grad` through the array reader (inline or `.npy`, in
-/// `base_dir`), every other key through serde. `prefix` names the answer in errors. A value
-/// that is not an object goes to serde whole, whose message then says what it is.
-fn read(v: &Value, prefix: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<Answer> {
-    let (rest, tobj, grad) = match v.as_object() {
-        Some(obj) => split_arrays(obj, prefix, base_dir, limits)?,
-        None => (v.clone(), None, None),
+/// The one answer reader, field by field, every error naming its path under `prefix`
+/// (`answer` or `expected`). A key whose value is `null` counts as absent. Numbers may be the
+/// non-finite tokens (values to be judged); `tobj` and `grad` arrays are inline (non-finite
+/// tokens kept) or `.npy` references in `base_dir`.
+fn read(v: &Value, prefix: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<ReadAnswer> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| crate::json::type_err(prefix, "an answer object (spec section 10)", v))?;
+    let field = |k: &str| crate::json::join(prefix, k);
+    let get = |k: &str| obj.get(k).filter(|v| !v.is_null());
+    let scalar = |k: &str| get(k).map(|v| number(v, &field(k))).transpose();
+    let numbers = |k: &str| {
+        get(k)
+            .map(|v| items(v, &field(k), "an array of numbers", number))
+            .transpose()
     };
-    let mut answer: Answer = serde_json::from_value(rest).map_err(|e| Error::Type {
-        field: prefix.into(),
-        expected: "an answer object (spec section 10)".into(),
-        got: e.to_string(),
-    })?;
-    if tobj.is_some() {
-        answer.tobj = tobj;
-    }
-    if grad.is_some() {
-        answer.grad = grad;
-    }
-    Ok(answer)
+    let layers = |k: &str| {
+        get(k)
+            .map(|v| read_layers(v, &field(k), base_dir, limits))
+            .transpose()
+    };
+    let answer = Answer {
+        loss: scalar("loss")?,
+        lbox: scalar("lbox")?,
+        lobj: scalar("lobj")?,
+        lcls: scalar("lcls")?,
+        tobj: layers("tobj")?,
+        counts: get("counts")
+            .map(|v| items(v, &field("counts"), "an array of counts", counts))
+            .transpose()?,
+        grad: layers("grad")?,
+        hard_loss: numbers("hard_loss")?,
+        soft_loss: numbers("soft_loss")?,
+        balance: numbers("balance")?,
+        matched: get("matched")
+            .map(|v| {
+                items(v, &field("matched"), "an array of layers", |rows, f| {
+                    items(rows, f, "an array of rows", matched_row)
+                })
+            })
+            .transpose()?,
+    };
+    Ok(ReadAnswer {
+        answer,
+        warnings: crate::json::unknown_keys(obj, "answer", &ANSWER_KEYS),
+    })
 }
 
-/// The layer arrays of `tobj` and `grad` read from `obj`, and the object without them.
-type Split = (Value, Option<Vec<JsonArray>>, Option<Vec<JsonArray>>);
+/// A number of an answer: a JSON number or one of the non-finite tokens.
+fn number(v: &Value, field: &str) -> Result<f64> {
+    crate::json::number(v).ok_or_else(|| crate::json::type_err(field, "a number", v))
+}
 
-fn split_arrays(
-    obj: &Map<String, Value>,
-    prefix: &str,
-    base_dir: Option<&Path>,
-    limits: &Limits,
-) -> Result<Split> {
-    let mut rest = Map::new();
-    let (mut tobj, mut grad) = (None, None);
-    for (k, val) in obj {
-        match k.as_str() {
-            "tobj" => {
-                tobj = Some(read_layers(
-                    val,
-                    &format!("{prefix}.{k}"),
-                    base_dir,
-                    limits,
-                )?)
-            }
-            "grad" => {
-                grad = Some(read_layers(
-                    val,
-                    &format!("{prefix}.{k}"),
-                    base_dir,
-                    limits,
-                )?)
-            }
-            _ => {
-                rest.insert(k.clone(), val.clone());
-            }
+/// A non-negative integer of an answer (the integer rule of spec section 10: `2.0` is 2).
+fn integer(v: &Value, field: &str) -> Result<u64> {
+    if let Some(u) = v.as_u64() {
+        return Ok(u);
+    }
+    const EXPECTED: &str = "a non-negative integer";
+    match crate::json::number(v) {
+        Some(x) if x.fract() == 0.0 && (0.0..=9.007_199_254_740_992e15).contains(&x) => {
+            Ok(x as u64)
         }
+        Some(x) => Err(Error::Type {
+            field: field.into(),
+            expected: EXPECTED.into(),
+            got: crate::error::num(x),
+        }),
+        None => Err(crate::json::type_err(field, EXPECTED, v)),
     }
-    Ok((Value::Object(rest), tobj, grad))
 }
 
-/// An array of per layer arrays, each inline or a `.npy` reference.
+/// An index of an answer (`b`, `a`, `gj`, `gi`, `class`).
+fn index(v: &Value, field: &str) -> Result<usize> {
+    let n = integer(v, field)?;
+    usize::try_from(n).map_err(|_| Error::invalid(field, n, "is too large for an index"))
+}
+
+/// Every item of the JSON array `v`, read by `each` with its path `field[i]`.
+fn items<T>(
+    v: &Value,
+    field: &str,
+    expected: &str,
+    each: impl Fn(&Value, &str) -> Result<T>,
+) -> Result<Vec<T>> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| crate::json::type_err(field, expected, v))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, x)| each(x, &format!("{field}[{i}]")))
+        .collect()
+}
+
+/// The value of required key `key` of object `obj` (at path `field`).
+fn key<'a>(obj: &'a Map<String, Value>, field: &str, key: &str) -> Result<&'a Value> {
+    obj.get(key).ok_or_else(|| Error::Missing {
+        field: crate::json::join(field, key),
+    })
+}
+
+/// One layer's counts `{"positive", "negative", "soft"}`.
+fn counts(v: &Value, field: &str) -> Result<Counts> {
+    let obj = crate::json::object(v, field)?;
+    let get = |k: &str| integer(key(obj, field, k)?, &crate::json::join(field, k));
+    Ok(Counts {
+        positive: get("positive")?,
+        negative: get("negative")?,
+        soft: get("soft")?,
+    })
+}
+
+/// `N` numbers at `field`.
+fn fixed<const N: usize>(v: &Value, field: &str) -> Result<[f64; N]> {
+    let list = items(v, field, &format!("an array of {N} numbers"), number)?;
+    let n = list.len();
+    list.try_into()
+        .map_err(|_| Error::shape(field, format!("{N} numbers"), format!("{n} numbers")))
+}
+
+/// One matched row `{"b", "a", "gj", "gi", "tbox": [4], "anchor": [2], "class"}`.
+fn matched_row(v: &Value, field: &str) -> Result<MatchedRow> {
+    let obj = crate::json::object(v, field)?;
+    let at = |k: &str| crate::json::join(field, k);
+    let idx = |k: &str| index(key(obj, field, k)?, &at(k));
+    Ok(MatchedRow {
+        b: idx("b")?,
+        a: idx("a")?,
+        gj: idx("gj")?,
+        gi: idx("gi")?,
+        tbox: fixed(key(obj, field, "tbox")?, &at("tbox"))?,
+        anchor: fixed(key(obj, field, "anchor")?, &at("anchor"))?,
+        class: idx("class")?,
+    })
+}
+
+/// An array of per layer arrays, each inline (non-finite tokens kept as values) or a `.npy`
+/// reference confined to `base_dir` (the case reader's rule).
 fn read_layers(
     v: &Value,
     field: &str,
     base_dir: Option<&Path>,
     limits: &Limits,
 ) -> Result<Vec<JsonArray>> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| crate::json::type_err(field, "an array of layers", v))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            // The case reader's rule: inline arrays, or `.npy` references confined to the folder.
-            let a =
-                crate::npy::read_value(a, &format!("{field}[{i}]"), limits, base_dir)?.into_f64();
-            Ok(JsonArray {
-                shape: a.shape().to_vec(),
-                data: a.into_raw_vec_and_offset().0,
-            })
+    items(v, field, "an array of layers", |a, f| {
+        let a = if a.get("npy").is_some() {
+            crate::npy::read_value(a, f, limits, base_dir)?.into_f64()
+        } else {
+            crate::array::parse_any_number(a, f, limits)?
+        };
+        Ok(JsonArray {
+            shape: a.shape().to_vec(),
+            data: a.into_raw_vec_and_offset().0,
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]
@@ -388,7 +602,11 @@ mod tests {
         );
         let bad = serde_json::json!({"loss": "high"});
         let err = answer_from_value(&bad, None, &Limits::default()).unwrap_err();
-        assert_eq!(err.field(), Some("answer"));
+        assert_eq!(err.field(), Some("answer.loss"));
+        assert_eq!(
+            err.to_string(),
+            "answer.loss: expected a number, got string \"high\""
+        );
         let bad = serde_json::json!({"tobj": [{"shape": [2], "data": [1.0]}]});
         let err = answer_from_value(&bad, None, &Limits::default()).unwrap_err();
         assert_eq!(err.field(), Some("answer.tobj[0]"));
@@ -406,7 +624,7 @@ mod tests {
         let v = serde_json::to_value(&a).unwrap();
         assert_eq!(Answer::from_json(&v).unwrap(), a);
         let err = Answer::from_json(&serde_json::json!({"loss": "high"})).unwrap_err();
-        assert_eq!(err.field(), Some("expected"));
+        assert_eq!(err.field(), Some("expected.loss"));
         let err = Answer::from_json(&serde_json::json!(3)).unwrap_err();
         assert_eq!(err.field(), Some("expected"));
         let bad = serde_json::json!({"grad": [{"shape": [2], "data": [1.0]}]});
@@ -451,5 +669,109 @@ mod tests {
         let v = serde_json::json!({"tobj": [{"shape": [2], "data": [0.0, 1.0]}]});
         let err = Answer::from_json_with(&v, &tight, None).unwrap_err();
         assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+    }
+
+    /// Type errors name the field and say what was expected, in the crate's words.
+    #[test]
+    fn type_errors_name_the_field() {
+        let l = Limits::default();
+        for (text, message) in [
+            (
+                r#"{"counts": [{"positive": 31.5, "negative": 0, "soft": 0}]}"#,
+                "answer.counts[0].positive: expected a non-negative integer, got 31.5",
+            ),
+            (
+                r#"{"counts": [{"positive": 1, "negative": -2, "soft": 0}]}"#,
+                "answer.counts[0].negative: expected a non-negative integer, got -2",
+            ),
+            (
+                r#"{"counts": [{"positive": 1, "negative": 2}]}"#,
+                "answer.counts[0].soft: missing required field",
+            ),
+            (
+                r#"{"loss": "x"}"#,
+                "answer.loss: expected a number, got string \"x\"",
+            ),
+            (
+                r#"{"balance": [1.0, true]}"#,
+                "answer.balance[1]: expected a number, got boolean true",
+            ),
+            (
+                r#"{"matched": [[{"b": 0, "a": 0, "gj": 1, "gi": 2, "class": 0, "tbox": [0.5, 0.5, 1.0], "anchor": [1, 2]}]]}"#,
+                "answer.matched[0][0].tbox: shape mismatch: expected 4 numbers, got 3 numbers",
+            ),
+            (
+                r#"{"format": "soft-objectness-case/1", "expected": {"grad": 3}}"#,
+                "expected.grad: expected an array of layers, got number 3",
+            ),
+        ] {
+            let err = answer_from_str(text, None, &l).unwrap_err();
+            assert_eq!(err.to_string(), message, "{text}");
+        }
+        // The integer rule of spec section 10: `31.0` is 31; `null` is an absent key.
+        let read = answer_from_str(
+            r#"{"counts": [{"positive": 31.0, "negative": 2, "soft": 0}], "loss": null}"#,
+            None,
+            &l,
+        )
+        .unwrap();
+        assert_eq!(read.answer.counts.unwrap()[0].positive, 31);
+        assert_eq!(read.answer.loss, None);
+    }
+
+    /// Non-finite tokens in an answer are values (compared, and failing), not unreadable input.
+    #[test]
+    fn non_finite_tokens_are_values() {
+        let text = r#"{"loss": NaN, "lbox": Infinity, "lcls": -Infinity,
+            "tobj": [{"shape": [2], "data": [NaN, 0.5]}],
+            "grad": [{"shape": [1, 2], "data": [Infinity, 1.0]}],
+            "balance": [NaN]}"#;
+        let a = answer_from_str(text, None, &Limits::default())
+            .unwrap()
+            .answer;
+        assert!(a.loss.unwrap().is_nan());
+        assert_eq!(a.lbox, Some(f64::INFINITY));
+        assert_eq!(a.lcls, Some(f64::NEG_INFINITY));
+        assert!(a.tobj.unwrap()[0].data[0].is_nan());
+        assert_eq!(a.grad.unwrap()[0].data, vec![f64::INFINITY, 1.0]);
+        assert!(a.balance.unwrap()[0].is_nan());
+    }
+
+    #[test]
+    fn unknown_top_level_keys_earn_warnings() {
+        let (config, e) = small();
+        let mut v = serde_json::to_value(Answer::from_evaluation(&e, &config)).unwrap();
+        assert!(
+            read_answer_value(&v, None, &Limits::default())
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+        v["gradient"] = serde_json::json!(1);
+        let read = read_answer_value(&v, None, &Limits::default()).unwrap();
+        assert_eq!(read.warnings.len(), 1);
+        assert!(
+            read.warnings[0].contains("`gradient`") && read.warnings[0].contains("answer"),
+            "{:?}",
+            read.warnings
+        );
+    }
+
+    #[test]
+    fn the_json_limit_applies_to_answer_text_and_files() {
+        let tight = Limits {
+            max_json_bytes: 8,
+            ..Limits::default()
+        };
+        let err = answer_from_str(r#"{"loss": 1.0}"#, None, &tight).unwrap_err();
+        assert!(matches!(err, Error::JsonTooLarge { .. }), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.json");
+        std::fs::write(&file, r#"{"loss": 1.0}"#).unwrap();
+        let err = load_answer_with(&file, &tight).unwrap_err();
+        assert!(matches!(err, Error::JsonTooLarge { .. }), "{err}");
+        let err = read_json_text(&b"{\"loss\": 1.0}"[..], "(stdin)", &tight).unwrap_err();
+        assert!(matches!(err, Error::JsonTooLarge { .. }), "{err}");
+        assert_eq!(load_answer(&file).unwrap().loss, Some(1.0));
     }
 }

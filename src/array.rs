@@ -118,8 +118,25 @@ pub(crate) fn check_shape(shape: &[usize], field: &str, limits: &Limits) -> Resu
 }
 
 /// Reads a `{"shape", "data"}` object into an f64 array, checking the element limit before
-/// allocating and requiring every element to be a finite number.
+/// allocating and requiring every element to be a finite number (the rule for a case).
 pub(crate) fn parse(v: &Value, field: &str, limits: &Limits) -> Result<ArrayD<f64>> {
+    parse_elements(v, field, limits, json::finite)
+}
+
+/// Like [`parse`], but keeps the non-finite tokens `NaN`, `Infinity`, `-Infinity` as values:
+/// the rule for an answer, where a NaN is a wrong value to be judged, not unreadable input
+/// (spec section 10).
+pub(crate) fn parse_any_number(v: &Value, field: &str, limits: &Limits) -> Result<ArrayD<f64>> {
+    parse_elements(v, field, limits, json::f64_of)
+}
+
+/// The reader of [`parse`] and [`parse_any_number`]; `element` reads one item of `data`.
+fn parse_elements(
+    v: &Value,
+    field: &str,
+    limits: &Limits,
+    element: fn(&Value, &str) -> Result<f64>,
+) -> Result<ArrayD<f64>> {
     let map = json::object(v, field)?;
     let shape_v = map.get("shape").ok_or_else(|| Error::Missing {
         field: json::join(field, "shape"),
@@ -154,7 +171,7 @@ pub(crate) fn parse(v: &Value, field: &str, limits: &Limits) -> Result<ArrayD<f6
     }
     let mut data = Vec::with_capacity(items.len());
     for (i, x) in items.iter().enumerate() {
-        data.push(json::finite(x, &format!("{data_field}[{i}]"))?);
+        data.push(element(x, &format!("{data_field}[{i}]"))?);
     }
     ArrayD::from_shape_vec(IxDyn(&shape), data)
         .map_err(|e| Error::shape(field, format!("a valid shape ({e})"), format!("{shape:?}")))

@@ -133,7 +133,124 @@ pub enum Error {
     },
     /// The GPU path is unavailable or failed.
     #[error("gpu: {0}")]
-    Gpu(String),
+    Gpu(#[from] GpuError),
+}
+
+/// The message of a missing GPU adapter: what to install and which variables select one.
+pub const NO_ADAPTER_HELP: &str = "no GPU adapter found; install a Vulkan driver (on Debian or Ubuntu, Mesa's lavapipe \
+     runs on the CPU: `apt-get install mesa-vulkan-drivers libvulkan1`), or choose one with \
+     WGPU_BACKEND (vulkan, metal, dx12) and WGPU_ADAPTER_NAME";
+
+/// Why the GPU path ([`crate::gpu`]) could not answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// The crate was built without the cargo feature `gpu`.
+    #[error("not compiled with GPU support: rebuild with `--features gpu` (cargo feature `gpu`)")]
+    NotCompiled,
+    /// No adapter was found; the message says how to get one.
+    #[error("{NO_ADAPTER_HELP} ({cause})")]
+    NoAdapter {
+        /// What wgpu said.
+        cause: String,
+    },
+    /// `WGPU_ADAPTER_NAME` matches none of the adapters found.
+    #[error(
+        "WGPU_ADAPTER_NAME={name:?} matches none of the adapters found ({})",
+        adapter_list(found)
+    )]
+    AdapterNotFound {
+        /// The name asked for.
+        name: String,
+        /// The names of the adapters found.
+        found: Vec<String>,
+    },
+    /// The device was lost (a driver reset, or destroyed); the context cannot be used again.
+    #[error("device lost ({reason}); create a new GpuContext")]
+    DeviceLost {
+        /// The reason wgpu gave.
+        reason: String,
+    },
+    /// An input needs more than a limit of the device or of the GPU path allows.
+    #[error("{what}: {needed} {} needed, more than the {limit} of {available}; use the CPU path", limit.unit())]
+    LimitExceeded {
+        /// What needs it, e.g. `layer 0, image 3 (alone in its chunk), predictions`.
+        what: String,
+        /// Which limit.
+        limit: GpuLimit,
+        /// How much is needed.
+        needed: u64,
+        /// How much the limit allows.
+        available: u64,
+    },
+    /// A value the GPU path computes in f32 overflows or underflows f32.
+    #[error("{field} = {value} is outside the f32 range of the GPU path")]
+    OutOfF32Range {
+        /// Field path, e.g. `config.anchors[0][1]` or `inputs.predictions[0] element 17`.
+        field: String,
+        /// The value.
+        value: f64,
+    },
+    /// Any other error of wgpu or the device, with what was being done.
+    #[error("{doing}: {message}")]
+    Wgpu {
+        /// What the GPU path was doing, e.g. `evaluating on the device`.
+        doing: String,
+        /// The error's message.
+        message: String,
+    },
+}
+
+/// A limit named by [`GpuError::LimitExceeded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GpuLimit {
+    /// The device's largest storage-buffer binding (or the one set by
+    /// `GpuContext::set_binding_limit`), in bytes.
+    StorageBinding,
+    /// The device's largest buffer, in bytes.
+    BufferSize,
+    /// The 32-bit cell indices of the shaders, in cells.
+    CellIndex,
+}
+
+impl GpuLimit {
+    /// The unit the limit counts in.
+    pub fn unit(self) -> &'static str {
+        match self {
+            GpuLimit::StorageBinding | GpuLimit::BufferSize => "bytes",
+            GpuLimit::CellIndex => "cells",
+        }
+    }
+}
+
+impl std::fmt::Display for GpuLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GpuLimit::StorageBinding => "device's storage-buffer binding limit",
+            GpuLimit::BufferSize => "device's buffer size limit",
+            GpuLimit::CellIndex => "GPU path's 32-bit cell indices",
+        })
+    }
+}
+
+/// The adapters found, or the help text when there are none.
+fn adapter_list(found: &[String]) -> String {
+    if found.is_empty() {
+        format!("none; {NO_ADAPTER_HELP}")
+    } else {
+        found.join(", ")
+    }
+}
+
+impl GpuError {
+    /// A [`GpuError::Wgpu`] of `message` while `doing`.
+    pub fn wgpu(doing: impl Into<String>, message: impl ToString) -> GpuError {
+        GpuError::Wgpu {
+            doing: doing.into(),
+            message: message.to_string(),
+        }
+    }
 }
 
 impl Error {
@@ -205,3 +322,46 @@ pub(crate) fn num(v: f64) -> String {
 
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_errors_name_what_and_how_much() {
+        let e = Error::from(GpuError::LimitExceeded {
+            what: "layer 0, image 3 alone in its chunk: its predictions".into(),
+            limit: GpuLimit::StorageBinding,
+            needed: 153_600,
+            available: 256,
+        });
+        assert_eq!(
+            e.to_string(),
+            "gpu: layer 0, image 3 alone in its chunk: its predictions: 153600 bytes needed, more \
+             than the device's storage-buffer binding limit of 256; use the CPU path"
+        );
+        let e = Error::from(GpuError::OutOfF32Range {
+            field: "config.anchors[0][1]".into(),
+            value: 1e39,
+        });
+        assert_eq!(
+            e.to_string(),
+            "gpu: config.anchors[0][1] = 1000000000000000000000000000000000000000 is outside the \
+             f32 range of the GPU path"
+        );
+        let e = GpuError::NoAdapter {
+            cause: "none".into(),
+        };
+        assert!(e.to_string().starts_with(NO_ADAPTER_HELP), "{e}");
+        let e = GpuError::AdapterNotFound {
+            name: "x".into(),
+            found: vec![],
+        };
+        assert!(e.to_string().contains(NO_ADAPTER_HELP), "{e}");
+        assert!(
+            GpuError::NotCompiled
+                .to_string()
+                .contains("not compiled with GPU support")
+        );
+    }
+}

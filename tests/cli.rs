@@ -1,38 +1,12 @@
 //! `softobj check`, `gen`, `plot` and `eval --out-dir` end to end, through the binary.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Instant;
 
+use common::cli::{expect, p, softobj, text};
 use serde_json::Value;
-
-fn softobj(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_softobj"))
-        .args(args)
-        .output()
-        .expect("run softobj")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
-/// Runs softobj, expects exit code `code`, returns stdout.
-fn expect(args: &[&str], code: i32) -> String {
-    let out = softobj(args);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "softobj {args:?}\nstdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// Generates `count` small random cases with `seed` into `dir`; returns their paths.
 fn gen_cases(dir: &Path, count: u64, seed: u64) -> Vec<PathBuf> {

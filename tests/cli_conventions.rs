@@ -2,8 +2,12 @@
 //! quietly, bad option values are refused with a message, `gen` does not overwrite files
 //! silently, and every subcommand's help lists the exit codes.
 
+mod common;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
+
+use common::cli::{p, text};
 
 fn softobj() -> Command {
     Command::new(env!("CARGO_BIN_EXE_softobj"))
@@ -33,7 +37,7 @@ fn a_closed_pipe_ends_every_printing_command_quietly() {
         stdout.read_exact(&mut one).unwrap();
         drop(stdout);
         let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = text(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
         #[cfg(unix)]
@@ -56,7 +60,7 @@ fn zero_threads_is_refused_with_a_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = text(&out.stderr);
     assert!(
         err.contains("--threads") && err.contains("at least 1"),
         "{err}"
@@ -67,7 +71,7 @@ fn zero_threads_is_refused_with_a_message() {
 #[test]
 fn gen_does_not_overwrite_without_force() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
+    let d = p(dir.path());
     let first = softobj()
         .args(["gen", "--out", d, "--count", "2"])
         .output()
@@ -80,7 +84,7 @@ fn gen_does_not_overwrite_without_force() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&again.stderr);
+    let err = text(&again.stderr);
     assert!(
         err.contains("case-000.json") && err.contains("--force"),
         "{err}"
@@ -111,7 +115,7 @@ fn every_help_lists_the_exit_codes() {
         }
         let out = cmd.arg("--help").output().unwrap();
         assert!(out.status.success(), "{sub:?}");
-        let help = String::from_utf8_lossy(&out.stdout);
+        let help = text(&out.stdout);
         assert!(help.contains("Exit codes: 0 success"), "{sub:?}: {help}");
     }
 }

@@ -1,27 +1,22 @@
 //! `softobj eval` end to end: the answer of a fixture, byte-identical whatever the number of
 //! rayon threads and whichever builder; errors on stderr with exit code 2 and nothing on stdout.
 
-use std::process::Command;
+mod common;
 
-fn softobj(args: &[&str], threads: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_softobj"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", threads)
-        .output()
-        .expect("run softobj")
-}
-
-fn fixture(name: &str) -> String {
-    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use common::cli::{softobj, softobj_env};
+use common::fixtures::fixture;
 
 #[test]
 fn eval_output_is_identical_for_1_and_2_threads_and_both_builders() {
     for name in ["soft_default.json", "baseline_default.json"] {
         let path = fixture(name);
-        let one = softobj(&["eval", &path], "1");
-        let two = softobj(&["eval", &path], "2");
-        let looped = softobj(&["eval", &path, "--builder", "loop"], "2");
+        let path = path.to_str().unwrap();
+        let one = softobj_env(&["eval", path], &[("RAYON_NUM_THREADS", "1")]);
+        let two = softobj_env(&["eval", path], &[("RAYON_NUM_THREADS", "2")]);
+        let looped = softobj_env(
+            &["eval", path, "--builder", "loop"],
+            &[("RAYON_NUM_THREADS", "2")],
+        );
         assert!(
             one.status.success(),
             "{}",
@@ -55,7 +50,10 @@ fn eval_errors_go_to_stderr_with_exit_code_2() {
     let bad = dir.path().join("bad.json");
     let text = std::fs::read_to_string(fixture("soft_default.json")).unwrap();
     std::fs::write(&bad, text.replacen("\"sigma\": 1.0", "\"sigma\": -1.0", 1)).unwrap();
-    let out = softobj(&["eval", bad.to_str().unwrap()], "2");
+    let out = softobj_env(
+        &["eval", bad.to_str().unwrap()],
+        &[("RAYON_NUM_THREADS", "2")],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -63,17 +61,17 @@ fn eval_errors_go_to_stderr_with_exit_code_2() {
         err.contains("config.score.sigma") && err.contains("-1"),
         "{err}"
     );
-    let missing = softobj(&["eval", "/nonexistent/case.json"], "2");
+    let missing = softobj_env(
+        &["eval", "/nonexistent/case.json"],
+        &[("RAYON_NUM_THREADS", "2")],
+    );
     assert_eq!(missing.status.code(), Some(2));
     assert!(missing.stdout.is_empty());
 }
 
 #[test]
 fn default_run_prints_the_summary() {
-    let out = Command::new(env!("CARGO_BIN_EXE_softobj"))
-        .args(["summary", "--reps", "1"])
-        .output()
-        .unwrap();
+    let out = softobj(&["summary", "--reps", "1"]);
     assert!(
         out.status.success(),
         "{}",

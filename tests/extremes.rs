@@ -3,167 +3,21 @@
 //! builders agree bit for bit on them. Property tests (seeded, 256 cases each) draw random legal
 //! cases mixing ordinary values with the extremes; named tests pin each extreme down.
 
+mod common;
+
+use common::evaluate_legal;
 use ndarray::{Array2, Array3, Array5};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use soft_objectness::casegen::{ConfigSpace, random_config, rng_for};
 use soft_objectness::{
-    Assigner, Builder, Config, Distance, EvalOptions, Evaluation, Hyp, Inputs, Overlap, Prediction,
-    Score, SoftLoss, evaluate,
+    Assigner, Config, Distance, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
 };
 
 // ---------------------------------------------------------------------------------------------
-// The checks
-
-/// Every output finite, targets in [0, 1], counts adding up to the cells.
-fn assert_finite(e: &Evaluation) {
-    for (name, v) in [
-        ("loss", e.loss),
-        ("lbox", e.lbox),
-        ("lobj", e.lobj),
-        ("lcls", e.lcls),
-    ] {
-        assert!(v.is_finite(), "{name} = {v}");
-    }
-    for (l, r) in e.layers.iter().enumerate() {
-        for (name, v) in [
-            ("H", r.hard_loss),
-            ("S", r.soft_loss),
-            ("box", r.box_loss),
-            ("cls", r.cls_loss),
-        ] {
-            assert!(v.is_finite(), "layer {l}: {name} = {v}");
-        }
-        assert!(
-            r.tobj.iter().all(|t| (0.0..=1.0).contains(t)),
-            "layer {l}: tobj outside [0, 1]"
-        );
-        let c = r.counts;
-        assert_eq!(
-            c.positive + c.negative + c.soft,
-            r.tobj.len() as u64,
-            "layer {l}: counts"
-        );
-    }
-    for (l, b) in e.balance.iter().enumerate() {
-        assert!(b.is_finite() && *b >= 0.0, "balance[{l}] = {b}");
-    }
-    for (l, g) in e.grad.to_dense().iter().enumerate() {
-        if let Some((i, v)) = g.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            panic!("grad[{l}] at {i:?} = {v}");
-        }
-    }
-}
-
-/// Evaluates with both builders: both succeed, every output is finite, and the two agree bit
-/// for bit (targets, loss, dense gradient). With autobalance, a second evaluation from the
-/// updated balance is finite too. Returns the vectorised evaluation.
-fn evaluate_checked(config: &Config, inputs: &Inputs) -> Evaluation {
-    let run = |builder| {
-        evaluate(
-            config,
-            inputs,
-            &EvalOptions {
-                builder,
-                balance: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("a legal case was refused ({builder:?}): {e}"))
-    };
-    let (v, l) = (run(Builder::Vectorised), run(Builder::Loop));
-    assert_finite(&v);
-    for (k, (a, b)) in v.layers.iter().zip(&l.layers).enumerate() {
-        let same = a
-            .tobj
-            .iter()
-            .zip(b.tobj.iter())
-            .all(|(x, y)| x.to_bits() == y.to_bits());
-        assert!(same, "layer {k}: loop and vectorised tobj differ");
-        assert_eq!(a.rows, b.rows, "layer {k}: rows");
-    }
-    assert_eq!(
-        v.loss.to_bits(),
-        l.loss.to_bits(),
-        "loss: {} vs {}",
-        v.loss,
-        l.loss
-    );
-    for (k, (a, b)) in v.grad.to_dense().iter().zip(l.grad.to_dense()).enumerate() {
-        assert!(
-            a.iter()
-                .zip(b.iter())
-                .all(|(x, y)| x.to_bits() == y.to_bits()),
-            "grad[{k}] differs"
-        );
-    }
-    if config.autobalance {
-        let again = evaluate(
-            config,
-            inputs,
-            &EvalOptions {
-                builder: Builder::Vectorised,
-                balance: Some(v.balance.clone()),
-            },
-        )
-        .unwrap_or_else(|e| panic!("second autobalance step refused: {e}"));
-        assert_finite(&again);
-    }
-    v
-}
-
-// ---------------------------------------------------------------------------------------------
 // Strategies for legal cases
-
-fn log_uniform(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
-    (lo.ln()..hi.ln()).prop_map(move |x| x.exp().clamp(lo, hi))
-}
-
-fn anchor() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        3 => 0.5..12.0,
-        2 => log_uniform(1e-3, 1e3),
-        1 => prop::sample::select(vec![1e-6, 1e-3, 1e3, 1e6]),
-    ]
-}
-
-fn score() -> impl Strategy<Value = Score> {
-    prop_oneof![
-        (0u32..=50).prop_map(|k| Score::Power { n: 2 * k }),
-        Just(Score::Power { n: 100 }),
-        log_uniform(1e-3, 1e3).prop_map(|sigma| Score::Gaussian { sigma }),
-        prop::sample::select(vec![1e-6, 1e-3, 1.0, 1e3, 1e6])
-            .prop_map(|sigma| Score::Gaussian { sigma }),
-    ]
-}
-
-fn soft_loss() -> impl Strategy<Value = SoftLoss> {
-    prop_oneof![
-        prop_oneof![0.0..10.0, Just(0.0), Just(10.0)].prop_map(|gamma| SoftLoss::Loss1 { gamma }),
-        Just(SoftLoss::Loss2),
-        Just(SoftLoss::Loss3),
-    ]
-}
-
-fn hyp() -> impl Strategy<Value = Hyp> {
-    (
-        prop_oneof![Just(1.0), 0.1..10.0],
-        prop_oneof![Just(1.0), 0.1..10.0],
-        prop_oneof![3 => Just(4.0), 2 => 1.0001..10.0, 1 => Just(1e6)],
-        prop_oneof![Just(0.0), 0.0..10.0, Just(10.0)],
-        prop_oneof![Just(0.0), 0.0..=1.0, Just(1.0)],
-    )
-        .prop_map(
-            |(cls_pw, obj_pw, anchor_t, fl_gamma, label_smoothing)| Hyp {
-                cls_pw,
-                obj_pw,
-                anchor_t,
-                fl_gamma,
-                label_smoothing,
-                ..Hyp::default()
-            },
-        )
-}
 
 /// Everything but the targets and logits.
 #[derive(Debug, Clone)]
@@ -173,62 +27,29 @@ struct Shape {
     grids: Vec<(usize, usize)>,
 }
 
+/// The shape drawn from `seed`: 1 to 3 layers of 1 to 12 cells a side (often 1), 1 to 3
+/// anchors, 1 to 4 classes, 1 or 2 images, and a configuration from
+/// [`ConfigSpace::EXTREME`] (legal extremes mixed with ordinary values).
+fn shape_of(seed: u64) -> Shape {
+    let mut rng = rng_for(seed, 0);
+    let nl = rng.random_range(1..=3usize);
+    let na = rng.random_range(1..=3usize);
+    let nc = rng.random_range(1..=4usize);
+    let bs = rng.random_range(1..=2usize);
+    let config = random_config(&mut rng, &ConfigSpace::EXTREME, nl, na, nc);
+    let side = |rng: &mut StdRng| {
+        if rng.random_bool(0.5) {
+            1
+        } else {
+            rng.random_range(1..=12usize)
+        }
+    };
+    let grids = (0..nl).map(|_| (side(&mut rng), side(&mut rng))).collect();
+    Shape { config, bs, grids }
+}
+
 fn shape() -> impl Strategy<Value = Shape> {
-    (1usize..=3, 1usize..=3, 1usize..=4, 1usize..=2)
-        .prop_flat_map(|(nl, na, nc, bs)| {
-            (
-                prop::collection::vec(anchor(), nl * na * 2),
-                prop::collection::vec(
-                    (
-                        prop_oneof![Just(1usize), 1usize..=12],
-                        prop_oneof![Just(1usize), 1usize..=12],
-                    ),
-                    nl,
-                ),
-                hyp(),
-                score(),
-                soft_loss(),
-                (0u8..4, 0u8..3, any::<bool>(), any::<bool>()),
-                Just((nl, na, nc, bs)),
-            )
-        })
-        .prop_map(
-            |(
-                anchors,
-                grids,
-                hyp,
-                score,
-                soft_loss,
-                (assigner, distance, max, autobalance),
-                (nl, na, nc, bs),
-            )| Shape {
-                config: Config {
-                    nc,
-                    anchors: Array3::from_shape_vec((nl, na, 2), anchors).unwrap(),
-                    hyp,
-                    assigner: if assigner == 0 {
-                        Assigner::Yolov5
-                    } else {
-                        Assigner::Soft
-                    },
-                    distance: [
-                        Distance::CellIndex,
-                        Distance::Continuous,
-                        Distance::Diagonal,
-                    ][distance as usize],
-                    score,
-                    soft_loss,
-                    overlap: if max {
-                        Overlap::Max
-                    } else {
-                        Overlap::LastWrite
-                    },
-                    autobalance,
-                },
-                bs,
-                grids,
-            },
-        )
+    any::<u64>().prop_map(shape_of)
 }
 
 fn coord() -> impl Strategy<Value = f64> {
@@ -355,14 +176,14 @@ proptest! {
     #[test]
     fn legal_cases_give_finite_outputs_and_builders_agree((shape, rows, logits) in legal_case(12)) {
         let inputs = build(&shape, &rows, logits);
-        evaluate_checked(&shape.config, &inputs);
+        evaluate_legal(&shape.config, &inputs);
     }
 
     /// Batch 1 with 100 to 400 targets in one image.
     #[test]
     fn crowded_images_give_finite_outputs_and_builders_agree((shape, rows, logits) in crowded_case()) {
         let inputs = build(&shape, &rows, logits);
-        evaluate_checked(&shape.config, &inputs);
+        evaluate_legal(&shape.config, &inputs);
     }
 }
 
@@ -412,7 +233,7 @@ fn saturated_logits_of_plus_and_minus_1e4() {
                     ..small_config()
                 };
                 let (c, i) = one_layer(config, 8, box_at(0.4, 0.55, 0.43, 0.3), logit);
-                let e = evaluate_checked(&c, &i);
+                let e = evaluate_legal(&c, &i);
                 assert!(e.layers[0].counts.soft > 0);
             }
         }
@@ -433,7 +254,7 @@ fn sigma_from_1e_minus_3_to_1e3() {
                 ..small_config()
             };
             let (c, i) = one_layer(config, 8, box_at(0.4, 0.55, 0.43, 0.3), 0.3);
-            let e = evaluate_checked(&c, &i);
+            let e = evaluate_legal(&c, &i);
             if sigma >= 1e3 {
                 // A flat Gaussian: every covered cell scores (almost) 1.
                 assert!(e.layers[0].tobj.iter().filter(|&&t| t > 0.999).count() > 1);
@@ -452,7 +273,7 @@ fn power_n_up_to_100_and_loss1_gamma_up_to_10() {
                 ..small_config()
             };
             let (c, i) = one_layer(config, 8, box_at(0.4, 0.55, 0.6, 0.5), -2.0);
-            evaluate_checked(&c, &i);
+            evaluate_legal(&c, &i);
         }
     }
 }
@@ -475,7 +296,7 @@ fn tiny_and_huge_anchors() {
                 ..small_config()
             };
             let (c, i) = one_layer(config, 8, box_at(0.5, 0.5, w, w), 1.0);
-            let e = evaluate_checked(&c, &i);
+            let e = evaluate_legal(&c, &i);
             assert_eq!(e.layers[0].rows.len(), 1, "anchor {anchor}, w {w}: matched");
         }
     }
@@ -498,7 +319,7 @@ fn boxes_of_zero_width_are_never_matched() {
             ..small_config()
         };
         let (c, i) = one_layer(config, 8, t.clone(), 0.0);
-        let e = evaluate_checked(&c, &i);
+        let e = evaluate_legal(&c, &i);
         assert!(e.layers[0].rows.is_empty());
         assert_eq!(e.layers[0].counts.negative, 64);
     }
@@ -514,7 +335,7 @@ fn boxes_covering_the_whole_grid() {
                 ..small_config()
             };
             let (c, i) = one_layer(config, 8, box_at(0.5, 0.5, w, w), -3.0);
-            let e = evaluate_checked(&c, &i);
+            let e = evaluate_legal(&c, &i);
             assert_eq!(e.layers[0].counts.positive, 1);
             if matches!(score, Score::Gaussian { .. }) {
                 assert_eq!(e.layers[0].counts.soft, 63, "every other cell is soft");
@@ -537,7 +358,7 @@ fn a_single_cell_grid() {
                 ..small_config()
             };
             let (c, i) = one_layer(config, 1, t.clone(), 0.5);
-            let e = evaluate_checked(&c, &i);
+            let e = evaluate_legal(&c, &i);
             assert_eq!(e.layers[0].tobj.len(), 1);
         }
     }
@@ -558,7 +379,7 @@ fn batch_1_with_300_targets_in_one_image() {
             ..small_config()
         };
         let (c, i) = one_layer(config, 16, t.clone(), -4.5);
-        let e = evaluate_checked(&c, &i);
+        let e = evaluate_legal(&c, &i);
         assert!(e.layers[0].rows.len() > 100);
     }
 }
@@ -582,7 +403,7 @@ fn autobalance_with_a_denormal_layer_loss_stays_finite() {
             Prediction::F64(Array5::from_elem((1, 1, 2, 2, 7), -3.0)),
         ],
     };
-    let e = evaluate_checked(&config, &inputs);
+    let e = evaluate_legal(&config, &inputs);
     let (h0, s0) = (e.layers[0].hard_loss, e.layers[0].soft_loss);
     assert_eq!(s0, 0.0);
     assert!(h0 > 0.0 && h0 < 1e-320, "H_0 = {h0:e} is a denormal");

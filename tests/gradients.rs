@@ -17,6 +17,8 @@ use soft_objectness::{
 const EPS: f64 = 1e-6;
 
 /// Tolerance of the comparison: `|fd - analytic| <= ATOL * max(1, max|analytic|) + RTOL * |analytic|`.
+/// (Finite differences against the analytic gradient, not two implementations: no
+/// `conformance::Tolerances` preset applies; these follow PyTorch's gradcheck in f64.)
 const ATOL: f64 = 1e-7;
 const RTOL: f64 = 1e-5;
 

@@ -1,15 +1,18 @@
 //! Small cases computed by hand from the formulas of the spec, so a reader can follow them.
 
+mod common;
+
+use common::evaluate_legal;
 use ndarray::{Array3, Array5, array};
 use soft_objectness::assign::score::{CellRange, distance};
 use soft_objectness::assign::{Grid, matching::Matched};
 use soft_objectness::loss::iou::EPS as IOU_EPS;
-use soft_objectness::{
-    Config, Distance, EvalOptions, Evaluation, Inputs, Prediction, Score, SoftLoss, evaluate,
-};
+use soft_objectness::{Config, Distance, Evaluation, Inputs, Prediction, Score, SoftLoss};
 
 const LN2: f64 = std::f64::consts::LN_2;
 
+/// Within 1e-14 relative: stricter than every `conformance::Tolerances` preset (F64 allows
+/// 1e-12), since these values follow the spec's formulas in a few f64 operations.
 fn close(got: f64, want: f64, what: &str) {
     assert!(
         (got - want).abs() <= 1e-14 * want.abs().max(1e-300),
@@ -53,7 +56,7 @@ fn one_box_on_a_4x4_grid() {
         targets: array![[0.0, 0.0, 0.5, 0.5, 0.5, 0.5]],
         predictions: vec![Prediction::F64(Array5::zeros((1, 1, 4, 4, 6)))],
     };
-    let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
+    let e = evaluate_legal(&config, &inputs);
     let side = (-((2.0f64 / 3.0) * (2.0 / 3.0)) / 2.0).exp(); // exp(-2/9)
     let d_corner = ((1.0f64 / 1.5) * (1.0 / 1.5) + (1.0 / 1.5) * (1.0 / 1.5)).sqrt();
     let corner = (-(d_corner * d_corner) / 2.0).exp(); // exp(-4/9)
@@ -115,7 +118,7 @@ fn two_boxes_power_score_on_a_4x4_grid() {
         ],
         predictions: vec![Prediction::F64(Array5::zeros((1, 1, 4, 4, 6)))],
     };
-    let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
+    let e = evaluate_legal(&config, &inputs);
     let a_diag = ((1.0f64 + 1.0).sqrt() - 1.0) * ((1.0f64 + 1.0).sqrt() - 1.0);
     let third: f64 = 1.0 / 1.5;
     let d_corner = (third * third + third * third).sqrt();

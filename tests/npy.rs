@@ -2,9 +2,12 @@
 //! same answer as their JSON form, f32 and f64 round trip bit for bit, and answer folders
 //! (`eval --out-dir`) read back exactly; the realistic batch goes through both ways.
 
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
 
+use common::assert_bits_eq;
 use ndarray::{ArrayD, IxDyn};
 use soft_objectness::casegen::{GenOptions, edge_cases, random_case, write_case};
 use soft_objectness::conformance::{Tolerances, compare, load_answer, write_answer_dir};
@@ -105,12 +108,10 @@ fn targets_may_be_npy_too() {
     assert_eq!(answer_json(&back), answer_json(&c));
 }
 
-fn bits32(a: &ArrayD<f32>) -> Vec<u32> {
-    a.iter().map(|x| x.to_bits()).collect()
-}
-
-fn bits64(a: &ArrayD<f64>) -> Vec<u64> {
-    a.iter().map(|x| x.to_bits()).collect()
+/// Every element widened to f64 (exact for f32, and distinct f32 bits stay distinct: no NaN
+/// here), for [`assert_bits_eq`].
+fn widened<T: Copy + Into<f64>>(a: &ArrayD<T>) -> Vec<f64> {
+    a.iter().map(|&x| x.into()).collect()
 }
 
 #[test]
@@ -161,14 +162,14 @@ fn npy_round_trips_f32_and_f64_bit_for_bit() {
         match npy::read(&p64, "a64", &Limits::default()).unwrap() {
             npy::NpyArray::F64(b) => {
                 assert_eq!(b.shape(), &shape[..]);
-                assert_eq!(bits64(&b), bits64(&a64));
+                assert_bits_eq(&widened(&b), &widened(&a64), "f64 round trip");
             }
             other => panic!("f64 came back as {other:?}"),
         }
         match npy::read(&p32, "a32", &Limits::default()).unwrap() {
             npy::NpyArray::F32(b) => {
                 assert_eq!(b.shape(), &shape[..]);
-                assert_eq!(bits32(&b), bits32(&a32));
+                assert_bits_eq(&widened(&b), &widened(&a32), "f32 round trip");
             }
             other => panic!("f32 came back as {other:?}"),
         }

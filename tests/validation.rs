@@ -1,6 +1,9 @@
 //! One test per validation rule of spec section 8: each bad input is an error that names the
 //! field (and row, for targets) and the value, never a panic.
 
+mod common;
+
+use common::assert_error;
 use ndarray::{Array2, Array3, Array5, array};
 use soft_objectness::{
     Case, Config, Error, EvalOptions, Hyp, Inputs, Prediction, Score, SoftLoss, evaluate,
@@ -31,11 +34,7 @@ fn good_targets() -> Array2<f64> {
 /// Evaluates and returns the error's message and field, asserting both mention `needles`.
 fn err(config: &Config, inputs: &Inputs, field: &str, needles: &[&str]) -> Error {
     let e = evaluate(config, inputs, &EvalOptions::default()).expect_err("must be rejected");
-    let msg = e.to_string();
-    assert_eq!(e.field(), Some(field), "field of {msg:?}");
-    for n in needles {
-        assert!(msg.contains(n), "{msg:?} should mention {n:?}");
-    }
+    assert_error(&e, Some(field), needles);
     e
 }
 

@@ -1,11 +1,15 @@
 //! The comparison itself: [`compare_with`] dispatches each field of an answer to its own
 //! comparison, which records every value into one [`FieldReport`].
 
+use super::report::{
+    CHANNEL_KINDS, ClassChanges, FieldReport, Group, Location, Report, channel_kind, sci, short,
+};
 use super::tolerance::Tolerances;
-use super::report::{ClassChanges, FieldReport, Location, Report, sci, short};
+use super::{explain, patterns};
 use crate::answer::{Answer, MatchedRow};
 use crate::array::JsonArray;
 use crate::config::{Assigner, Config};
+use crate::inputs::Inputs;
 use crate::result::{CellClass, Counts, Evaluation};
 use crate::targets::Row;
 
@@ -24,6 +28,37 @@ impl Default for CompareOptions {
             tolerances: Tolerances::F64,
             listed: 8,
         }
+    }
+}
+
+/// What a comparison may know beyond the answer and the oracle, and which fields it checks.
+///
+/// ```
+/// use soft_objectness::conformance::{CompareOptions, Scope, compare_scoped};
+/// use soft_objectness::{Answer, EvalOptions, evaluate, default_batch::{Workload, build}};
+///
+/// let (config, inputs) = build(&Workload { batch: 1, width: 64, height: 64, nc: 3, boxes_per_image: 3, seed: 7 });
+/// let oracle = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
+/// let mut answer = Answer::from_evaluation(&oracle, &config);
+/// answer.loss = None; // not written yet
+/// let only = ["tobj".to_string(), "counts".to_string()];
+/// let scope = Scope { inputs: Some(&inputs), only: Some(&only) };
+/// let report = compare_scoped(&config, &oracle, &answer, &CompareOptions::default(), &scope);
+/// assert!(report.conforms() && report.missing.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope<'a> {
+    /// The case's inputs: with them, each listed `tobj` or `grad` mismatch shows the input
+    /// logit of its cell and channel ([`Mismatch::logit`](super::Mismatch::logit)).
+    pub inputs: Option<&'a Inputs>,
+    /// Check only these fields (names of [`crate::answer::ANSWER_KEYS`]); the others are
+    /// neither compared nor missing. `None`: every field.
+    pub only: Option<&'a [String]>,
+}
+
+impl Scope<'_> {
+    fn wants(&self, field: &str) -> bool {
+        self.only.is_none_or(|o| o.iter().any(|f| f == field))
     }
 }
 
@@ -54,19 +89,36 @@ pub fn compare_with(
     answer: &Answer,
     opts: &CompareOptions,
 ) -> Report {
+    compare_scoped(config, oracle, answer, opts, &Scope::default())
+}
+
+/// [`compare_with`] limited to the fields of `scope.only`, with the case's inputs (then each
+/// listed `tobj` and `grad` mismatch shows its input logit). Either way each `tobj` mismatch
+/// names the oracle row that wrote the cell ([`Mismatch::writer`](super::Mismatch::writer)),
+/// and a non-conforming answer is searched for the failure [`Report::patterns`] of
+/// [`Pattern`](super::Pattern).
+pub fn compare_scoped(
+    config: &Config,
+    oracle: &Evaluation,
+    answer: &Answer,
+    opts: &CompareOptions,
+    scope: &Scope,
+) -> Report {
     let mut report = Report::new(opts.tolerances);
+    report.only = scope.only.map(<[String]>::to_vec);
     let r = &mut report;
+    let pick = |name: &str| scope.wants(name);
     for (name, got, want) in [
         ("loss", answer.loss, oracle.loss),
         ("lbox", answer.lbox, oracle.lbox),
         ("lobj", answer.lobj, oracle.lobj),
         ("lcls", answer.lcls, oracle.lcls),
     ] {
-        if let Some(g) = required(r, name, got) {
+        if let Some(g) = required(r, pick(name), name, got) {
             r.fields.push(scalar(name, g, want, opts));
         }
     }
-    if let Some(got) = required(r, "tobj", answer.tobj.as_deref()) {
+    if let Some(got) = required(r, pick("tobj"), "tobj", answer.tobj.as_deref()) {
         let f = tobj(
             got,
             oracle,
@@ -77,11 +129,11 @@ pub fn compare_with(
         );
         r.fields.push(f);
     }
-    if let Some(got) = required(r, "counts", answer.counts.as_deref()) {
+    if let Some(got) = required(r, pick("counts"), "counts", answer.counts.as_deref()) {
         let f = counts(got, oracle, opts, &mut r.problems);
         r.fields.push(f);
     }
-    if let Some(got) = required(r, "grad", answer.grad.as_deref()) {
+    if let Some(got) = required(r, pick("grad"), "grad", answer.grad.as_deref()) {
         let f = grad(got, oracle, opts, &mut r.problems);
         r.fields.push(f);
     }
@@ -92,28 +144,40 @@ pub fn compare_with(
         ("soft_loss", &answer.soft_loss, &soft),
         ("balance", &answer.balance, &oracle.balance),
     ] {
-        if let Some(g) = optional(r, name, got.as_deref()) {
+        if let Some(g) = optional(r, pick(name), name, got.as_deref()) {
             let f = per_layer(name, g, want, opts, &mut r.problems);
             r.fields.push(f);
         }
     }
-    if let Some(got) = optional(r, "matched", answer.matched.as_deref()) {
+    if let Some(got) = optional(r, pick("matched"), "matched", answer.matched.as_deref()) {
         let f = matched(got, oracle, config, opts, &mut r.problems);
         r.fields.push(f);
+    }
+    explain::annotate(&mut report, config, oracle, scope.inputs);
+    if !report.conforms() {
+        report.patterns = patterns::recognise(&report, oracle, config.assigner, answer);
     }
     report
 }
 
-/// `got`, noting a required field the answer lacks in [`Report::missing`].
-fn required<T>(report: &mut Report, name: &str, got: Option<T>) -> Option<T> {
+/// `got` when the field is `picked`, noting a required field the answer lacks in
+/// [`Report::missing`].
+fn required<T>(report: &mut Report, picked: bool, name: &str, got: Option<T>) -> Option<T> {
+    if !picked {
+        return None;
+    }
     if got.is_none() {
         report.missing.push(name.into());
     }
     got
 }
 
-/// `got`, noting an optional field the answer lacks in [`Report::not_given`].
-fn optional<T>(report: &mut Report, name: &str, got: Option<T>) -> Option<T> {
+/// `got` when the field is `picked`, noting an optional field the answer lacks in
+/// [`Report::not_given`].
+fn optional<T>(report: &mut Report, picked: bool, name: &str, got: Option<T>) -> Option<T> {
+    if !picked {
+        return None;
+    }
     if got.is_none() {
         report.not_given.push(name.into());
     }
@@ -190,6 +254,7 @@ fn tobj(
         if !same_shape(problems, "tobj", l, got, want.shape(), want.len()) {
             continue;
         }
+        let mut group = Group::new(l, None);
         let (_, na, ny, nx) = want.dim();
         for (k, (&g, &w)) in got.data.iter().zip(want.iter()).enumerate() {
             let (cw, cg) = (CellClass::of(w, assigner), CellClass::of(g, assigner));
@@ -201,8 +266,9 @@ fn tobj(
                 y: k / nx % ny,
                 x: k % nx,
             };
-            r.record(at, g, w, tol.tobj_atol, w.abs(), Some((cw, cg)));
+            group.add(r.record(at, g, w, tol.tobj_atol, w.abs(), Some((cw, cg))));
         }
+        r.breakdown.push(group);
     }
     r
 }
@@ -248,17 +314,23 @@ fn grad(
         .fold(0.0, f64::max);
     let allowed = tol.grad_rtol * g_max;
     let rule = format!(
-        "|got - want| <= {} * {} (largest component)",
+        "|got - want| <= {} * G, G = {}, the largest |want|; max rel = max |err| / G",
         short(tol.grad_rtol),
         sci(g_max)
     );
     let mut r = FieldReport::new("grad", rule, opts.listed);
+    r.relative_to = Some(g_max);
     layer_count(problems, "grad", got.len(), oracle.layers.len());
     for (l, (got, want)) in got.iter().zip(&dense).enumerate() {
         if !same_shape(problems, "grad", l, got, want.shape(), want.len()) {
             continue;
         }
         let (_, na, ny, nx, no) = want.dim();
+        let mut groups: Vec<Group> = CHANNEL_KINDS
+            .iter()
+            .take(no.min(CHANNEL_KINDS.len()))
+            .map(|c| Group::new(l, Some(c)))
+            .collect();
         for (k, (&g, &w)) in got.data.iter().zip(want.iter()).enumerate() {
             let at = || Location::Channel {
                 layer: l,
@@ -268,8 +340,9 @@ fn grad(
                 x: k / no % nx,
                 channel: k % no,
             };
-            r.record(at, g, w, allowed, g_max, None);
+            groups[channel_kind(k % no)].add(r.record(at, g, w, allowed, g_max, None));
         }
+        r.breakdown.extend(groups);
     }
     r
 }

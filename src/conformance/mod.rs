@@ -4,12 +4,15 @@
 //! An implementation under test evaluates a case and writes an answer in the shape of spec
 //! section 10 (`loss`, `lbox`, `lobj`, `lcls`, `tobj`, `counts`, `grad`, optionally the extra
 //! keys of docs/decisions.md item 10). [`load_answer`] reads it (a bare answer, a case file with
-//! `expected`, or a folder written by `softobj eval --out-dir` with `.npy` arrays; the answer
+//! `expected`, or a folder written by `softobj eval --out` with `.npy` arrays; the answer
 //! format and its I/O live in [`crate::answer`]) and [`compare`] measures it against an
 //! [`Evaluation`](crate::Evaluation) of the oracle under [`Tolerances`].
 //!
 //! The pieces: [`Tolerances`] (the rules, with their formulas), [`compare_with`] (one
-//! comparison per field of the answer) and the [`Report`] it returns.
+//! comparison per field of the answer; [`compare_scoped`] with the case's inputs and a choice
+//! of fields), the [`Report`] it returns, with failures broken down by layer and channel
+//! ([`Group`]), each listed mismatch with its input logit and the oracle row that wrote a
+//! `tobj` cell ([`Writer`], found by [`writer`]), and the failure [`Pattern`]s recognised.
 //!
 //! ```
 //! use soft_objectness::conformance::{Tolerances, compare};
@@ -30,11 +33,17 @@
 //! ```
 
 mod compare;
+mod explain;
+mod patterns;
 mod report;
 mod tolerance;
 
-pub use compare::{CompareOptions, compare, compare_with};
-pub use report::{ClassChanges, FieldReport, Location, Mismatch, Report, short};
+pub use compare::{CompareOptions, Scope, compare, compare_scoped, compare_with};
+pub use explain::writer;
+pub use report::{
+    CHANNEL_KINDS, ClassChanges, FieldReport, Group, Location, Mismatch, Pattern, Report, Writer,
+    channel_kind, short,
+};
 pub use tolerance::Tolerances;
 
 // The answer format and the cell classes have their own modules; these paths stay valid.

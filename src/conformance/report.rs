@@ -92,11 +92,7 @@ impl fmt::Display for Location {
                 channel,
             } => {
                 let name = match channel {
-                    0 => "tx".to_string(),
-                    1 => "ty".to_string(),
-                    2 => "tw".to_string(),
-                    3 => "th".to_string(),
-                    4 => "obj".to_string(),
+                    0..=4 => CHANNEL_KINDS[*channel].to_string(),
                     c => format!("cls {}", c - 5),
                 };
                 write!(
@@ -107,6 +103,43 @@ impl fmt::Display for Location {
             Location::Count { layer, class } => write!(f, "layer {layer} {class}"),
             Location::Row { layer, row, item } => write!(f, "layer {layer} row {row} {item}"),
         }
+    }
+}
+
+/// The kinds of gradient channel a failure breakdown groups by: `tx, ty, tw, th` (box),
+/// `obj`, and `cls` (every class channel together).
+pub const CHANNEL_KINDS: [&str; 6] = ["tx", "ty", "tw", "th", "obj", "cls"];
+
+/// The kind of channel `c` ([`CHANNEL_KINDS`] index): `0..4` itself, every class `5`.
+pub fn channel_kind(c: usize) -> usize {
+    c.min(5)
+}
+
+/// Which row of the oracle wrote a `tobj` cell, and from how far.
+///
+/// Soft assigner: the centre pass of the last row centred on the cell (spec 4.8), or else the
+/// row whose score stands under the overlap rule (spec 4.7: the last write in the order of
+/// rules 4.3 and 4.4 for `last_write`, the first largest score for `max`). YOLOv5 assigner:
+/// the last row at the cell.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Writer {
+    /// The row, in the emission order of the oracle's (and an answer's) `matched`.
+    pub row: usize,
+    /// Whether the centre pass wrote the cell (its target is then 1).
+    pub centre: bool,
+    /// The distance `d` of spec 4.5 from the row's box to the cell (unclamped indices; for
+    /// the centre pass, the centre cell's); `None` for the YOLOv5 assigner.
+    pub d: Option<f64>,
+}
+
+impl fmt::Display for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = if self.centre { "centre of row" } else { "row" };
+        write!(f, "written by {how} {}", self.row)?;
+        if let Some(d) = self.d {
+            write!(f, ", d {}", num(d))?;
+        }
+        Ok(())
     }
 }
 
@@ -124,6 +157,168 @@ pub struct Mismatch {
     /// For `tobj` cells: the oracle's class and the answer's class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<(CellClass, CellClass)>,
+    /// The input logit there (for a `tobj` cell, its objectness logit), when the comparison
+    /// was given the case's inputs ([`super::compare_scoped`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logit: Option<f64>,
+    /// For a `tobj` cell: which oracle row wrote it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<Writer>,
+}
+
+impl fmt::Display for Mismatch {
+    /// `LOCATION: got G, want W (|err| E, allowed A), logit L, written by row R, d D`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: got {}, want {}",
+            self.at,
+            num(self.got),
+            num(self.want)
+        )?;
+        match self.classes {
+            Some((w, g)) if w != g => write!(f, " ({w} -> {g})")?,
+            _ => write!(
+                f,
+                " (|err| {}, allowed {})",
+                sci((self.got - self.want).abs()),
+                sci(self.allowed)
+            )?,
+        }
+        if let Some(x) = self.logit {
+            write!(f, ", logit {}", num(x))?;
+        }
+        if let Some(w) = &self.writer {
+            write!(f, ", {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Failures of one group of values: a layer, or a layer and channel kind of the gradient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// The layer.
+    pub layer: usize,
+    /// For the gradient: the channel kind ([`CHANNEL_KINDS`]); `None` for a `tobj` layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Values compared.
+    pub compared: u64,
+    /// Values that fail.
+    pub failed: u64,
+    /// Largest `|got - want|` (infinite for a NaN).
+    pub max_abs_err: f64,
+}
+
+impl Group {
+    /// An empty group of layer `layer` (and channel kind `channel`).
+    pub(crate) fn new(layer: usize, channel: Option<&str>) -> Group {
+        Group {
+            layer,
+            channel: channel.map(str::to_string),
+            compared: 0,
+            failed: 0,
+            max_abs_err: 0.0,
+        }
+    }
+
+    /// Adds one comparison, as [`FieldReport::record`] returns it.
+    pub(crate) fn add(&mut self, (fails, err): (bool, f64)) {
+        self.compared += 1;
+        self.failed += u64::from(fails);
+        self.max_abs_err = self.max_abs_err.max(err);
+    }
+}
+
+impl fmt::Display for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "layer {}", self.layer)?;
+        if let Some(c) = &self.channel {
+            write!(f, " {c}")?;
+        }
+        write!(
+            f,
+            " {}/{} (max |err| {})",
+            self.failed,
+            self.compared,
+            sci(self.max_abs_err)
+        )
+    }
+}
+
+/// A failure pattern that points at a common bug, recognised by
+/// [`super::compare_scoped`] on a non-conforming answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "pattern", rename_all = "snake_case")]
+pub enum Pattern {
+    /// `tobj` of these (square) layers equals the oracle's with `x` and `y` swapped.
+    TobjTransposed {
+        /// The layers.
+        layers: Vec<usize>,
+    },
+    /// A gradient channel kind equals the oracle's times a constant factor.
+    ChannelFactor {
+        /// The layers where it holds (every failing layer of that channel kind).
+        layers: Vec<usize>,
+        /// The channel kind ([`CHANNEL_KINDS`]).
+        channel: String,
+        /// `got / want`.
+        factor: f64,
+    },
+    /// The gradient of these layers equals the oracle's with the objectness channel and the
+    /// class channels exchanged (`layout`: which arrangement fits).
+    ObjClsExchanged {
+        /// The layers.
+        layers: Vec<usize>,
+        /// `obj <-> cls 0` (channels 4 and 5 swapped) or `obj last` (the answer's channels
+        /// are `tx, ty, tw, th, cls.., obj`).
+        layout: String,
+    },
+    /// Counts and every cell class are right, but soft `tobj` values are not: the score or
+    /// its parameter (`sigma`, `n`) or the distance (spec 4.5, 4.6) is wrong.
+    SoftValuesWrong {
+        /// Soft cells with a wrong value.
+        cells: u64,
+    },
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let layers = |l: &[usize]| {
+            let s: Vec<String> = l.iter().map(usize::to_string).collect();
+            let word = if l.len() == 1 { "layer" } else { "layers" };
+            format!("{word} {}", s.join(", "))
+        };
+        match self {
+            Pattern::TobjTransposed { layers: l } => write!(
+                f,
+                "x and y swapped in tobj ({}: the answer equals the oracle's transposed)",
+                layers(l)
+            ),
+            Pattern::ChannelFactor {
+                layers: l,
+                channel,
+                factor,
+            } => write!(
+                f,
+                "grad {channel} off by a constant factor {} ({}: got = {} * want)",
+                num(*factor),
+                layers(l),
+                num(*factor)
+            ),
+            Pattern::ObjClsExchanged { layers: l, layout } => write!(
+                f,
+                "obj and class channels exchanged in grad ({}: {layout})",
+                layers(l)
+            ),
+            Pattern::SoftValuesWrong { cells } => write!(
+                f,
+                "counts and cell classes right but {cells} soft tobj values wrong: a score, \
+                 sigma/n or distance bug (spec 4.5, 4.6)"
+            ),
+        }
+    }
 }
 
 /// The comparison of one field of the answer.
@@ -146,6 +341,13 @@ pub struct FieldReport {
     pub worst: Option<Mismatch>,
     /// The first failures, in storage order (at most the report's listing limit).
     pub first_failures: Vec<Mismatch>,
+    /// For `grad`: `G`, the largest `|want|` of the whole gradient, which both the tolerance
+    /// and [`FieldReport::max_rel_err`] are relative to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative_to: Option<f64>,
+    /// Failures by layer (`tobj`) or by layer and channel kind (`grad`), every group compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<Group>,
     /// How many failures [`FieldReport::first_failures`] keeps.
     #[serde(skip)]
     listed: usize,
@@ -163,8 +365,15 @@ impl FieldReport {
             max_rel_err: 0.0,
             worst: None,
             first_failures: Vec::new(),
+            relative_to: None,
+            breakdown: Vec::new(),
             listed,
         }
+    }
+
+    /// Every kept mismatch: the first failures and the worst.
+    pub(crate) fn kept_mut(&mut self) -> impl Iterator<Item = &mut Mismatch> {
+        self.first_failures.iter_mut().chain(self.worst.as_mut())
     }
 
     /// Whether every compared value passed.
@@ -172,9 +381,9 @@ impl FieldReport {
         self.failed == 0
     }
 
-    /// Records one comparison. `scale` is the denominator of the relative error (`|want|`, or
-    /// `G` for the gradient); `at` is called only for a value that is kept (a failure or the
-    /// new worst).
+    /// Records one comparison and returns whether it fails and its `|got - want|` (infinite
+    /// for a NaN). `scale` is the denominator of the relative error (`|want|`, or `G` for the
+    /// gradient); `at` is called only for a value that is kept (a failure or the new worst).
     pub(crate) fn record(
         &mut self,
         at: impl FnOnce() -> Location,
@@ -183,7 +392,7 @@ impl FieldReport {
         allowed: f64,
         scale: f64,
         classes: Option<(CellClass, CellClass)>,
-    ) {
+    ) -> (bool, f64) {
         self.compared += 1;
         let diff = (got - want).abs();
         // A NaN answer is infinitely wrong.
@@ -203,7 +412,7 @@ impl FieldReport {
         // A failure always has a positive error (equal values have equal classes).
         let is_worst = err > self.max_abs_err;
         if !fails && !is_worst {
-            return;
+            return (false, err);
         }
         let m = Mismatch {
             at: at(),
@@ -211,6 +420,8 @@ impl FieldReport {
             want,
             allowed,
             classes,
+            logit: None,
+            writer: None,
         };
         if is_worst {
             self.max_abs_err = err;
@@ -222,6 +433,7 @@ impl FieldReport {
                 self.first_failures.push(m);
             }
         }
+        (fails, err)
     }
 }
 
@@ -293,6 +505,13 @@ pub struct Report {
     pub not_given: Vec<String>,
     /// Structural problems: wrong layer counts, shapes, row counts. Any is a failure.
     pub problems: Vec<String>,
+    /// Failure patterns recognised (empty when the answer conforms).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<Pattern>,
+    /// The fields checked, when the comparison was limited to some ([`super::Scope::only`]);
+    /// the others are neither compared nor missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<Vec<String>>,
 }
 
 impl Report {
@@ -305,6 +524,8 @@ impl Report {
             missing: Vec::new(),
             not_given: Vec::new(),
             problems: Vec::new(),
+            patterns: Vec::new(),
+            only: None,
         }
     }
 
@@ -400,12 +621,43 @@ impl fmt::Display for Report {
                 r.rule
             )?;
         }
+        if let Some(only) = &self.only {
+            writeln!(f, "checked only: {}", only.join(", "))?;
+        }
+        if let Some(g) = self.fields.iter().find_map(|r| r.relative_to) {
+            writeln!(
+                f,
+                "grad errors are relative to G = {}, the largest |want| of the whole gradient",
+                sci(g)
+            )?;
+        }
         if self.fields.iter().any(|r| r.field == "tobj") {
             writeln!(
                 f,
                 "tobj class changes (oracle -> answer): {}",
                 self.class_changes
             )?;
+        }
+        for r in &self.fields {
+            let failing: Vec<String> = r
+                .breakdown
+                .iter()
+                .filter(|g| g.failed > 0)
+                .map(Group::to_string)
+                .collect();
+            if !failing.is_empty() {
+                let by = if r.field == "grad" {
+                    "layer and channel"
+                } else {
+                    "layer"
+                };
+                writeln!(f, "{} failures by {by}: {}", r.field, failing.join(", "))?;
+            }
+        }
+        for r in self.fields.iter().filter(|r| !r.passed()) {
+            if let Some(m) = &r.worst {
+                writeln!(f, "worst {} {m}", r.field)?;
+            }
         }
         let listed: Vec<&FieldReport> = self
             .fields
@@ -416,23 +668,7 @@ impl fmt::Display for Report {
             writeln!(f, "first mismatches:")?;
             for r in listed {
                 for m in &r.first_failures {
-                    write!(
-                        f,
-                        "  {} {}: got {}, want {}",
-                        r.field,
-                        m.at,
-                        num(m.got),
-                        num(m.want)
-                    )?;
-                    match m.classes {
-                        Some((w, g)) if w != g => writeln!(f, " ({w} -> {g})")?,
-                        _ => writeln!(
-                            f,
-                            " (|err| {}, allowed {})",
-                            sci((m.got - m.want).abs()),
-                            sci(m.allowed)
-                        )?,
-                    }
+                    writeln!(f, "  {} {m}", r.field)?;
                 }
                 if r.failed > r.first_failures.len() as u64 {
                     writeln!(
@@ -452,6 +688,9 @@ impl fmt::Display for Report {
         }
         if !self.not_given.is_empty() {
             writeln!(f, "not given (optional): {}", self.not_given.join(", "))?;
+        }
+        for p in &self.patterns {
+            writeln!(f, "looks like: {p}")?;
         }
         write!(f, "result: {}", self.verdict())
     }

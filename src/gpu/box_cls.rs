@@ -2,16 +2,23 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{Compiled, Slot};
+use super::kernel::{Pass, Shader, Slot};
 
-/// The binding table of `box_cls.wgsl`: params, pred, rows, row_out, cls_grad.
-const SLOTS: &[Slot] = &[
-    Slot::Uniform,
-    Slot::Read,
-    Slot::Read,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-];
+/// `shaders/box_cls.wgsl`.
+pub(crate) struct BoxCls;
+
+impl Shader for BoxCls {
+    const NAME: &'static str = "box_cls";
+    const BINDINGS: &'static [(&'static str, Slot)] = &[
+        ("params", Slot::Uniform),
+        ("pred", Slot::Read),
+        ("rows", Slot::Read),
+        ("row_out", Slot::ReadWrite),
+        ("cls_grad", Slot::ReadWrite),
+    ];
+    const ENTRIES: &'static [&'static str] = &["main"];
+    type Params = BoxParams;
+}
 
 /// `BoxParams` of the shader.
 #[repr(C)]
@@ -31,7 +38,17 @@ pub(crate) struct BoxParams {
     pub pad2: u32,
 }
 
-/// `BoxRow` of the shader (also read by `yolo_target.wgsl`).
+impl BoxParams {
+    /// One invocation per row.
+    pub(crate) fn passes(&self) -> [Pass; 1] {
+        [Pass {
+            entry: "main",
+            n: u64::from(self.n_rows),
+        }]
+    }
+}
+
+/// `BoxRow` of `shaders/rows.wgsl` (read by `box_cls.wgsl` and `yolov5_assign.wgsl`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct BoxRow {
@@ -42,54 +59,13 @@ pub(crate) struct BoxRow {
     pub tbox: [f32; 4],
 }
 
-/// `RowOut` of the shader.
+/// `RowOut` of `shaders/rows.wgsl`.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
 pub(crate) struct RowOut {
     pub ciou: f32,
     pub box_term: f32,
     pub cls_sum: f32,
     pub alpha: f32,
     pub grad: [f32; 4],
-}
-
-/// The buffers of one chunk, each with its size in bytes.
-pub(crate) struct BoxBuffers<'a> {
-    pub params: (&'a wgpu::Buffer, u64),
-    pub pred: (&'a wgpu::Buffer, u64),
-    pub rows: (&'a wgpu::Buffer, u64),
-    pub row_out: (&'a wgpu::Buffer, u64),
-    pub cls_grad: (&'a wgpu::Buffer, u64),
-}
-
-/// The compiled kernel.
-pub(crate) struct BoxCls {
-    kernel: Compiled,
-}
-
-impl BoxCls {
-    pub(crate) fn new(device: &wgpu::Device) -> BoxCls {
-        BoxCls {
-            kernel: Compiled::new(device, "box_cls", SLOTS, &["main"]),
-        }
-    }
-
-    /// Records one invocation per row.
-    pub(crate) fn encode(
-        &self,
-        device: &wgpu::Device,
-        encoder: &mut wgpu::CommandEncoder,
-        b: &BoxBuffers,
-        p: &BoxParams,
-        max_per_dim: u32,
-    ) {
-        if p.n_rows == 0 {
-            return;
-        }
-        let group = self
-            .kernel
-            .bind(device, &[b.params, b.pred, b.rows, b.row_out, b.cls_grad]);
-        self.kernel
-            .dispatch(encoder, "main", &group, u64::from(p.n_rows), max_per_dim);
-    }
 }

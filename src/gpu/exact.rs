@@ -13,37 +13,27 @@
 
 use crate::assign::matching::Matched;
 use crate::assign::score::{self, CellRange, sq};
-use crate::config::{Distance, Score};
+use crate::config::{Assigner, Distance, Score};
+use crate::result::CellClass;
+
+const SKIP: Option<CellClass> = None;
+const ZERO: Option<CellClass> = Some(CellClass::Negative);
+const ONE: Option<CellClass> = Some(CellClass::Positive);
+#[cfg(test)]
+const SOFT: Option<CellClass> = Some(CellClass::Soft);
 
 /// Bit pattern of `+inf`; for non-negative doubles, numeric order is bit-pattern order.
 const INF: u64 = 0x7ff0_0000_0000_0000;
 
-/// The oracle's class of one score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// Power score with `d > 2`: the cell is not written.
-    Skip,
-    /// Exactly 0: a hard negative.
-    Zero,
-    /// Exactly 1: a positive.
-    One,
-    /// Anything else.
-    Soft,
-}
-
-/// The class of the score at `S = X + Y`, exactly as the oracle computes it.
-pub(crate) fn class_at(kind: Score, denom: Option<f64>, s_bits: u64) -> Class {
+/// The class of the cell whose score is at `S = X + Y`, exactly as the oracle computes it:
+/// `None` where the power score skips the cell (`d > 2`: never written).
+pub(crate) fn class_at(kind: Score, denom: Option<f64>, s_bits: u64) -> Option<CellClass> {
     let s = f64::from_bits(s_bits);
     let mut d = s.sqrt();
     if let Some(q) = denom {
         d /= q;
     }
-    match score::score(kind, d) {
-        None => Class::Skip,
-        Some(0.0) => Class::Zero,
-        Some(1.0) => Class::One,
-        Some(_) => Class::Soft,
-    }
+    score::score(kind, d).map(|t| CellClass::of(t, Assigner::Soft))
 }
 
 /// A closed interval of f64 bit patterns; empty when `lo > hi`.
@@ -67,11 +57,25 @@ impl Interval {
     fn is_empty(&self) -> bool {
         self.lo > self.hi
     }
+
+    /// The smallest interval holding both (`self` below `other`).
+    fn hull(self, other: Interval) -> Interval {
+        match (self.is_empty(), other.is_empty()) {
+            (false, false) => Interval {
+                lo: self.lo,
+                hi: other.hi,
+            },
+            (false, true) => self,
+            (true, false) => other,
+            (true, true) => Interval::EMPTY,
+        }
+    }
 }
 
-/// The classes of one score function of `S` as intervals; `S` outside all of them is soft.
+/// The classes of one score function of `S` as intervals of `S`; `S` outside all of them is
+/// soft. The shader's twin is `ScoreClasses` (`soft_assign.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ScoreClasses {
+pub(crate) struct ClassIntervals {
     pub skip: Interval,
     pub one_a: Interval,
     pub zero: Interval,
@@ -114,106 +118,99 @@ fn interval(lo: Option<u64>, hi: Option<u64>) -> Interval {
     }
 }
 
-impl ScoreClasses {
+impl ClassIntervals {
     /// The classes of `score(kind, sqrt(S) [/ denom])` over every `S` in `[0, +inf]`.
     ///
     /// Monotonicity, on which the bisections rest: `d` is non-decreasing in `S` (correctly
     /// rounded `sqrt` and division by a positive constant); the Gaussian score is
     /// non-increasing in `d`; the power score of even `n` is `ipow(|fl(d - 1)|, n)`, non-increasing
     /// for `d <= 1` and non-decreasing for `d >= 1` (every rounding is monotone).
-    pub(crate) fn new(kind: Score, denom: Option<f64>) -> ScoreClasses {
+    pub(crate) fn new(kind: Score, denom: Option<f64>) -> ClassIntervals {
         let class = |v: u64| class_at(kind, denom, v);
         match kind {
-            Score::Gaussian { .. } => ScoreClasses {
+            Score::Gaussian { .. } => ClassIntervals {
                 skip: Interval::EMPTY,
-                one_a: interval(Some(0), last_true(0, INF, |v| class(v) == Class::One)),
-                zero: interval(first_true(0, INF, |v| class(v) == Class::Zero), Some(INF)),
+                one_a: interval(Some(0), last_true(0, INF, |v| class(v) == ONE)),
+                zero: interval(first_true(0, INF, |v| class(v) == ZERO), Some(INF)),
                 one_b: Interval::EMPTY,
             },
-            Score::Power { n } => {
-                let skip_lo = first_true(0, INF, |v| class(v) == Class::Skip);
-                let skip = interval(skip_lo, Some(INF));
-                let kept_hi = match skip_lo {
-                    Some(0) => {
-                        return ScoreClasses {
-                            skip,
-                            one_a: Interval::EMPTY,
-                            zero: Interval::EMPTY,
-                            one_b: Interval::EMPTY,
-                        };
-                    }
-                    Some(v) => v - 1,
-                    None => INF,
-                };
-                if n == 0 {
-                    return ScoreClasses {
-                        skip,
-                        one_a: Interval { lo: 0, hi: kept_hi },
-                        zero: Interval::EMPTY,
-                        one_b: Interval::EMPTY,
-                    };
-                }
-                let d_le_1 = |v: u64| {
-                    let mut d = f64::from_bits(v).sqrt();
-                    if let Some(q) = denom {
-                        d /= q;
-                    }
-                    d <= 1.0
-                };
-                // Left branch [0, mid] (d <= 1), right branch [mid + 1, kept_hi].
-                let mid = last_true(0, kept_hi, d_le_1);
-                let (one_a, zero_left) = match mid {
-                    None => (Interval::EMPTY, Interval::EMPTY),
-                    Some(mid) => (
-                        interval(Some(0), last_true(0, mid, |v| class(v) == Class::One)),
-                        interval(first_true(0, mid, |v| class(v) == Class::Zero), Some(mid)),
-                    ),
-                };
-                let right_lo = mid.map_or(0, |m| m + 1);
-                let (zero_right, one_b) = if right_lo > kept_hi {
-                    (Interval::EMPTY, Interval::EMPTY)
-                } else {
-                    (
-                        interval(
-                            Some(right_lo),
-                            last_true(right_lo, kept_hi, |v| class(v) == Class::Zero),
-                        ),
-                        interval(
-                            first_true(right_lo, kept_hi, |v| class(v) == Class::One),
-                            Some(kept_hi),
-                        ),
-                    )
-                };
-                let zero = match (zero_left.is_empty(), zero_right.is_empty()) {
-                    (false, false) => Interval {
-                        lo: zero_left.lo,
-                        hi: zero_right.hi,
-                    },
-                    (false, true) => zero_left,
-                    (true, false) => zero_right,
-                    (true, true) => Interval::EMPTY,
-                };
-                ScoreClasses {
-                    skip,
-                    one_a,
-                    zero,
-                    one_b,
-                }
+            Score::Power { n } => Self::power(n, denom, class),
+        }
+    }
+
+    /// The power score's classes: skipped above the largest kept `S`; below it a left branch
+    /// (`d <= 1`: one, soft, zero as `S` grows) and a right branch (zero, soft, one).
+    fn power(
+        n: u32,
+        denom: Option<f64>,
+        class: impl Fn(u64) -> Option<CellClass>,
+    ) -> ClassIntervals {
+        let skip_lo = first_true(0, INF, |v| class(v) == SKIP);
+        let only = |skip, one_a| ClassIntervals {
+            skip,
+            one_a,
+            zero: Interval::EMPTY,
+            one_b: Interval::EMPTY,
+        };
+        let skip = interval(skip_lo, Some(INF));
+        let kept_hi = match skip_lo {
+            Some(0) => return only(skip, Interval::EMPTY),
+            Some(v) => v - 1,
+            None => INF,
+        };
+        if n == 0 {
+            return only(skip, Interval { lo: 0, hi: kept_hi });
+        }
+        let d_le_1 = |v: u64| {
+            let mut d = f64::from_bits(v).sqrt();
+            if let Some(q) = denom {
+                d /= q;
             }
+            d <= 1.0
+        };
+        // Left branch [0, mid] (d <= 1), right branch [mid + 1, kept_hi].
+        let mid = last_true(0, kept_hi, d_le_1);
+        let (one_a, zero_left) = match mid {
+            None => (Interval::EMPTY, Interval::EMPTY),
+            Some(mid) => (
+                interval(Some(0), last_true(0, mid, |v| class(v) == ONE)),
+                interval(first_true(0, mid, |v| class(v) == ZERO), Some(mid)),
+            ),
+        };
+        let right_lo = mid.map_or(0, |m| m + 1);
+        let (zero_right, one_b) = if right_lo > kept_hi {
+            (Interval::EMPTY, Interval::EMPTY)
+        } else {
+            (
+                interval(
+                    Some(right_lo),
+                    last_true(right_lo, kept_hi, |v| class(v) == ZERO),
+                ),
+                interval(
+                    first_true(right_lo, kept_hi, |v| class(v) == ONE),
+                    Some(kept_hi),
+                ),
+            )
+        };
+        ClassIntervals {
+            skip,
+            one_a,
+            zero: zero_left.hull(zero_right),
+            one_b,
         }
     }
 
     /// The class the shader assigns to `S` (the same tests as `shaders/soft_assign.wgsl`).
     #[cfg(test)]
-    pub(crate) fn classify(&self, s_bits: u64) -> Class {
+    pub(crate) fn classify(&self, s_bits: u64) -> Option<CellClass> {
         if self.skip.contains(s_bits) {
-            Class::Skip
+            SKIP
         } else if self.one_a.contains(s_bits) || self.one_b.contains(s_bits) {
-            Class::One
+            ONE
         } else if self.zero.contains(s_bits) {
-            Class::Zero
+            ZERO
         } else {
-            Class::Soft
+            SOFT
         }
     }
 }
@@ -274,7 +271,7 @@ mod tests {
 
     /// Points to probe: random doubles over the whole range, random S in [0, 8], and every
     /// interval end with its neighbours.
-    fn probes(c: &ScoreClasses, rng: &mut StdRng) -> Vec<u64> {
+    fn probes(c: &ClassIntervals, rng: &mut StdRng) -> Vec<u64> {
         let mut p: Vec<u64> = (0..2000).map(|_| rng.random_range(0..=INF)).collect();
         p.extend((0..2000).map(|_| (rng.random::<f64>() * 8.0).to_bits()));
         p.extend([0, 1, 2, INF - 1, INF, 1f64.to_bits(), 4f64.to_bits()]);
@@ -304,7 +301,7 @@ mod tests {
         ];
         for kind in kinds() {
             for denom in denoms {
-                let c = ScoreClasses::new(kind, denom);
+                let c = ClassIntervals::new(kind, denom);
                 for s in probes(&c, &mut rng) {
                     assert_eq!(
                         c.classify(s),
@@ -320,23 +317,23 @@ mod tests {
     #[test]
     fn known_boundaries() {
         // Power: d = 1 (S = 1) is exactly 0; d = 2 (S = 4) is exactly 1 and kept; d = 0 is 1.
-        let c = ScoreClasses::new(Score::Power { n: 10 }, None);
-        assert_eq!(c.classify(1f64.to_bits()), Class::Zero);
-        assert_eq!(c.classify(4f64.to_bits()), Class::One);
-        assert_eq!(c.classify(0), Class::One);
-        assert_eq!(c.classify(4.5f64.to_bits()), Class::Skip);
-        assert_eq!(c.classify(2f64.to_bits()), Class::Soft);
+        let c = ClassIntervals::new(Score::Power { n: 10 }, None);
+        assert_eq!(c.classify(1f64.to_bits()), ZERO);
+        assert_eq!(c.classify(4f64.to_bits()), ONE);
+        assert_eq!(c.classify(0), ONE);
+        assert_eq!(c.classify(4.5f64.to_bits()), SKIP);
+        assert_eq!(c.classify(2f64.to_bits()), SOFT);
         // Gaussian: S = 0 is 1; a huge S underflows to exactly 0; a moderate one is soft.
-        let g = ScoreClasses::new(Score::Gaussian { sigma: 1.0 }, None);
-        assert_eq!(g.classify(0), Class::One);
-        assert_eq!(g.classify(2000f64.to_bits()), Class::Zero);
-        assert_eq!(g.classify(1e-300f64.to_bits()), Class::One);
-        assert_eq!(g.classify(2f64.to_bits()), Class::Soft);
+        let g = ClassIntervals::new(Score::Gaussian { sigma: 1.0 }, None);
+        assert_eq!(g.classify(0), ONE);
+        assert_eq!(g.classify(2000f64.to_bits()), ZERO);
+        assert_eq!(g.classify(1e-300f64.to_bits()), ONE);
+        assert_eq!(g.classify(2f64.to_bits()), SOFT);
     }
 
     #[test]
     fn terms_sum_to_the_oracle_distance() {
-        let grid = crate::assign::Grid {
+        let grid = crate::targets::Grid {
             bs: 1,
             na: 1,
             ny: 13,

@@ -3,86 +3,84 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::pool::Role;
-use super::{Compiled, ErrorScopes, GpuContext, Slot};
-use crate::error::{Error, Result};
+use super::context::GpuContext;
+use super::kernel::{Binding, Pass, Shader, Slot};
+use super::pool::{Pool, Role};
+use super::scopes::ErrorScopes;
+use crate::error::{GpuError, Result};
 
-/// The binding table of `f64_check.wgsl`: params, a, b, sum.
-const SLOTS: &[Slot] = &[Slot::Uniform, Slot::Read, Slot::Read, Slot::ReadWrite];
+/// `shaders/f64_check.wgsl`.
+pub(crate) struct F64Check;
 
+impl Shader for F64Check {
+    const NAME: &'static str = "f64_check";
+    const BINDINGS: &'static [(&'static str, Slot)] = &[
+        ("params", Slot::Uniform),
+        ("a", Slot::Read),
+        ("b", Slot::Read),
+        ("sum", Slot::ReadWrite),
+    ];
+    const ENTRIES: &'static [&'static str] = &["add"];
+    type Params = CheckParams;
+}
+
+/// `CheckParams` of the shader.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
-struct CheckParams {
+pub(crate) struct CheckParams {
     n: u32,
     pad: [u32; 3],
 }
 
-/// The compiled kernel.
-pub(crate) struct F64Check {
-    kernel: Compiled,
-}
-
-impl F64Check {
-    pub(crate) fn new(device: &wgpu::Device) -> F64Check {
-        F64Check {
-            kernel: Compiled::new(device, "f64_check", SLOTS, &["add"]),
-        }
-    }
-}
-
+/// The bit patterns of `v` as (low, high) word pairs.
 fn words(v: &[f64]) -> Vec<[u32; 2]> {
     v.iter()
         .map(|x| [x.to_bits() as u32, (x.to_bits() >> 32) as u32])
         .collect()
 }
 
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_DST)
+    .union(wgpu::BufferUsages::COPY_SRC);
+
+const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM.union(wgpu::BufferUsages::COPY_DST);
+const READBACK: wgpu::BufferUsages =
+    wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
+
 impl GpuContext {
     /// `a[i] + b[i]` by the shaders' emulated f64 addition (`shaders/f64.wgsl`), for
-    /// non-negative operands. For the tests of the exactness strategy.
-    ///
-    /// # Errors
-    /// [`Error::Gpu`] on a device error or when the slices differ in length or are too long.
-    #[doc(hidden)]
-    pub fn f64_add_on_device(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>> {
+    /// non-negative operands.
+    pub(crate) fn f64_add(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>> {
         if a.len() != b.len() || (a.len() as u64) * 8 > self.binding_limit() {
-            return Err(Error::Gpu(format!(
-                "f64 check: {} and {} operands",
-                a.len(),
-                b.len()
-            )));
+            let message = format!("{} and {} operands", a.len(), b.len());
+            return Err(GpuError::wgpu("f64 check", message).into());
         }
         let mut state = self.lock()?;
         self.health()?;
         let scopes = ErrorScopes::push(&self.device);
+        let readback = self.submit_add(&mut state.pool, a, b);
+        let data = self.read_back(&[readback]);
+        scopes.pop("f64 check")?;
+        Ok(data?[0]
+            .chunks_exact(2)
+            .take(a.len())
+            .map(|p| f64::from_bits(u64::from(p[0]) | (u64::from(p[1]) << 32)))
+            .collect())
+    }
+
+    /// Uploads the operands, records the addition and the copy of the sums, and submits;
+    /// returns the readback buffer and its bytes.
+    fn submit_add(&self, pool: &mut Pool, a: &[f64], b: &[f64]) -> (wgpu::Buffer, u64) {
         let bytes = (a.len() as u64 * 8).max(16);
-        let storage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC;
-        let max = self.limits.max_buffer_size;
-        let dev = &self.device;
-        let params = state.pool.get(
-            dev,
-            (Role::Check, 0, 0),
-            16,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            max,
-        );
-        let ba = state
-            .pool
-            .get(dev, (Role::Check, 1, 0), bytes, storage, max);
-        let bb = state
-            .pool
-            .get(dev, (Role::Check, 2, 0), bytes, storage, max);
-        let out = state
-            .pool
-            .get(dev, (Role::Check, 3, 0), bytes, storage, max);
-        let rb = state.pool.get(
-            dev,
-            (Role::Check, 4, 0),
-            bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            max,
-        );
+        let (dev, max) = (&self.device, self.limits.max_buffer_size);
+        let mut get = |slot, bytes, usage| pool.get(dev, (Role::Check, slot, 0), bytes, usage, max);
+        let [params, ba, bb, out, rb] = [
+            get(0, 16, UNIFORM),
+            get(1, bytes, STORAGE),
+            get(2, bytes, STORAGE),
+            get(3, bytes, STORAGE),
+            get(4, bytes, READBACK),
+        ];
         let p = CheckParams {
             n: a.len() as u32,
             pad: [0; 3],
@@ -94,30 +92,25 @@ impl GpuContext {
             self.queue
                 .write_buffer(&bb, 0, bytemuck::cast_slice(&words(b)));
         }
-        let kernel = &self.kernels.f64_check.kernel;
-        let group = kernel.bind(
-            dev,
-            &[(&params, 16), (&ba, bytes), (&bb, bytes), (&out, bytes)],
-        );
+        let bindings = [
+            Binding::new(&params, 16),
+            Binding::new(&ba, bytes),
+            Binding::new(&bb, bytes),
+            Binding::new(&out, bytes),
+        ];
         let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("f64 check"),
         });
-        kernel.dispatch(
-            &mut enc,
-            "add",
-            &group,
-            a.len() as u64,
-            self.limits.max_compute_workgroups_per_dimension,
-        );
+        let pass = Pass {
+            entry: "add",
+            n: a.len() as u64,
+        };
+        let max_per_dim = self.limits.max_compute_workgroups_per_dimension;
+        self.kernels
+            .f64_check
+            .encode(dev, &mut enc, &bindings, &[pass], max_per_dim);
         enc.copy_buffer_to_buffer(&out, 0, &rb, 0, bytes);
         self.queue.submit([enc.finish()]);
-        let data = self.read_back(&[(rb, bytes)]);
-        scopes.pop("f64 check")?;
-        let data = data?;
-        Ok(data[0]
-            .chunks_exact(2)
-            .take(a.len())
-            .map(|p| f64::from_bits(u64::from(p[0]) | (u64::from(p[1]) << 32)))
-            .collect())
+        (rb, bytes)
     }
 }

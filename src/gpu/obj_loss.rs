@@ -2,18 +2,42 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{Compiled, Slot};
+use super::kernel::{Pass, Shader, Slot};
+use crate::config::SoftLoss;
 
-/// The binding table of `obj_loss.wgsl`: params, pred, tobj, tobj_u, totals, grad, partials.
-const SLOTS: &[Slot] = &[
-    Slot::Uniform,
-    Slot::Read,
-    Slot::Read,
-    Slot::Read,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-];
+/// `shaders/obj_loss.wgsl`.
+pub(crate) struct ObjLoss;
+
+impl Shader for ObjLoss {
+    const NAME: &'static str = "obj_loss";
+    const BINDINGS: &'static [(&'static str, Slot)] = &[
+        ("params", Slot::Uniform),
+        ("pred", Slot::Read),
+        ("tobj", Slot::Read),
+        ("tobj_u", Slot::Read),
+        ("totals", Slot::ReadWrite),
+        ("grad", Slot::ReadWrite),
+        ("partials", Slot::ReadWrite),
+    ];
+    const ENTRIES: &'static [&'static str] = &["count", "loss"];
+    type Params = ObjParams;
+}
+
+/// `SOFT_LOSS1` of the shader: `ObjParams::soft_kind` of [`SoftLoss::Loss1`].
+pub(crate) const SOFT_LOSS1: u32 = 0;
+/// `SOFT_LOSS2` of the shader.
+pub(crate) const SOFT_LOSS2: u32 = 1;
+/// `SOFT_LOSS3` of the shader.
+pub(crate) const SOFT_LOSS3: u32 = 2;
+
+/// The shader's code of a soft loss.
+pub(crate) fn soft_kind(loss: SoftLoss) -> u32 {
+    match loss {
+        SoftLoss::Loss1 { .. } => SOFT_LOSS1,
+        SoftLoss::Loss2 => SOFT_LOSS2,
+        SoftLoss::Loss3 => SOFT_LOSS3,
+    }
+}
 
 /// `ObjParams` of the shader.
 #[repr(C)]
@@ -31,60 +55,20 @@ pub(crate) struct ObjParams {
     pub loss1_gamma: f32,
 }
 
-/// The buffers of one chunk (totals: of the layer), each with its size in bytes.
-pub(crate) struct ObjBuffers<'a> {
-    pub params: (&'a wgpu::Buffer, u64),
-    pub pred: (&'a wgpu::Buffer, u64),
-    pub tobj: (&'a wgpu::Buffer, u64),
-    pub tobj_u: (&'a wgpu::Buffer, u64),
-    pub totals: (&'a wgpu::Buffer, u64),
-    pub grad: (&'a wgpu::Buffer, u64),
-    pub partials: (&'a wgpu::Buffer, u64),
-}
-
-/// The compiled kernel.
-pub(crate) struct ObjLoss {
-    kernel: Compiled,
-}
-
-impl ObjLoss {
-    pub(crate) fn new(device: &wgpu::Device) -> ObjLoss {
-        ObjLoss {
-            kernel: Compiled::new(device, "obj_loss", SLOTS, &["count", "loss"]),
+impl ObjParams {
+    /// The count pass of one chunk (the layer's totals cleared).
+    pub(crate) fn count(&self) -> Pass {
+        Pass {
+            entry: "count",
+            n: u64::from(self.n_cells),
         }
     }
 
-    pub(crate) fn bind(&self, device: &wgpu::Device, b: &ObjBuffers) -> wgpu::BindGroup {
-        self.kernel.bind(
-            device,
-            &[
-                b.params, b.pred, b.tobj, b.tobj_u, b.totals, b.grad, b.partials,
-            ],
-        )
-    }
-
-    /// Records the count pass of one chunk (the layer's totals must have been cleared).
-    pub(crate) fn encode_count(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        group: &wgpu::BindGroup,
-        p: &ObjParams,
-        max_per_dim: u32,
-    ) {
-        self.kernel
-            .dispatch(encoder, "count", group, u64::from(p.n_cells), max_per_dim);
-    }
-
-    /// Records the loss pass of one chunk, after every chunk's count; returns the workgroups
-    /// (the number of partial pairs written).
-    pub(crate) fn encode_loss(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        group: &wgpu::BindGroup,
-        p: &ObjParams,
-        max_per_dim: u32,
-    ) -> u64 {
-        self.kernel
-            .dispatch(encoder, "loss", group, u64::from(p.n_cells), max_per_dim)
+    /// The loss pass of one chunk, after every chunk's count.
+    pub(crate) fn loss(&self) -> Pass {
+        Pass {
+            entry: "loss",
+            n: u64::from(self.n_cells),
+        }
     }
 }

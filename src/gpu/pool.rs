@@ -10,7 +10,7 @@ pub(crate) enum Role {
     SoftParams,
     BoxParams,
     ObjParams,
-    YoloParams,
+    Yolov5Params,
     Pred,
     SoftRows,
     Terms,

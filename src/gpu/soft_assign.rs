@@ -1,20 +1,38 @@
-//! Wrapper of `shaders/soft_assign.wgsl`: the soft assigner's claim, write and centre passes.
+//! Wrapper of `shaders/soft_assign.wgsl`: the soft assigner's claim, write or settle, and
+//! centre passes.
 
 use bytemuck::{Pod, Zeroable};
 
-use super::exact::{Interval, ScoreClasses};
-use super::{Compiled, Slot};
+use super::exact::{ClassIntervals, Interval};
+use super::kernel::{Pass, Shader, Slot};
+use crate::config::{Overlap, Score};
 
-/// The binding table of `soft_assign.wgsl`: params, rows, terms, classes, winner, tobj, tobj_u.
-const SLOTS: &[Slot] = &[
-    Slot::Uniform,
-    Slot::Read,
-    Slot::Read,
-    Slot::Read,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-];
+/// `shaders/soft_assign.wgsl`.
+pub(crate) struct SoftAssign;
+
+impl Shader for SoftAssign {
+    const NAME: &'static str = "soft_assign";
+    const BINDINGS: &'static [(&'static str, Slot)] = &[
+        ("params", Slot::Uniform),
+        ("rows", Slot::Read),
+        ("terms", Slot::Read),
+        ("classes", Slot::Read),
+        ("winner", Slot::ReadWrite),
+        ("tobj", Slot::ReadWrite),
+        ("tobj_u", Slot::ReadWrite),
+    ];
+    const ENTRIES: &'static [&'static str] = &["claim", "write", "settle", "centre"];
+    type Params = SoftParams;
+}
+
+/// `OVERLAP_LAST_WRITE` of the shader: `SoftParams::overlap` of [`Overlap::LastWrite`].
+pub(crate) const OVERLAP_LAST_WRITE: u32 = 0;
+/// `OVERLAP_MAX` of the shader.
+pub(crate) const OVERLAP_MAX: u32 = 1;
+/// `SCORE_POWER` of the shader: `SoftParams::score_kind` of [`Score::Power`].
+pub(crate) const SCORE_POWER: u32 = 0;
+/// `SCORE_GAUSSIAN` of the shader.
+pub(crate) const SCORE_GAUSSIAN: u32 = 1;
 
 /// `SoftParams` of the shader.
 #[repr(C)]
@@ -24,10 +42,60 @@ pub(crate) struct SoftParams {
     pub n_pairs: u32,
     pub nx: u32,
     pub ny: u32,
-    pub overlap_max: u32,
+    pub overlap: u32,
     pub score_kind: u32,
     pub power_n: u32,
     pub two_sigma2: f32,
+}
+
+impl SoftParams {
+    /// The shader's code of an overlap rule.
+    pub(crate) fn overlap_code(o: Overlap) -> u32 {
+        match o {
+            Overlap::LastWrite => OVERLAP_LAST_WRITE,
+            Overlap::Max => OVERLAP_MAX,
+        }
+    }
+
+    /// `(score_kind, power_n, two_sigma2)` of a score; `2 sigma^2` clamped into the f32 range.
+    pub(crate) fn score_fields(score: Score) -> (u32, u32, f32) {
+        match score {
+            Score::Power { n } => (SCORE_POWER, n, 1.0),
+            Score::Gaussian { sigma } => {
+                let two_sigma2 = 2.0 * (sigma * sigma);
+                let clamped = two_sigma2.clamp(f64::from(f32::MIN_POSITIVE), f64::from(f32::MAX));
+                (SCORE_GAUSSIAN, 0, clamped as f32)
+            }
+        }
+    }
+
+    /// Claim, then write (last_write) or settle (max) over the pairs, then the centres
+    /// (`winner`, `tobj` and `tobj_u` cleared). Nothing when there are no rows.
+    pub(crate) fn passes(&self) -> Vec<Pass> {
+        if self.n_rows == 0 {
+            return Vec::new();
+        }
+        let pairs = u64::from(self.n_pairs);
+        let second = if self.overlap == OVERLAP_MAX {
+            "settle"
+        } else {
+            "write"
+        };
+        vec![
+            Pass {
+                entry: "claim",
+                n: pairs,
+            },
+            Pass {
+                entry: second,
+                n: pairs,
+            },
+            Pass {
+                entry: "centre",
+                n: u64::from(self.n_rows),
+            },
+        ]
+    }
 }
 
 /// `SoftRow` of the shader.
@@ -72,12 +140,12 @@ impl Term {
 /// word pairs.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub(crate) struct GpuClasses {
+pub(crate) struct ScoreClasses {
     words: [[u32; 2]; 8],
 }
 
-impl From<&ScoreClasses> for GpuClasses {
-    fn from(c: &ScoreClasses) -> GpuClasses {
+impl From<&ClassIntervals> for ScoreClasses {
+    fn from(c: &ClassIntervals) -> ScoreClasses {
         let w = |v: u64| [v as u32, (v >> 32) as u32];
         let mut words = [[0; 2]; 8];
         for (k, i) in [c.skip, c.one_a, c.zero, c.one_b].iter().enumerate() {
@@ -85,68 +153,6 @@ impl From<&ScoreClasses> for GpuClasses {
             words[2 * k] = w(lo);
             words[2 * k + 1] = w(hi);
         }
-        GpuClasses { words }
-    }
-}
-
-/// The buffers of one chunk, each with its size in bytes.
-pub(crate) struct SoftBuffers<'a> {
-    pub params: (&'a wgpu::Buffer, u64),
-    pub rows: (&'a wgpu::Buffer, u64),
-    pub terms: (&'a wgpu::Buffer, u64),
-    pub classes: (&'a wgpu::Buffer, u64),
-    pub winner: (&'a wgpu::Buffer, u64),
-    pub tobj: (&'a wgpu::Buffer, u64),
-    pub tobj_u: (&'a wgpu::Buffer, u64),
-}
-
-/// The compiled kernel.
-pub(crate) struct SoftAssign {
-    kernel: Compiled,
-}
-
-impl SoftAssign {
-    pub(crate) fn new(device: &wgpu::Device) -> SoftAssign {
-        SoftAssign {
-            kernel: Compiled::new(
-                device,
-                "soft_assign",
-                SLOTS,
-                &["claim", "write", "settle", "centre"],
-            ),
-        }
-    }
-
-    /// Records the passes of one chunk: claim, then write (last_write) or settle (max) over the
-    /// pairs, then the centres. `winner`, `tobj` and `tobj_u` must have been cleared.
-    pub(crate) fn encode(
-        &self,
-        device: &wgpu::Device,
-        encoder: &mut wgpu::CommandEncoder,
-        b: &SoftBuffers,
-        p: &SoftParams,
-        max_per_dim: u32,
-    ) {
-        if p.n_rows == 0 {
-            return;
-        }
-        let group = self.kernel.bind(
-            device,
-            &[
-                b.params, b.rows, b.terms, b.classes, b.winner, b.tobj, b.tobj_u,
-            ],
-        );
-        let pairs = u64::from(p.n_pairs);
-        self.kernel
-            .dispatch(encoder, "claim", &group, pairs, max_per_dim);
-        let second = if p.overlap_max == 0 {
-            "write"
-        } else {
-            "settle"
-        };
-        self.kernel
-            .dispatch(encoder, second, &group, pairs, max_per_dim);
-        self.kernel
-            .dispatch(encoder, "centre", &group, u64::from(p.n_rows), max_per_dim);
+        ScoreClasses { words }
     }
 }

@@ -3,23 +3,32 @@
 //! Exit codes: 0 the answer conforms, 1 it does not, 2 bad input (nothing on stdout then, in
 //! the one-case form). With two folders, every `*.json` case of the first is checked against
 //! the answer of the same name in the second (`NAME.json`, or a folder `NAME/` written by
-//! `softobj eval --out-dir`).
+//! `softobj eval --out`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
-use soft_objectness::answer::{answer_file, load_answer};
-use soft_objectness::conformance::{CompareOptions, Report, Tolerances, compare_with, short};
-use soft_objectness::{Case, Error, EvalOptions, Result, evaluate_case};
+use soft_objectness::answer::{
+    ANSWER_KEYS, ReadAnswer, answer_file, answer_from_str, load_answer_with, read_json_text,
+};
+use soft_objectness::conformance::{
+    CompareOptions, Report, Scope, Tolerances, compare_scoped, short,
+};
+use soft_objectness::{Case, Error, EvalOptions, Limits, Result, evaluate_case};
+
+use crate::eval::{is_stdin, load_case, warn};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The case (spec section 10), or a folder of cases.
+    /// The case (spec section 10), or a folder of cases; `-` reads it from standard input.
+    #[arg(value_name = "CASE")]
     case: PathBuf,
     /// The answer to check: a JSON answer, a case file with `expected`, or a folder written by
-    /// `softobj eval --out-dir`; with a folder of cases, the folder of answers.
+    /// `softobj eval --out`; with a folder of cases, the folder of answers; `-` reads it from
+    /// standard input.
+    #[arg(value_name = "ANSWER")]
     answer: PathBuf,
     /// Use the tolerances of a float32 implementation (losses 2e-5 relative, tobj 2e-5,
     /// gradients 1e-4 of the largest component; counts and cell classes still exact).
@@ -43,6 +52,21 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// One line per case (its verdict) and the totals, instead of full reports.
+    #[arg(long)]
+    summary: bool,
+    /// Check only these fields (comma-separated: loss, lbox, lobj, lcls, tobj, counts, grad,
+    /// hard_loss, soft_loss, balance, matched); the others are not compared, nor missing.
+    #[arg(long, value_name = "FIELD,...", value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Refuse any array (JSON or .npy) of the case or the answer whose shape has more elements
+    /// than this, before allocating it.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_ELEMENTS)]
+    max_elements: u64,
+    /// Refuse a case or an answer whose JSON text is larger than this many bytes, before
+    /// reading it.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_JSON_BYTES)]
+    max_json_bytes: u64,
 }
 
 impl Args {
@@ -62,6 +86,30 @@ impl Args {
         Ok(t)
     }
 
+    fn limits(&self) -> Limits {
+        Limits {
+            max_elements: self.max_elements,
+            max_json_bytes: self.max_json_bytes,
+        }
+    }
+
+    /// The fields of `--only`, each checked against the answer's keys.
+    fn only(&self) -> Result<Option<&[String]>> {
+        let Some(only) = &self.only else {
+            return Ok(None);
+        };
+        for f in only {
+            if !ANSWER_KEYS.contains(&f.as_str()) {
+                return Err(Error::UnknownValue {
+                    field: "--only".into(),
+                    value: f.clone(),
+                    accepted: ANSWER_KEYS.join(", "),
+                });
+            }
+        }
+        Ok(Some(only))
+    }
+
     fn preset_name(&self, t: &Tolerances) -> &'static str {
         match (*t == Tolerances::F64, *t == Tolerances::F32) {
             (true, _) => "f64 preset",
@@ -71,31 +119,60 @@ impl Args {
     }
 }
 
+/// Reads an answer from a file or folder, or from standard input for `-` (`{"npy": FILE}`
+/// references then resolve in the current directory), and prints its warnings on stderr.
+fn load_answer(path: &Path, limits: &Limits) -> Result<ReadAnswer> {
+    let read = if is_stdin(path) {
+        let text = read_json_text(std::io::stdin().lock(), "(standard input)", limits)?;
+        answer_from_str(&text, Some(Path::new(".")), limits)?
+    } else {
+        load_answer_with(path, limits)?
+    };
+    warn(&read.warnings);
+    Ok(read)
+}
+
 /// Loads, evaluates and compares one case with one answer.
 fn check_one(
     case_path: &Path,
     answer_path: &Path,
+    args: &Args,
     opts: &CompareOptions,
 ) -> Result<(Case, Report)> {
-    let case = Case::load(case_path)?;
-    let answer = load_answer(answer_path)?;
+    let limits = args.limits();
+    let case = load_case(case_path, &limits)?;
+    let answer = load_answer(answer_path, &limits)?.answer;
     let oracle = evaluate_case(&case, &EvalOptions::default())?;
-    let report = compare_with(&case.config, &oracle, &answer, opts);
+    let scope = Scope {
+        inputs: Some(&case.inputs),
+        only: args.only()?,
+    };
+    let report = compare_scoped(&case.config, &oracle, &answer, opts, &scope);
     Ok((case, report))
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let tolerances = args.tolerances()?;
+    args.only()?;
     let opts = CompareOptions {
         tolerances,
         listed: args.listed,
     };
+    if is_stdin(&args.case) && is_stdin(&args.answer) {
+        return Err(Error::invalid(
+            "CASE, ANSWER",
+            "- -",
+            "only one of them can be read from standard input",
+        ));
+    }
     if args.case.is_dir() {
         return run_folder(args, &opts);
     }
-    let (case, report) = check_one(&args.case, &args.answer, &opts)?;
+    let (case, report) = check_one(&args.case, &args.answer, args, &opts)?;
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.summary && !args.json {
+        let _ = writeln!(out, "{}: {}", args.case.display(), report.verdict());
+    } else if args.json {
         let v = json!({
             "case": args.case,
             "answer": answer_file(&args.answer),
@@ -213,7 +290,7 @@ fn run_folder(args: &Args, opts: &CompareOptions) -> Result<ExitCode> {
                 "no answer {stem}.json or {stem}/answer.json in {}",
                 args.answer.display()
             )),
-            Some(answer) => check_one(path, &answer, opts).map_err(|e| e.to_string()),
+            Some(answer) => check_one(path, &answer, args, opts).map_err(|e| e.to_string()),
         };
         match outcome {
             Ok((_, report)) => {
@@ -226,8 +303,9 @@ fn run_folder(args: &Args, opts: &CompareOptions) -> Result<ExitCode> {
                     results.push(
                         json!({"case": path, "conforms": report.conforms(), "report": report}),
                     );
-                } else if report.conforms() {
-                    let _ = writeln!(out, "{stem}: conforms");
+                } else if report.conforms() || args.summary {
+                    progress.clear();
+                    let _ = writeln!(out, "{stem}: {}", report.verdict());
                 } else {
                     progress.clear();
                     let _ = writeln!(out, "{stem}: {}\n{report}\n", report.verdict());

@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Evaluate a case and print the answer (spec section 10) as JSON on stdout.
+    /// Evaluate a case and print the answer (spec section 10) as compact JSON on stdout (`--pretty` indents it).
     #[command(after_help = EXIT_CODES)]
     Eval(eval::Args),
     /// Run the embedded default batch and print a readable summary (the default command).

@@ -1,9 +1,9 @@
-// yolo_target.wgsl: the baseline YOLOv5 assigner's objectness target, spec section 3:
+// yolov5_assign.wgsl: the YOLOv5 assigner's objectness target, spec section 3:
 // tobj = max(CIoU, 0) of each row at its clamped cell, the later row in emission order winning
-// where rows share a cell. Prepended: math.wgsl, rows.wgsl. Wrapper: src/gpu/yolo_target.rs.
+// where rows share a cell. Prepended: math.wgsl, rows.wgsl. Wrapper: src/gpu/yolov5_assign.rs.
 //
 // Bindings (group 0):
-//   0  params   uniform              YoloParams
+//   0  params   uniform              Yolov5Params
 //   1  rows     storage, read        BoxRow per row of the chunk, in emission order
 //   2  row_out  storage, read        RowOut per row, written by box_cls.wgsl (CIoU first)
 //   3  winner   storage, read_write  atomic u32 per cell: 1 + index of the last row at the cell
@@ -13,14 +13,14 @@
 //   claim  atomicMax(winner[cell], row + 1)
 //   write  the winning row stores max(CIoU, 0)
 
-struct YoloParams {
+struct Yolov5Params {
     n_rows: u32,
     pad0: u32,
     pad1: u32,
     pad2: u32,
 }
 
-@group(0) @binding(0) var<uniform> params: YoloParams;
+@group(0) @binding(0) var<uniform> params: Yolov5Params;
 @group(0) @binding(1) var<storage, read> rows: array<BoxRow>;
 @group(0) @binding(2) var<storage, read> row_out: array<RowOut>;
 @group(0) @binding(3) var<storage, read_write> winner: array<atomic<u32>>;
