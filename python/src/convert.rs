@@ -15,7 +15,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value, json};
-use soft_objectness::answer::MatchedRow;
+use soft_objectness::answer::{self, MatchedRow};
 use soft_objectness::npy::{self, NpyArray};
 use soft_objectness::{
     Answer, Case, Config, Counts, Error, Inputs, InputsView, JsonArray, Limits, Prediction,
@@ -423,82 +423,102 @@ fn layer_array(obj: &Bound<'_, PyAny>, field: &str, base: Option<&Path>) -> PyRe
     })
 }
 
-/// An answer from a Python dict shaped like a case's `expected` (or a case holding one): the
-/// arrays of `tobj` and `grad` as numpy arrays or in the JSON form, every other key as the
-/// answer format has it (read by the core's serde types; NaN and infinities kept, so that the
-/// comparison judges them).
-pub fn answer(obj: &Bound<'_, PyAny>, base: Option<&Path>) -> PyResult<Answer> {
+/// An answer from a Python dict shaped like a case's `expected` (or a case holding one), read
+/// by the core's answer reader ([`answer::answer_from_str`]: every field by name, NaN and
+/// infinities kept so that the comparison judges them, unknown keys warned about). Layers of
+/// `tobj` and `grad` given as numpy arrays skip the JSON text and are copied to float64 once.
+/// Returns the answer and the reader's warnings.
+pub fn answer(obj: &Bound<'_, PyAny>, base: Option<&Path>) -> PyResult<(Answer, Vec<String>)> {
     let py = obj.py();
-    let type_err = |got: String| {
+    let top = obj.cast::<PyDict>().map_err(|_| {
         to_py(
             py,
             Error::Type {
-                field: "answer".into(),
+                field: "(answer)".into(),
                 expected: "an answer object (spec section 10) or a case with `expected`".into(),
-                got,
+                got: type_name(obj),
             },
         )
-    };
-    let top = obj.cast::<PyDict>().map_err(|_| type_err(type_name(obj)))?;
-    let (d, prefix) = if top.contains("format")? {
-        let e = top.get_item("expected")?.ok_or_else(|| {
-            to_py(
-                py,
-                Error::Missing {
-                    field: "expected".into(),
-                },
-            )
-        })?;
-        let e = e
-            .cast_into::<PyDict>()
-            .map_err(|e| type_err(type_name(e.into_inner().as_any())))?;
-        (e, "expected")
-    } else {
-        (top.clone(), "answer")
+    })?;
+    // A case holding the answer: its `expected` (the core's reader names the same errors).
+    let (d, prefix) = match top.get_item("format")? {
+        Some(_) => match top.get_item("expected")? {
+            Some(e) => match e.cast_into::<PyDict>() {
+                Ok(e) => (e, "expected"),
+                Err(e) => {
+                    return Err(to_py(
+                        py,
+                        Error::Type {
+                            field: "expected".into(),
+                            expected: "an answer object".into(),
+                            got: type_name(e.into_inner().as_any()),
+                        },
+                    ));
+                }
+            },
+            None => {
+                return Err(to_py(
+                    py,
+                    Error::Missing {
+                        field: "expected".into(),
+                    },
+                ));
+            }
+        },
+        None => (top.clone(), "answer"),
     };
     let rest = PyDict::new(py);
     let (mut tobj, mut grad) = (None, None);
     for (k, v) in d.iter() {
         let key: String = k.extract().unwrap_or_default();
-        match key.as_str() {
-            "tobj" | "grad" if !v.is_none() => {
-                let field = format!("{prefix}.{key}");
-                let items = v.try_iter().map_err(|_| {
-                    to_py(
-                        py,
-                        Error::Type {
-                            field: field.clone(),
-                            expected: "an array of layers".into(),
-                            got: type_name(&v),
-                        },
-                    )
-                })?;
-                let mut layers = Vec::new();
-                for (i, item) in items.enumerate() {
-                    layers.push(layer_array(&item?, &format!("{field}[{i}]"), base)?);
-                }
-                if key == "tobj" {
-                    tobj = Some(layers);
-                } else {
-                    grad = Some(layers);
-                }
-            }
-            _ => rest.set_item(k, v)?,
+        let layers = (key == "tobj" || key == "grad") && has_numpy_layer(&v);
+        if !layers {
+            rest.set_item(k, v)?;
+            continue;
+        }
+        let field = format!("{prefix}.{key}");
+        let mut out = Vec::new();
+        for (i, item) in v.try_iter()?.enumerate() {
+            out.push(layer_array(&item?, &format!("{field}[{i}]"), base)?);
+        }
+        if key == "tobj" {
+            tobj = Some(out);
+        } else {
+            grad = Some(out);
         }
     }
-    let mut a: Answer = pythonize::depythonize(rest.as_any()).map_err(|e| {
-        to_py(
-            py,
-            Error::Type {
-                field: prefix.into(),
-                expected: "an answer object (spec section 10)".into(),
-                got: e.to_string(),
-            },
-        )
-    })?;
-    a.tobj = tobj;
-    a.grad = grad;
-    Ok(a)
+    let text = json_text(&rest.into_any())?;
+    let read =
+        answer::answer_from_str(&text, base, &Limits::default()).map_err(|e| to_py(py, e))?;
+    let mut a = read.answer;
+    if tobj.is_some() {
+        a.tobj = tobj;
+    }
+    if grad.is_some() {
+        a.grad = grad;
+    }
+    Ok((a, read.warnings))
+}
+
+/// Whether `v` is a list of layers holding at least one numpy array.
+fn has_numpy_layer(v: &Bound<'_, PyAny>) -> bool {
+    (v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>())
+        && v.try_iter()
+            .map(|it| it.flatten().any(|x| x.cast::<PyUntypedArray>().is_ok()))
+            .unwrap_or(false)
+}
+
+/// `obj` as JSON text through Python's `json` module (which writes NaN and infinities as the
+/// tokens the core's reader accepts).
+fn json_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = obj.py();
+    let dumps = py.import("json")?.getattr("dumps")?;
+    dumps.call1((obj,)).and_then(|t| t.extract()).map_err(|e| {
+        PyTypeError::new_err(format!(
+            "answer: not JSON-like data (numbers, lists, dicts; tobj and grad layers may be \
+             numpy arrays): {e}"
+        ))
+    })
 }
 
 /// A numpy array owning `a`'s buffer (no copy).

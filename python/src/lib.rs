@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use soft_objectness::conformance::{self, CompareOptions, Tolerances};
+use soft_objectness::conformance::{self, CompareOptions, Scope, Tolerances};
 use soft_objectness::{
     Case, Config, EvalOptions, Grid, Limits, SoftBuilder, answer, build_targets as core_targets,
     casegen, default_batch, evaluate_view,
@@ -187,13 +187,28 @@ fn check<'py>(
     tolerances.validate().map_err(|e| to_py(py, e))?;
     let inputs = Borrowed::new(targets, &predictions)?;
     let config = convert::config(config, inputs.nc_hint())?;
-    let answer = convert::answer(answer, base_dir.as_deref())?;
+    let (answer, warnings) = convert::answer(answer, base_dir.as_deref())?;
     let oracle = run(py, &config, &inputs, &EvalOptions::default(), "cpu")?;
     let opts = CompareOptions { tolerances, listed };
+    // The comparison shows input logits when it has the inputs; its scope takes them owned,
+    // so they are copied once here (a comparison, not the hot path).
+    let owned = convert::owned(&inputs.view());
+    let scope = Scope {
+        inputs: Some(&owned),
+        only: None,
+    };
     let report = py
-        .detach(|| guarded(|| Ok(conformance::compare_with(&config, &oracle, &answer, &opts))))
+        .detach(|| {
+            guarded(|| {
+                Ok(conformance::compare_scoped(
+                    &config, &oracle, &answer, &opts, &scope,
+                ))
+            })
+        })
         .into_py(py)?;
-    report::report_out(py, &report, &inputs.view().predictions)
+    let d = report::report_out(py, &report)?;
+    d.set_item("warnings", warnings)?;
+    Ok(d)
 }
 
 /// Reads a case file; returns the case as a dict and the reader's warnings.
@@ -231,16 +246,17 @@ fn load_answer<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDic
     convert::answer_out(py, a)
 }
 
-/// An answer from Python data, read as `check` reads it and returned in the dict form.
+/// An answer from Python data, read as `check` reads it; returns it in the dict form and the
+/// reader's warnings.
 #[pyfunction]
 #[pyo3(signature = (answer, base_dir = None))]
 fn read_answer<'py>(
     py: Python<'py>,
     answer: &Bound<'py, PyAny>,
     base_dir: Option<PathBuf>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let a = convert::answer(answer, base_dir.as_deref())?;
-    convert::answer_out(py, a)
+) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
+    let (a, warnings) = convert::answer(answer, base_dir.as_deref())?;
+    Ok((convert::answer_out(py, a)?, warnings))
 }
 
 /// An array in the case format's JSON form (`{"shape", "data"}` or `{"npy": FILE}`) as a
@@ -284,7 +300,7 @@ fn write_case<'py>(
     let config = convert::config(config, inputs.nc_hint())?;
     let expected = expected
         .filter(|e| !e.is_none())
-        .map(|e| convert::answer(e, None))
+        .map(|e| convert::answer(e, None).map(|(a, _)| a))
         .transpose()?;
     let view = inputs.view();
     let (dir, stem) = split_path(&path);

@@ -1,31 +1,18 @@
-//! A conformance [`Report`] as Python data, each listed value with its place and the input
-//! logit there.
+//! A conformance [`Report`] as Python data, each listed value with its place, the input logit
+//! there and the oracle row that wrote it (as the core's comparison found them).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use soft_objectness::PredictionView;
 use soft_objectness::conformance::{FieldReport, Location, Mismatch, Report};
-
-/// The input logit at a cell's channel, when the place exists.
-fn logit(preds: &[PredictionView<'_>], l: usize, idx: [usize; 5]) -> Option<f64> {
-    match preds.get(l)? {
-        PredictionView::F32(a) => a.get(idx).map(|&v| f64::from(v)),
-        PredictionView::F64(a) => a.get(idx).copied(),
-    }
-}
 
 /// One listed value: `location` (the report's words), `kind`, the indices that apply
 /// (`layer`, `image`, `anchor`, `y`, `x`, `channel`, `row`, `item`, `class`), `got`, `want`,
-/// `allowed`, `classes` (oracle, answer) for `tobj` cells, and `logit`: the prediction at that
-/// place (channel 4, objectness, for a `tobj` cell).
-fn mismatch<'py>(
-    py: Python<'py>,
-    m: &Mismatch,
-    preds: &[PredictionView<'_>],
-) -> PyResult<Bound<'py, PyDict>> {
+/// `allowed`, `classes` (oracle, answer) for `tobj` cells, `logit`: the prediction at that
+/// place (channel 4, objectness, for a `tobj` cell), and `writer`: the oracle row that wrote
+/// a `tobj` cell, in words (None when none did).
+fn mismatch<'py>(py: Python<'py>, m: &Mismatch) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("location", m.at.to_string())?;
-    let mut logit_at = None;
     match &m.at {
         Location::Scalar => d.set_item("kind", "scalar")?,
         Location::Layer { layer } => {
@@ -50,7 +37,6 @@ fn mismatch<'py>(
                 d.set_item(k, v)?;
             }
             d.set_item("channel", 4)?;
-            logit_at = Some((*layer, [*image, *anchor, *y, *x, 4]));
         }
         Location::Channel {
             layer,
@@ -71,7 +57,6 @@ fn mismatch<'py>(
             ] {
                 d.set_item(k, v)?;
             }
-            logit_at = Some((*layer, [*image, *anchor, *y, *x, *channel]));
         }
         Location::Count { layer, class } => {
             d.set_item("kind", "count")?;
@@ -89,15 +74,12 @@ fn mismatch<'py>(
     d.set_item("want", m.want)?;
     d.set_item("allowed", m.allowed)?;
     d.set_item("classes", m.classes.map(|(w, g)| (w.name(), g.name())))?;
-    d.set_item("logit", logit_at.and_then(|(l, idx)| logit(preds, l, idx)))?;
+    d.set_item("logit", m.logit)?;
+    d.set_item("writer", m.writer.as_ref().map(|w| w.to_string()))?;
     Ok(d)
 }
 
-fn field<'py>(
-    py: Python<'py>,
-    f: &FieldReport,
-    preds: &[PredictionView<'_>],
-) -> PyResult<Bound<'py, PyDict>> {
+fn field<'py>(py: Python<'py>, f: &FieldReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("field", &f.field)?;
     d.set_item("rule", &f.rule)?;
@@ -107,12 +89,12 @@ fn field<'py>(
     d.set_item("max_abs_err", f.max_abs_err)?;
     d.set_item("max_rel_err", f.max_rel_err)?;
     match &f.worst {
-        Some(w) => d.set_item("worst", mismatch(py, w, preds)?)?,
+        Some(w) => d.set_item("worst", mismatch(py, w)?)?,
         None => d.set_item("worst", py.None())?,
     }
     let list = PyList::empty(py);
     for m in &f.first_failures {
-        list.append(mismatch(py, m, preds)?)?;
+        list.append(mismatch(py, m)?)?;
     }
     d.set_item("first_failures", list)?;
     Ok(d)
@@ -120,12 +102,9 @@ fn field<'py>(
 
 /// The whole report: `conforms`, `verdict`, `text` (what `softobj check` prints), `tolerances`,
 /// `fields` (one dict per compared field), `class_changes` (the report's words and the 3x3
-/// matrix, oracle class by answer class), `missing`, `not_given`, `problems`.
-pub fn report_out<'py>(
-    py: Python<'py>,
-    r: &Report,
-    preds: &[PredictionView<'_>],
-) -> PyResult<Bound<'py, PyDict>> {
+/// matrix, oracle class by answer class), `missing`, `not_given`, `problems`, `patterns` (the
+/// named failure patterns the comparison recognised, in words).
+pub fn report_out<'py>(py: Python<'py>, r: &Report) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("conforms", r.conforms())?;
     d.set_item("verdict", r.verdict())?;
@@ -138,7 +117,7 @@ pub fn report_out<'py>(
     d.set_item("tolerances", t)?;
     let fields = PyList::empty(py);
     for f in &r.fields {
-        fields.append(field(py, f, preds)?)?;
+        fields.append(field(py, f)?)?;
     }
     d.set_item("fields", fields)?;
     d.set_item("class_changes", r.class_changes.to_string())?;
@@ -149,5 +128,7 @@ pub fn report_out<'py>(
     d.set_item("missing", &r.missing)?;
     d.set_item("not_given", &r.not_given)?;
     d.set_item("problems", &r.problems)?;
+    let patterns: Vec<String> = r.patterns.iter().map(|p| p.to_string()).collect();
+    d.set_item("patterns", patterns)?;
     Ok(d)
 }

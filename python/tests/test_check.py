@@ -115,7 +115,6 @@ def test_non_finite_answer_does_not_conform():
     assert not r.ok and {"loss", "grad"} <= {f["field"] for f in r.fields if not f["passed"]}
 
 
-@pytest.mark.xfail(strict=True, reason="spec revision 2 in the core: answers with NaN tokens are read (lead)")
 def test_non_finite_answer_file_is_read_and_judged(softobj, tmp_path):
     case = so.gen_cases(1, seed=6)[0]
     cpath = tmp_path / "case.json"

@@ -292,7 +292,7 @@ def load_answer(path: PathLike) -> Dict[str, Any]:
 
 def _answer(answer: Any) -> Any:
     """An answer for ``_core``: an Evaluation's, a file's, or a dict with numpy and torch
-    values made plain (unknown top-level keys earn a :class:`CaseWarning`)."""
+    values made plain (``_core`` reads it with the crate's answer reader)."""
     if isinstance(answer, Evaluation):
         return answer.to_answer()
     if _convert.is_path(answer):
@@ -300,17 +300,6 @@ def _answer(answer: Any) -> Any:
     if not isinstance(answer, Mapping):
         raise TypeError(
             f"answer: expected a dict, an Evaluation or a path, got {type(answer).__name__}"
-        )
-    if "format" not in answer:
-        known = set(_core.ANSWER_KEYS)
-        _warn(
-            (
-                f"unknown top-level key `{k}` of the answer is ignored "
-                f"(known: {', '.join(_core.ANSWER_KEYS)})"
-                for k in answer
-                if k not in known
-            ),
-            stacklevel=4,
         )
     return _convert.plain_answer(answer)
 
@@ -332,7 +321,8 @@ def write_answer(path: PathLike, answer: Any) -> str:
     values may be numpy or torch scalars and arrays, or the JSON form. Non-finite values are
     written as the tokens ``NaN``, ``Infinity`` and ``-Infinity`` (spec revision 2: the reader
     accepts them, and such an answer does not conform). Returns the path written."""
-    a = _core.read_answer(_answer(answer))
+    a, warns = _core.read_answer(_answer(answer))
+    _warn(warns)
     text = json.dumps(_json_ready(a), allow_nan=True)
     path = os.fspath(path)
     with open(path, "w", encoding="utf-8") as f:
@@ -380,6 +370,7 @@ def check(
     c, base = _convert.read_case(case)
     config, t, preds = _convert.case_parts(c)
     d = _core.check(config, t, preds, _answer(answer), tol, int(listed), base)
+    _warn(d.pop("warnings"))
     return Report(d, preset if not tolerances else "custom")
 
 

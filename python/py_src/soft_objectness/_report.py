@@ -22,12 +22,14 @@ class Report:
         missing, not_given, problems: required fields absent, optional fields absent,
             structural problems (layer counts, shapes).
         class_changes: ``tobj`` cells whose class changed, in words.
+        patterns: the named failure patterns the comparison recognised, in words.
 
     A mismatch dict has ``location`` (the report's words), ``kind`` (``scalar``, ``layer``,
     ``cell``, ``channel``, ``count``, ``row``), the indices that apply (``layer``, ``image``,
     ``anchor``, ``y``, ``x``, ``channel``, ``row``, ``item``, ``class``), ``got``, ``want``,
-    ``allowed``, ``classes`` (oracle class, answer class: ``tobj`` cells) and ``logit``, the
-    input prediction at that place (the objectness channel for a ``tobj`` cell).
+    ``allowed``, ``classes`` (oracle class, answer class: ``tobj`` cells), ``logit``, the
+    input prediction at that place (the objectness channel for a ``tobj`` cell), and
+    ``writer``, the oracle row that wrote a ``tobj`` cell (in words; None when none did).
     """
 
     def __init__(self, d: Dict[str, Any], preset: str) -> None:
@@ -42,6 +44,7 @@ class Report:
     missing = property(lambda self: list(self._d["missing"]))
     not_given = property(lambda self: list(self._d["not_given"]))
     problems = property(lambda self: list(self._d["problems"]))
+    patterns = property(lambda self: list(self._d["patterns"]))
     class_changes = property(lambda self: self._d["class_changes"])
 
     def field(self, name: str) -> Optional[Dict[str, Any]]:
@@ -87,6 +90,8 @@ def format_assertion(report: Report, msg: Optional[str] = None) -> str:
         lines.append(f"Structural problem: {p}.")
     if report.class_changes != "none":
         lines.append(f"tobj cells that change class: {report.class_changes}.")
+    for p in report.patterns:
+        lines.append(f"Pattern: {p}")
     for f in report.fields:
         if f["passed"]:
             continue
