@@ -8,7 +8,7 @@ On the standard workload (batch 16, 640x640, 80 classes, float32 predictions, YO
 * `soft_objectness.build_targets` vs `softobj bench`'s `soft_vec` stage (the vectorised soft
   builder, fresh buffers);
 * the file round trip a porter uses without the package: write the case (`write_case`, the
-  predictions as `.npy`), run `softobj eval CASE --out-dir DIR`, read the answer back
+  predictions as `.npy`), run `softobj eval CASE --out DIR`, read the answer back
   (`load_answer`).
 
 Usage (from the repository root, with the package installed and `cargo build --release`):
@@ -88,7 +88,7 @@ def main() -> int:
 
             def round_trip():
                 so.write_case(case_path, case, npy=True)
-                subprocess.run([args.softobj, "eval", str(case_path), "--out-dir", str(out)],
+                subprocess.run([args.softobj, "eval", str(case_path), "--out", str(out)],
                                check=True, capture_output=True)
                 return so.load_answer(out)
 
@@ -116,7 +116,7 @@ def main() -> int:
             ("rust_evaluate_s", "softobj bench: evaluate"),
             ("python_build_targets_s", "soft_objectness.build_targets"),
             ("rust_soft_vec_s", "softobj bench: soft_vec (vectorised builder)"),
-            ("file_round_trip_s", "write case + softobj eval --out-dir + load"),
+            ("file_round_trip_s", "write case + softobj eval --out DIR + load"),
         ):
             med, mn = r[key]
             print(f"{b:>5}  {label:<44} {ms(med)} {ms(mn)}")

@@ -237,7 +237,7 @@ fn read_case<'py>(
     Ok((convert::case_out(py, case)?, warnings))
 }
 
-/// Reads an answer (a JSON answer, a case with `expected`, or an `--out-dir` folder).
+/// Reads an answer (a JSON answer, a case with `expected`, or an `--out` folder).
 #[pyfunction]
 fn load_answer<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
     let a = py

@@ -76,7 +76,7 @@ def test_case_round_trip(tmp_path):
 
 def test_load_answer_of_an_out_dir(softobj, tmp_path):
     path = fixture_paths()[0]
-    run(softobj, "eval", path, "--out-dir", tmp_path / "out")
+    run(softobj, "eval", path, "--out", tmp_path / "out")
     a = so.load_answer(tmp_path / "out")
     assert json_form(a) == json_form(so.evaluate_case(path).to_answer())
     assert so.check(path, tmp_path / "out").ok

@@ -285,7 +285,7 @@ def write_case(path: PathLike, case: Mapping[str, Any], npy: bool = False) -> Li
 
 def load_answer(path: PathLike) -> Dict[str, Any]:
     """Reads an answer: a JSON answer (``softobj eval`` output), a case file with
-    ``expected``, or a folder written by ``softobj eval --out-dir``. ``tobj`` and ``grad`` come
+    ``expected``, or a folder written by ``softobj eval --out``. ``tobj`` and ``grad`` come
     back as lists of float64 numpy arrays, the rest as the answer format has it."""
     return _core.load_answer(os.fspath(path))
 
