@@ -82,14 +82,6 @@ pub fn guarded<T>(f: impl FnOnce() -> soft_objectness::Result<T>) -> Outcome<T> 
     }
 }
 
-/// Runs `f` on a worker of rayon's global pool, as `softobj bench` runs its stages: the core's
-/// parallel sections then start from inside the pool instead of each waking it from outside
-/// (which costs a round trip per section). Blocks the calling thread until `f` returns; a panic
-/// in `f` comes back to the caller (where [`guarded`] catches it).
-pub fn in_pool<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    rayon::scope(|_| f())
-}
-
 /// What [`guarded`] returns: built without the GIL, turned into a `PyResult` with it.
 pub enum Outcome<T> {
     /// The value.

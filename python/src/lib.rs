@@ -26,7 +26,7 @@ mod evaluation;
 mod report;
 
 use convert::Borrowed;
-use errors::{guarded, in_pool, to_py};
+use errors::{guarded, to_py};
 use evaluation::PyEvaluation;
 
 /// `"vectorised"` or `"loop"`.
@@ -51,7 +51,7 @@ fn run(
     let view = inputs.view();
     match backend {
         "cpu" => py
-            .detach(|| guarded(|| in_pool(|| evaluate_view(config, &view, opts))))
+            .detach(|| guarded(|| evaluate_view(config, &view, opts)))
             .into_py(py),
         "gpu" => {
             // The device needs its own copy of the inputs; so does the core's GPU entry point.
@@ -151,7 +151,7 @@ fn build_targets<'py>(
     }
     let view = t.view();
     let layers = py
-        .detach(|| guarded(|| in_pool(|| core_targets(&config, view, &grids, builder))))
+        .detach(|| guarded(|| core_targets(&config, view, &grids, builder)))
         .into_py(py)?;
     let list = PyList::empty(py);
     for (l, layer) in layers.into_iter().enumerate() {
