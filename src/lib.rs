@@ -77,7 +77,7 @@ pub use array::{JsonArray, Limits};
 pub use case::Case;
 pub use config::{Assigner, Config, Distance, Hyp, Overlap, Score, SoftLoss};
 pub use conformance::{Report, Tolerances, compare};
-pub use error::{Error, Result};
+pub use error::{Error, GpuError, Result};
 pub use eval::{build_targets, evaluate, evaluate_case, evaluate_view};
 pub use grad::{Gradient, RowGrad};
 pub use inputs::{Inputs, InputsView, Prediction, PredictionView};

@@ -99,7 +99,3 @@ fn write_cells(
         }
     }
 }
-
-/// Compatibility path of [`score::centre_rows`].
-#[cfg(feature = "gpu")]
-pub(crate) use super::score::centre_rows;

@@ -11,10 +11,7 @@ use super::pool::Pool;
 use super::scopes::ErrorScopes;
 use super::soft_assign::SoftAssign;
 use super::yolov5_assign::Yolov5Assign;
-use crate::config::Config;
 use crate::error::{GpuError, Result};
-use crate::inputs::Inputs;
-use crate::result::Evaluation;
 
 /// A GPU device with the compiled kernels and a pool of reusable buffers.
 ///
@@ -274,14 +271,5 @@ impl GpuContext {
         let message = u.join("; ");
         u.clear();
         Err(GpuError::wgpu("device error", message).into())
-    }
-
-    pub(super) fn evaluate_validated(
-        &self,
-        config: &Config,
-        inputs: &Inputs,
-        balance: Vec<f64>,
-    ) -> Result<Evaluation> {
-        super::record::evaluate(self, config, inputs, balance)
     }
 }

@@ -1,13 +1,9 @@
 //! Wrapper of `shaders/f64_check.wgsl`: the emulated f64 addition on demand, so that the tests
-//! can compare it bit for bit with the host's.
+//! can compare it bit for bit with the host's (run by [`super::testing::f64_add`]).
 
 use bytemuck::{Pod, Zeroable};
 
-use super::context::GpuContext;
-use super::kernel::{Binding, Pass, Shader, Slot};
-use super::pool::{Pool, Role};
-use super::scopes::ErrorScopes;
-use crate::error::{GpuError, Result};
+use super::kernel::{Shader, Slot};
 
 /// `shaders/f64_check.wgsl`.
 pub(crate) struct F64Check;
@@ -28,89 +24,6 @@ impl Shader for F64Check {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct CheckParams {
-    n: u32,
-    pad: [u32; 3],
-}
-
-/// The bit patterns of `v` as (low, high) word pairs.
-fn words(v: &[f64]) -> Vec<[u32; 2]> {
-    v.iter()
-        .map(|x| [x.to_bits() as u32, (x.to_bits() >> 32) as u32])
-        .collect()
-}
-
-const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
-    .union(wgpu::BufferUsages::COPY_DST)
-    .union(wgpu::BufferUsages::COPY_SRC);
-
-const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM.union(wgpu::BufferUsages::COPY_DST);
-const READBACK: wgpu::BufferUsages =
-    wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
-
-impl GpuContext {
-    /// `a[i] + b[i]` by the shaders' emulated f64 addition (`shaders/f64.wgsl`), for
-    /// non-negative operands.
-    pub(crate) fn f64_add(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>> {
-        if a.len() != b.len() || (a.len() as u64) * 8 > self.binding_limit() {
-            let message = format!("{} and {} operands", a.len(), b.len());
-            return Err(GpuError::wgpu("f64 check", message).into());
-        }
-        let mut state = self.lock()?;
-        self.health()?;
-        let scopes = ErrorScopes::push(&self.device);
-        let readback = self.submit_add(&mut state.pool, a, b);
-        let data = self.read_back(&[readback]);
-        scopes.pop("f64 check")?;
-        Ok(data?[0]
-            .chunks_exact(2)
-            .take(a.len())
-            .map(|p| f64::from_bits(u64::from(p[0]) | (u64::from(p[1]) << 32)))
-            .collect())
-    }
-
-    /// Uploads the operands, records the addition and the copy of the sums, and submits;
-    /// returns the readback buffer and its bytes.
-    fn submit_add(&self, pool: &mut Pool, a: &[f64], b: &[f64]) -> (wgpu::Buffer, u64) {
-        let bytes = (a.len() as u64 * 8).max(16);
-        let (dev, max) = (&self.device, self.limits.max_buffer_size);
-        let mut get = |slot, bytes, usage| pool.get(dev, (Role::Check, slot, 0), bytes, usage, max);
-        let [params, ba, bb, out, rb] = [
-            get(0, 16, UNIFORM),
-            get(1, bytes, STORAGE),
-            get(2, bytes, STORAGE),
-            get(3, bytes, STORAGE),
-            get(4, bytes, READBACK),
-        ];
-        let p = CheckParams {
-            n: a.len() as u32,
-            pad: [0; 3],
-        };
-        self.queue.write_buffer(&params, 0, bytemuck::bytes_of(&p));
-        if !a.is_empty() {
-            self.queue
-                .write_buffer(&ba, 0, bytemuck::cast_slice(&words(a)));
-            self.queue
-                .write_buffer(&bb, 0, bytemuck::cast_slice(&words(b)));
-        }
-        let bindings = [
-            Binding::new(&params, 16),
-            Binding::new(&ba, bytes),
-            Binding::new(&bb, bytes),
-            Binding::new(&out, bytes),
-        ];
-        let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("f64 check"),
-        });
-        let pass = Pass {
-            entry: "add",
-            n: a.len() as u64,
-        };
-        let max_per_dim = self.limits.max_compute_workgroups_per_dimension;
-        self.kernels
-            .f64_check
-            .encode(dev, &mut enc, &bindings, &[pass], max_per_dim);
-        enc.copy_buffer_to_buffer(&out, 0, &rb, 0, bytes);
-        self.queue.submit([enc.finish()]);
-        (rb, bytes)
-    }
+    pub(crate) n: u32,
+    pub(crate) pad: [u32; 3],
 }

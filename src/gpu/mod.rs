@@ -17,9 +17,10 @@
 //! dispatch), `context.rs` (adapter, device, queue, the kernels, the buffer pool of `pool.rs`),
 //! `scopes.rs` (device error scopes), `plan.rs` (rows and chunks of images per layer),
 //! `upload.rs` (the f32 records and parameters), `readback.rs` (the layout of a chunk's results
-//! and the mapping), `record.rs` (one evaluation in one submission) with `passes.rs` (a chunk's
-//! passes, one method per kernel), and
-//! `assemble.rs` (the [`Evaluation`] from the words read back).
+//! and the mapping), `record.rs` (every pass of an evaluation in one command buffer) with
+//! `passes.rs` (a chunk's passes, one method per kernel), `assemble.rs` (the [`Evaluation`] from
+//! the words read back) and `run.rs` (one evaluation start to end: plan, record, submit, read
+//! back, assemble). No file imports a file above it.
 //!
 //! The cell classes (positive, negative, soft) are those of the f64 oracle, decided exactly
 //! (`exact.rs`, docs/gpu.md); values agree to f32 accuracy. Inputs are validated exactly
@@ -80,6 +81,8 @@ mod pool;
 mod readback;
 #[cfg(feature = "gpu")]
 mod record;
+#[cfg(feature = "gpu")]
+mod run;
 #[cfg(feature = "gpu")]
 mod scopes;
 #[cfg(feature = "gpu")]

@@ -1,5 +1,5 @@
-//! One evaluation on the device: plan, fill the buffers and record every pass of every layer in
-//! one command buffer, submit, read back once, assemble.
+//! Recording one evaluation: fill the buffers and record every pass of every layer in one
+//! command buffer ([`super::run`] plans, submits, reads back and assembles).
 //!
 //! Per layer: clear the totals; per chunk of images upload its records, clear its targets and
 //! record soft_assign (soft assigner), box_cls, yolov5_assign (YOLOv5 assigner: after box_cls,
@@ -9,20 +9,17 @@
 
 use bytemuck::Pod;
 
-use super::assemble::assemble;
 use super::box_cls::BoxRow;
 use super::context::GpuContext;
 use super::kernel::Binding;
 use super::obj_loss::ObjParams;
-use super::plan::{self, BufferLimits, LayerPlan};
+use super::plan::LayerPlan;
 use super::pool::{Pool, Role};
 use super::readback::{ChunkLayout, Part};
-use super::scopes::ErrorScopes;
 use super::upload::{self, LayerScalars, Scalars, SoftRecorder};
 use crate::config::Config;
 use crate::error::Result;
 use crate::inputs::Inputs;
-use crate::result::Evaluation;
 
 pub(super) const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
@@ -46,44 +43,6 @@ pub(crate) struct ChunkOut {
 pub(crate) struct Recorded {
     pub chunks: Vec<ChunkOut>,
     pub totals: Vec<wgpu::Buffer>,
-}
-
-/// Evaluates validated inputs with the layer balance in force.
-pub(super) fn evaluate(
-    ctx: &GpuContext,
-    config: &Config,
-    inputs: &Inputs,
-    balance: Vec<f64>,
-) -> Result<Evaluation> {
-    let mut state = ctx.lock()?;
-    ctx.health()?;
-    let limits = BufferLimits {
-        storage: state.binding_limit,
-        buffer: ctx.limits.max_buffer_size,
-        max_per_dim: state.max_per_dim,
-    };
-    let plans = plan::plan(config, inputs, limits)?;
-    let scopes = ErrorScopes::push(&ctx.device);
-    let recorded = Recorder::new(ctx, &mut state.pool, limits.max_per_dim, config)
-        .and_then(|r| r.record(inputs, &plans, &balance));
-    let read = recorded.and_then(|rec| {
-        let words = ctx.read_back(&readback_list(&rec))?;
-        Ok((rec, words))
-    });
-    scopes.pop("evaluating on the device")?;
-    ctx.health()?;
-    let (rec, words) = read?;
-    crate::totals::finite_or_error(assemble(config, inputs, plans, &rec, &words, &balance))
-}
-
-/// Every readback buffer with its bytes: the chunks in order, then the layers' totals.
-fn readback_list(rec: &Recorded) -> Vec<(wgpu::Buffer, u64)> {
-    let chunks = rec
-        .chunks
-        .iter()
-        .map(|c| (c.readback.clone(), c.layout.total()));
-    let totals = rec.totals.iter().map(|t| (t.clone(), TOTALS_BYTES));
-    chunks.chain(totals).collect()
 }
 
 /// A chunk whose count pass is recorded and whose loss pass waits for the layer's counts.
@@ -142,7 +101,7 @@ pub(super) struct Recorder<'a> {
 }
 
 impl<'a> Recorder<'a> {
-    fn new(
+    pub(super) fn new(
         ctx: &'a GpuContext,
         pool: &'a mut Pool,
         max_dim: u32,
@@ -170,7 +129,12 @@ impl<'a> Recorder<'a> {
     }
 
     /// Records every layer and submits.
-    fn record(mut self, inputs: &Inputs, plans: &[LayerPlan], balance: &[f64]) -> Result<Recorded> {
+    pub(super) fn record(
+        mut self,
+        inputs: &Inputs,
+        plans: &[LayerPlan],
+        balance: &[f64],
+    ) -> Result<Recorded> {
         let bs = inputs.batch_size() as f64;
         for (l, plan) in plans.iter().enumerate() {
             let scalars = LayerScalars::of(self.config, l, plan, bs, balance[l])?;

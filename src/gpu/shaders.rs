@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(f32_const(box_cls, "CIOU_EPS"), crate::loss::iou::EPS as f32);
         let obj = source("obj_loss");
         // The soft losses' guard (`loss::soft`, spec section 5).
-        assert_eq!(f32_const(obj, "SOFT_EPS"), 1e-6);
+        assert_eq!(f32_const(obj, "SOFT_EPS"), crate::loss::soft::EPS as f32);
         assert_eq!(u32_const(obj, "SOFT_LOSS1"), obj_loss::SOFT_LOSS1);
         assert_eq!(u32_const(obj, "SOFT_LOSS2"), obj_loss::SOFT_LOSS2);
         assert_eq!(u32_const(obj, "SOFT_LOSS3"), obj_loss::SOFT_LOSS3);

@@ -4,7 +4,8 @@
 use super::bce::sigmoid;
 use crate::config::SoftLoss;
 
-const EPS: f64 = 1e-6;
+/// The `1e-6` inside the logarithms of the soft losses (spec section 5, faithful).
+pub const EPS: f64 = 1e-6;
 
 /// The element loss of `kind` at logit `x`, target `t`, and `d loss / dx`.
 ///

@@ -1,0 +1,53 @@
+//! One evaluation on the device, start to end: plan the chunks, record every pass
+//! ([`super::record`]), submit, read back once, assemble the [`Evaluation`] and refuse a result
+//! that is not finite (the same rule as the CPU path).
+
+use super::assemble::assemble;
+use super::context::GpuContext;
+use super::plan::{self, BufferLimits};
+use super::record::{Recorded, Recorder, TOTALS_BYTES};
+use super::scopes::ErrorScopes;
+use crate::config::Config;
+use crate::error::Result;
+use crate::inputs::Inputs;
+use crate::result::Evaluation;
+
+impl GpuContext {
+    /// Evaluates validated inputs with the layer balance in force.
+    pub(super) fn evaluate_validated(
+        &self,
+        config: &Config,
+        inputs: &Inputs,
+        balance: Vec<f64>,
+    ) -> Result<Evaluation> {
+        let mut state = self.lock()?;
+        self.health()?;
+        let limits = BufferLimits {
+            storage: state.binding_limit,
+            buffer: self.limits.max_buffer_size,
+            max_per_dim: state.max_per_dim,
+        };
+        let plans = plan::plan(config, inputs, limits)?;
+        let scopes = ErrorScopes::push(&self.device);
+        let recorded = Recorder::new(self, &mut state.pool, limits.max_per_dim, config)
+            .and_then(|r| r.record(inputs, &plans, &balance));
+        let read = recorded.and_then(|rec| {
+            let words = self.read_back(&readback_list(&rec))?;
+            Ok((rec, words))
+        });
+        scopes.pop("evaluating on the device")?;
+        self.health()?;
+        let (rec, words) = read?;
+        crate::totals::finite_or_error(assemble(config, inputs, plans, &rec, &words, &balance))
+    }
+}
+
+/// Every readback buffer with its bytes: the chunks in order, then the layers' totals.
+fn readback_list(rec: &Recorded) -> Vec<(wgpu::Buffer, u64)> {
+    let chunks = rec
+        .chunks
+        .iter()
+        .map(|c| (c.readback.clone(), c.layout.total()));
+    let totals = rec.totals.iter().map(|t| (t.clone(), TOTALS_BYTES));
+    chunks.chain(totals).collect()
+}
