@@ -1,0 +1,467 @@
+//! `soft_objectness._core`: the compiled half of the Python package `soft_objectness`.
+//!
+//! Every function here is a thin wrapper of the core crate: the configuration is read by
+//! [`Config::from_json`], inputs are validated and evaluated by [`evaluate_view`] (predictions
+//! borrowed from their numpy arrays, never copied), answers are judged by
+//! [`conformance::compare_with`], cases are read, generated and written by [`Case`],
+//! [`casegen`] and [`answer`]. The GIL is released while the core works; core errors become
+//! the exceptions of [`errors`] and a panic becomes `InternalError`. The Python package on top
+//! (`python/py_src/soft_objectness`) adds the documented signatures, torch and list
+//! conversions, and caching.
+
+use std::path::{Path, PathBuf};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use soft_objectness::conformance::{self, CompareOptions, Scope, Tolerances};
+use soft_objectness::{
+    Case, Config, EvalOptions, Grid, Limits, SoftBuilder, answer, build_targets as core_targets,
+    casegen, default_batch, evaluate_view,
+};
+
+mod convert;
+mod errors;
+mod evaluation;
+mod report;
+
+use convert::Borrowed;
+use errors::{guarded, to_py};
+use evaluation::PyEvaluation;
+
+/// `"vectorised"` or `"loop"`.
+fn builder_of(name: &str) -> PyResult<SoftBuilder> {
+    match name {
+        "vectorised" => Ok(SoftBuilder::Vectorised),
+        "loop" => Ok(SoftBuilder::Loop),
+        _ => Err(PyValueError::new_err(format!(
+            "builder: unknown value {name:?} (accepted: vectorised, loop)"
+        ))),
+    }
+}
+
+/// Evaluates borrowed inputs on `backend` without the GIL.
+fn run(
+    py: Python<'_>,
+    config: &Config,
+    inputs: &Borrowed<'_>,
+    opts: &EvalOptions,
+    backend: &str,
+) -> PyResult<soft_objectness::Evaluation> {
+    let view = inputs.view();
+    match backend {
+        "cpu" => py
+            .detach(|| guarded(|| evaluate_view(config, &view, opts)))
+            .into_py(py),
+        "gpu" => {
+            // The device needs its own copy of the inputs; so does the core's GPU entry point.
+            let owned = convert::owned(&view);
+            py.detach(|| guarded(|| soft_objectness::gpu::evaluate(None, config, &owned, opts)))
+                .into_py(py)
+        }
+        _ => Err(PyValueError::new_err(format!(
+            "backend: unknown value {backend:?} (accepted: cpu, gpu)"
+        ))),
+    }
+}
+
+/// Evaluates one batch; see `soft_objectness.evaluate`.
+#[pyfunction]
+#[pyo3(signature = (config, targets, predictions, builder = "vectorised", backend = "cpu", balance = None))]
+fn evaluate<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    targets: &Bound<'py, PyAny>,
+    predictions: Vec<Bound<'py, PyAny>>,
+    builder: &str,
+    backend: &str,
+    balance: Option<Vec<f64>>,
+) -> PyResult<PyEvaluation> {
+    let inputs = Borrowed::new(targets, &predictions)?;
+    let config = convert::config(config, inputs.nc_hint())?;
+    let opts = EvalOptions {
+        builder: builder_of(builder)?,
+        balance,
+    };
+    let e = run(py, &config, &inputs, &opts, backend)?;
+    Ok(PyEvaluation { e, config })
+}
+
+/// The address of the first element the core reads of each prediction layer, through the
+/// same borrowing as `evaluate` (tests use it to show that nothing is copied).
+#[pyfunction]
+fn _prediction_addresses<'py>(
+    targets: &Bound<'py, PyAny>,
+    predictions: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Vec<usize>> {
+    let inputs = Borrowed::new(targets, &predictions)?;
+    let view = inputs.view();
+    Ok(view
+        .predictions
+        .iter()
+        .map(|p| match p {
+            soft_objectness::PredictionView::F32(a) => a.as_ptr() as usize,
+            soft_objectness::PredictionView::F64(a) => a.as_ptr() as usize,
+        })
+        .collect())
+}
+
+/// The targets of every layer from the layer shapes alone (`(bs, na, ny, nx)`, or a
+/// prediction's five-dimensional shape); see `soft_objectness.build_targets`.
+#[pyfunction]
+#[pyo3(signature = (config, targets, shapes, builder = "vectorised"))]
+fn build_targets<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    targets: &Bound<'py, PyAny>,
+    shapes: Vec<Vec<usize>>,
+    builder: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let builder = builder_of(builder)?;
+    let t = convert::targets(targets)?;
+    let config = convert::config(config, None)?;
+    let grids = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s[..] {
+            // A prediction's shape `[bs, na, ny, nx, no]` gives its grid too.
+            [bs, na, ny, nx] | [bs, na, ny, nx, _] => Ok(Grid { bs, na, ny, nx }),
+            _ => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "shapes[{i}]: expected (bs, na, ny, nx), got {s:?}"
+            ))),
+        })
+        .collect::<PyResult<Vec<Grid>>>()?;
+    // A layer's targets are allocated whole: refuse what no array could hold, before trying.
+    let limit = Limits::default().max_elements;
+    for (i, g) in grids.iter().enumerate() {
+        let cells = [g.bs, g.na, g.ny, g.nx]
+            .iter()
+            .try_fold(1u64, |acc, &n| acc.checked_mul(n as u64))
+            .unwrap_or(u64::MAX);
+        if cells > limit {
+            return Err(to_py(
+                py,
+                soft_objectness::Error::TooLarge {
+                    field: format!("shapes[{i}]"),
+                    elements: cells,
+                    limit,
+                },
+            ));
+        }
+    }
+    let view = t.view();
+    let layers = py
+        .detach(|| guarded(|| core_targets(&config, view, &grids, builder)))
+        .into_py(py)?;
+    let list = PyList::empty(py);
+    for (l, layer) in layers.into_iter().enumerate() {
+        let d = PyDict::new(py);
+        d.set_item("tobj", numpy::PyArray::from_owned_array(py, layer.tobj))?;
+        d.set_item("rows", convert::rows_out(py, &layer.rows, &config, l)?)?;
+        list.append(d)?;
+    }
+    Ok(list)
+}
+
+/// Compares `answer` with the oracle's evaluation of the inputs; see `soft_objectness.check`.
+#[pyfunction]
+#[pyo3(signature = (config, targets, predictions, answer, tolerances, listed = 8, base_dir = None))]
+#[allow(clippy::too_many_arguments)]
+fn check<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    targets: &Bound<'py, PyAny>,
+    predictions: Vec<Bound<'py, PyAny>>,
+    answer: &Bound<'py, PyAny>,
+    tolerances: (f64, f64, f64, f64),
+    listed: usize,
+    base_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (rtol, atol, tobj_atol, grad_rtol) = tolerances;
+    let tolerances = Tolerances {
+        rtol,
+        atol,
+        tobj_atol,
+        grad_rtol,
+    };
+    tolerances.validate().map_err(|e| to_py(py, e))?;
+    let inputs = Borrowed::new(targets, &predictions)?;
+    let config = convert::config(config, inputs.nc_hint())?;
+    let (answer, warnings) = convert::answer(answer, base_dir.as_deref())?;
+    let oracle = run(py, &config, &inputs, &EvalOptions::default(), "cpu")?;
+    let opts = CompareOptions { tolerances, listed };
+    // The comparison shows input logits when it has the inputs; its scope takes them owned,
+    // so they are copied once here (a comparison, not the hot path).
+    let owned = convert::owned(&inputs.view());
+    let scope = Scope {
+        inputs: Some(&owned),
+        only: None,
+    };
+    let report = py
+        .detach(|| {
+            guarded(|| {
+                Ok(conformance::compare_scoped(
+                    &config, &oracle, &answer, &opts, &scope,
+                ))
+            })
+        })
+        .into_py(py)?;
+    let d = report::report_out(py, &report)?;
+    d.set_item("warnings", warnings)?;
+    Ok(d)
+}
+
+/// Reads a case file; returns the case as a dict and the reader's warnings.
+#[pyfunction]
+fn load_case<'py>(py: Python<'py>, path: PathBuf) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
+    let mut case = py.detach(|| guarded(|| Case::load(&path))).into_py(py)?;
+    let warnings = std::mem::take(&mut case.warnings);
+    Ok((convert::case_out(py, case)?, warnings))
+}
+
+/// Reads a case given as Python data in the JSON form (as `json.load` returns it: arrays as
+/// `{"shape", "data"}` or `{"npy": FILE}`) through the case reader; returns it in the dict
+/// form of `load_case` and the reader's warnings.
+#[pyfunction]
+#[pyo3(signature = (case, base_dir = None))]
+fn read_case<'py>(
+    py: Python<'py>,
+    case: &Bound<'py, PyAny>,
+    base_dir: Option<PathBuf>,
+) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
+    let v = convert::value_of(case, "case", 0)?;
+    let mut case = py
+        .detach(|| guarded(|| Case::from_value(&v, &Limits::default(), base_dir.as_deref())))
+        .into_py(py)?;
+    let warnings = std::mem::take(&mut case.warnings);
+    Ok((convert::case_out(py, case)?, warnings))
+}
+
+/// Reads an answer (a JSON answer, a case with `expected`, or an `--out` folder).
+#[pyfunction]
+fn load_answer<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    let a = py
+        .detach(|| guarded(|| answer::load_answer(&path)))
+        .into_py(py)?;
+    convert::answer_out(py, a)
+}
+
+/// An answer from Python data, read as `check` reads it; returns it in the dict form and the
+/// reader's warnings.
+#[pyfunction]
+#[pyo3(signature = (answer, base_dir = None))]
+fn read_answer<'py>(
+    py: Python<'py>,
+    answer: &Bound<'py, PyAny>,
+    base_dir: Option<PathBuf>,
+) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
+    let (a, warnings) = convert::answer(answer, base_dir.as_deref())?;
+    Ok((convert::answer_out(py, a)?, warnings))
+}
+
+/// An array in the case format's JSON form (`{"shape", "data"}` or `{"npy": FILE}`) as a
+/// numpy array (`.npy` files keep their dtype; inline data is float64).
+#[pyfunction]
+#[pyo3(signature = (obj, field, base_dir = None))]
+fn read_array<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    field: &str,
+    base_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(
+        match convert::json_array(obj, field, base_dir.as_deref())? {
+            soft_objectness::npy::NpyArray::F32(a) => {
+                numpy::PyArray::from_owned_array(py, a).into_any()
+            }
+            soft_objectness::npy::NpyArray::F64(a) => {
+                numpy::PyArray::from_owned_array(py, a).into_any()
+            }
+        },
+    )
+}
+
+/// Writes a case as `softobj gen` does (`STEM.json`, with `npy` the layers as `STEM.pL.npy`);
+/// returns the files written.
+#[pyfunction]
+#[pyo3(signature = (path, name, config, targets, predictions, expected = None, npy = false))]
+#[allow(clippy::too_many_arguments)]
+fn write_case<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    name: String,
+    config: &Bound<'py, PyAny>,
+    targets: &Bound<'py, PyAny>,
+    predictions: Vec<Bound<'py, PyAny>>,
+    expected: Option<&Bound<'py, PyAny>>,
+    npy: bool,
+) -> PyResult<Vec<PathBuf>> {
+    let inputs = Borrowed::new(targets, &predictions)?;
+    let config = convert::config(config, inputs.nc_hint())?;
+    let expected = expected
+        .filter(|e| !e.is_none())
+        .map(|e| convert::answer(e, None).map(|(a, _)| a))
+        .transpose()?;
+    let view = inputs.view();
+    let (dir, stem) = split_path(&path);
+    py.detach(|| {
+        guarded(|| {
+            view.validate(&config)?;
+            let case = Case {
+                name,
+                config: config.clone(),
+                inputs: convert::owned(&view),
+                expected: None,
+                warnings: Vec::new(),
+            };
+            std::fs::create_dir_all(&dir).map_err(|source| soft_objectness::Error::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            casegen::write_case(&case, &dir, &stem, npy, expected.as_ref())
+        })
+    })
+    .into_py(py)
+}
+
+/// The folder and the file stem of `path` (`DIR/STEM.json`, or `DIR/STEM`).
+fn split_path(path: &Path) -> (PathBuf, String) {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "case".into());
+    let stem = name.strip_suffix(".json").unwrap_or(&name).to_string();
+    (dir, stem)
+}
+
+/// Cases as `softobj gen` makes them: `(file stem, case dict)` pairs.
+#[pyfunction]
+#[pyo3(signature = (count, seed = 0, edge = false, width = 64, height = 64, batch = 2, nc = 3, with_expected = false))]
+#[allow(clippy::too_many_arguments)]
+fn gen_cases<'py>(
+    py: Python<'py>,
+    count: u64,
+    seed: u64,
+    edge: bool,
+    width: usize,
+    height: usize,
+    batch: usize,
+    nc: usize,
+    with_expected: bool,
+) -> PyResult<Vec<(String, Bound<'py, PyDict>)>> {
+    let opts = casegen::GenOptions {
+        seed,
+        width,
+        height,
+        batch,
+        nc,
+    };
+    let cases = py
+        .detach(|| {
+            guarded(|| {
+                let mut cases: Vec<(String, Case)> = if edge {
+                    casegen::edge_cases(seed)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, c)| (format!("edge-{k:02}-{}", casegen::stem(&c)), c))
+                        .collect()
+                } else {
+                    opts.validate()?;
+                    (0..count)
+                        .map(|k| {
+                            casegen::random_case(&opts, k).map(|c| (format!("case-{k:03}"), c))
+                        })
+                        .collect::<soft_objectness::Result<_>>()?
+                };
+                for (_, case) in &mut cases {
+                    if with_expected {
+                        let e = soft_objectness::evaluate_case(case, &EvalOptions::default())?;
+                        case.expected =
+                            Some(soft_objectness::Answer::from_evaluation(&e, &case.config));
+                    } else {
+                        case.config.validate()?;
+                        case.inputs.validate(&case.config)?;
+                    }
+                }
+                Ok(cases)
+            })
+        })
+        .into_py(py)?;
+    cases
+        .into_iter()
+        .map(|(stem, c)| Ok((stem, convert::case_out(py, c)?)))
+        .collect()
+}
+
+/// The standard workload of the benchmarks (`default_batch::build`): `(case dict)`.
+#[pyfunction(name = "default_batch")]
+#[pyo3(signature = (boxes_per_image = 8, batch = 16, size = 640, nc = 80, seed = 0x5eed))]
+fn standard_batch<'py>(
+    py: Python<'py>,
+    boxes_per_image: usize,
+    batch: usize,
+    size: usize,
+    nc: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let w = default_batch::Workload {
+        batch,
+        width: size,
+        height: size,
+        nc,
+        boxes_per_image,
+        seed,
+    };
+    if size == 0 || !size.is_multiple_of(32) || batch == 0 || nc == 0 {
+        return Err(PyValueError::new_err(
+            "default_batch: size must be a positive multiple of 32, batch and nc positive",
+        ));
+    }
+    let (config, inputs) = py
+        .detach(|| guarded(|| Ok(default_batch::build(&w))))
+        .into_py(py)?;
+    let case = Case {
+        name: format!("default batch ({boxes_per_image} boxes per image)"),
+        config,
+        inputs,
+        expected: None,
+        warnings: Vec::new(),
+    };
+    convert::case_out(py, case)
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<PyEvaluation>()?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(_prediction_addresses, m)?)?;
+    m.add_function(wrap_pyfunction!(build_targets, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(load_case, m)?)?;
+    m.add_function(wrap_pyfunction!(read_case, m)?)?;
+    m.add_function(wrap_pyfunction!(load_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(read_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(read_array, m)?)?;
+    m.add_function(wrap_pyfunction!(write_case, m)?)?;
+    m.add_function(wrap_pyfunction!(gen_cases, m)?)?;
+    m.add_function(wrap_pyfunction!(standard_batch, m)?)?;
+    let presets = PyDict::new(m.py());
+    for (name, t) in [("f64", Tolerances::F64), ("f32", Tolerances::F32)] {
+        presets.set_item(name, (t.rtol, t.atol, t.tobj_atol, t.grad_rtol))?;
+    }
+    m.add("PRESETS", presets)?;
+    m.add(
+        "ANSWER_KEYS",
+        [answer::REQUIRED.as_slice(), answer::OPTIONAL.as_slice()].concat(),
+    )?;
+    m.add("CASE_KEYS", soft_objectness::case::CASE_KEYS.to_vec())?;
+    m.add("FORMAT", soft_objectness::case::FORMAT)?;
+    m.add("MAX_ELEMENTS", Limits::default().max_elements)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+"""Shared helpers: the repository's fixtures and the `softobj` binary the Python API is held to.
+
+The binary is `$SOFTOBJ` when set, else `target/release/softobj` (built by `cargo build
+--release` or `cargo test --release`, which `.ci/run` runs first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures"
+
+
+def fixture_paths():
+    return sorted(FIXTURES.glob("*.json"))
+
+
+@pytest.fixture(scope="session")
+def softobj() -> str:
+    exe = os.environ.get("SOFTOBJ") or str(ROOT / "target" / "release" / "softobj")
+    if not Path(exe).exists():
+        subprocess.run(
+            ["cargo", "build", "--release", "--bin", "softobj"], cwd=ROOT, check=True
+        )
+    return exe
+
+
+def run(exe: str, *args, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs `softobj ARGS`, returning the completed process (stdout, stderr as text)."""
+    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"softobj {' '.join(map(str, args))}: exit {p.returncode}\n{p.stderr}")
+    return p
+
+
+def json_form(x):
+    """An answer or case with numpy arrays as the JSON form (`{"shape", "data"}`), for exact
+    comparison with parsed JSON."""
+    if isinstance(x, np.ndarray):
+        return {"shape": list(x.shape), "data": x.ravel().tolist()}
+    if isinstance(x, dict):
+        return {k: json_form(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_form(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def small_case(nc: int = 3, seed: int = 0):
+    """A small generated case in the dict form (float32 predictions)."""
+    import soft_objectness as so
+
+    return so.gen_cases(1, seed=seed, nc=nc)[0]
+
+
+def parts(case):
+    return case["config"], case["inputs"]["targets"], case["inputs"]["predictions"]
+
+
+def load_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

@@ -1,0 +1,137 @@
+"""The rest of the interface: targets, cases and answers on disk, generation."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import soft_objectness as so
+from conftest import fixture_paths, json_form, parts, run
+
+
+def test_evaluation_fields():
+    case = so.gen_cases(1, seed=1)[0]
+    config, t, p = parts(case)
+    e = so.evaluate(config, t, p)
+    assert len(e.tobj) == len(e.grad) == len(e.counts) == len(e.rows) == len(e.hard_loss) == 3
+    for tobj, g, c, a in zip(e.tobj, e.grad, e.counts, p):
+        assert tobj.shape == a.shape[:4] and tobj.dtype == np.float64
+        assert g.shape == a.shape and g.dtype == np.float64
+        assert c["positive"] + c["negative"] + c["soft"] == tobj.size
+    r = e.rows[0]
+    n = len(r["b"])
+    assert r["tbox"].shape == (n, 4) and r["anchor"].shape == (n, 2) and r["class"].dtype == np.int64
+    assert e.grad is e.grad  # cached
+    assert "Evaluation(loss=" in repr(e)
+    a = e.to_answer()
+    assert list(a) == ["loss", "lbox", "lobj", "lcls", "tobj", "counts", "grad", "hard_loss", "soft_loss", "balance", "matched"]
+    assert list(a["matched"][0][0]["tbox"]) == r["tbox"][0].tolist()
+
+
+def test_build_targets_equals_the_evaluation():
+    case = so.gen_cases(1, seed=7)[0]
+    config, t, p = parts(case)
+    e = so.evaluate(config, t, p)
+    for builder in ("vectorised", "loop"):
+        layers = so.build_targets(config, t, [a.shape for a in p], builder=builder)
+        for got, tobj, rows in zip(layers, e.tobj, e.rows):
+            if config["assigner"] == "soft":
+                assert got["tobj"].tobytes() == tobj.tobytes()
+            for k in rows:
+                assert np.array_equal(got["rows"][k], rows[k]), k
+    with pytest.raises(so.CaseError, match=r"shapes\[1\]: shape mismatch"):
+        so.build_targets(config, t, [p[0].shape, (2, 1, 4, 4), p[2].shape])
+
+
+def test_gen_cases_writes_what_softobj_gen_writes(softobj, tmp_path):
+    for k, (flags, kwargs) in enumerate((
+        (["--count", "3", "--seed", "5"], dict(count=3, seed=5)),
+        (["--count", "2", "--seed", "1", "--with-expected", "--npy", "--nc", "4"], dict(count=2, seed=1, with_expected=True, npy=True, nc=4)),
+        (["--edge", "--seed", "2"], dict(edge=True, seed=2)),
+    )):
+        a, b = tmp_path / f"cli{k}", tmp_path / f"py{k}"
+        run(softobj, "gen", "--out", a, *flags)
+        cases = so.gen_cases(out=b, **kwargs)
+        names = sorted(os.listdir(a))
+        assert names == sorted(os.listdir(b)) and len(cases) == len([n for n in names if n.endswith(".json")])
+        match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+        assert not mismatch and not errors, mismatch
+
+
+def test_case_round_trip(tmp_path):
+    case = so.gen_cases(1, seed=9, with_expected=True)[0]
+    for npy in (False, True):
+        path = tmp_path / f"c{int(npy)}.json"
+        files = so.write_case(path, case, npy=npy)
+        assert files[0] == os.fspath(path) and len(files) == (4 if npy else 1)
+        back = so.load_case(path)
+        assert json_form(back) == json_form(case)
+        assert back["inputs"]["predictions"][0].dtype == np.float32 or not npy
+
+
+def test_load_answer_of_an_out_dir(softobj, tmp_path):
+    path = fixture_paths()[0]
+    run(softobj, "eval", path, "--out", tmp_path / "out")
+    a = so.load_answer(tmp_path / "out")
+    assert json_form(a) == json_form(so.evaluate_case(path).to_answer())
+    assert so.check(path, tmp_path / "out").ok
+
+
+def test_write_answer_round_trip(tmp_path):
+    case = so.gen_cases(1, seed=10)[0]
+    e = so.evaluate_case(case)
+    p = so.write_answer(tmp_path / "a.json", e)
+    assert json_form(so.load_answer(p)) == json_form(e.to_answer())
+    with open(p) as f:
+        assert json.load(f)["tobj"][0]["shape"] == list(e.tobj[0].shape)
+
+
+def test_case_warnings(tmp_path):
+    case = so.gen_cases(1, seed=12)[0]
+    path = tmp_path / "c.json"
+    so.write_case(path, case)
+    with open(path) as f:
+        plain = json.load(f)
+    plain["expectd"] = {}
+    with open(path, "w") as f:
+        json.dump(plain, f)
+    with pytest.warns(so.CaseWarning, match="unknown top-level key `expectd`"):
+        so.load_case(path)
+    answer = so.evaluate_case(case).to_answer()
+    answer["gradient"] = 1
+    with pytest.warns(so.CaseWarning, match="`gradient`"):
+        so.check(case, answer)
+
+
+def test_default_batch_is_the_benchmark_workload(softobj, tmp_path):
+    run(softobj, "bench", "--boxes", "8", "--size", "64", "--reps", "1", "--dump", tmp_path)
+    case = so.load_case(tmp_path / "case.json")
+    mine = so.default_batch(8, size=64)
+    assert np.array_equal(case["inputs"]["targets"], mine["inputs"]["targets"])
+    for a, b in zip(case["inputs"]["predictions"], mine["inputs"]["predictions"]):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_panics_never_reach_python_as_anything_but_an_exception():
+    assert issubclass(so.InternalError, RuntimeError)
+
+
+def test_stubs_name_the_module():
+    import soft_objectness._core as core
+    stub = os.path.join(os.path.dirname(so.__file__), "_core.pyi")
+    assert os.path.exists(stub)
+    text = open(stub).read()
+    for name in ("evaluate", "build_targets", "check", "load_case", "load_answer", "read_case",
+                 "read_answer", "read_array", "write_case", "gen_cases", "default_batch", "Evaluation"):
+        assert hasattr(core, name) and f"{name}" in text, name
+
+
+def test_package_docstring_example_runs():
+    import doctest
+
+    assert doctest.testmod(so).failed == 0
