@@ -2,6 +2,7 @@
 
 use ndarray::ArrayView2;
 
+use crate::array::Limits;
 use crate::assign;
 use crate::case::Case;
 use crate::config::Config;
@@ -162,6 +163,18 @@ fn validate_grids(config: &Config, grids: &[Grid]) -> Result<()> {
                 "grid too large",
             ));
         }
+        // The targets of a layer are one f64 per cell: refused before they are allocated.
+        let cells = [g.na, g.ny, g.nx]
+            .iter()
+            .fold(g.bs as u64, |n, &d| n.saturating_mul(d as u64));
+        let limit = Limits::default().max_elements;
+        if cells > limit {
+            return Err(Error::TooLarge {
+                field: format!("shapes[{i}]"),
+                elements: cells,
+                limit,
+            });
+        }
     }
     Ok(())
 }
@@ -253,5 +266,10 @@ mod tests {
         assert!(err.to_string().contains("shapes[1]"), "{err}");
         let err = build_targets(&c, view.targets, &bad[..2], SoftBuilder::Loop).unwrap_err();
         assert!(err.to_string().contains("shapes"), "{err}");
+        let mut huge = grids(&c, &view);
+        huge[0].ny = 1 << 20;
+        huge[0].nx = 1 << 20;
+        let err = build_targets(&c, view.targets, &huge, SoftBuilder::Loop).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
     }
 }

@@ -101,7 +101,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// An error naming the first file of `stems` already in `dir` (`STEM.json`, or `STEM_*.npy`
+/// An error naming the first file of `stems` already in `dir` (`STEM.json`, or `STEM.pL.npy`
 /// for the `.npy` layers), before anything is written.
 fn refuse_existing<'a>(dir: &std::path::Path, stems: impl Iterator<Item = &'a str>) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -112,7 +112,7 @@ fn refuse_existing<'a>(dir: &std::path::Path, stems: impl Iterator<Item = &'a st
         .collect();
     for stem in stems {
         let json = format!("{stem}.json");
-        let npy = format!("{stem}_");
+        let npy = format!("{stem}.p");
         if let Some(f) = existing
             .iter()
             .find(|f| **f == json || (f.starts_with(&npy) && f.ends_with(".npy")))
