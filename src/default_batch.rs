@@ -108,3 +108,19 @@ pub fn build(w: &Workload) -> (Config, Inputs) {
         },
     )
 }
+
+/// A small evaluated batch (2 images of 64x64, 3 classes, 4 boxes each) for unit tests.
+#[cfg(test)]
+pub(crate) fn small_evaluation() -> (Config, crate::result::Evaluation) {
+    let (config, inputs) = build(&Workload {
+        batch: 2,
+        width: 64,
+        height: 64,
+        nc: 3,
+        boxes_per_image: 4,
+        seed: 3,
+    });
+    let e = crate::eval::evaluate(&config, &inputs, &crate::options::EvalOptions::default())
+        .expect("the standard workload is valid");
+    (config, e)
+}

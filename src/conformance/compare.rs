@@ -463,20 +463,9 @@ fn matched_row(
 mod tests {
     use super::*;
     use crate::answer::{OPTIONAL, REQUIRED};
-    use crate::default_batch::{Workload, build};
-    use crate::{EvalOptions, evaluate};
 
     fn small() -> (Config, Evaluation) {
-        let (config, inputs) = build(&Workload {
-            batch: 2,
-            width: 64,
-            height: 64,
-            nc: 3,
-            boxes_per_image: 4,
-            seed: 3,
-        });
-        let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
-        (config, e)
+        crate::default_batch::small_evaluation()
     }
 
     #[test]
