@@ -119,3 +119,23 @@ fn every_help_lists_the_exit_codes() {
         assert!(help.contains("Exit codes: 0 success"), "{sub:?}: {help}");
     }
 }
+
+/// Without a display session (no `XDG_RUNTIME_DIR`), the GPU path prints nothing about one:
+/// Mesa's device-select layer would print `XDG_RUNTIME_DIR is invalid or not set` twice.
+#[cfg(feature = "gpu")]
+#[test]
+fn the_gpu_path_needs_no_display_session() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/soft_default.json");
+    let out = softobj()
+        .args(["eval", fixture, "--backend", "gpu"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    if std::env::var("SOFTOBJ_REQUIRE_GPU").as_deref() == Ok("1") {
+        assert!(out.status.success(), "{err}");
+        assert!(err.is_empty(), "{err}");
+    }
+}

@@ -57,8 +57,24 @@ enum Command {
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 an answer does not conform (check); 2 bad input or \
 an error (named on stderr); 141 standard output closed early (e.g. piped into `head`).";
 
+/// Mesa's Vulkan device-select layer (an implicit layer of its drivers) connects to a Wayland
+/// display to choose a default GPU, and libwayland prints `error: XDG_RUNTIME_DIR is invalid or
+/// not set in the environment.` on a headless machine, twice per run. softobj needs no display
+/// and chooses its adapter itself (wgpu; `WGPU_ADAPTER_NAME`), so without a display session it
+/// switches the layer off (`NODEVICE_SELECT=1`); a user's own setting is kept, and every other
+/// driver message still reaches stderr.
+fn quiet_device_select() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        // SAFETY: the first thing `main` does, before any other thread of this process exists.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+}
+
 fn main() -> ExitCode {
     pipe::die_quietly_on_closed_stdout();
+    quiet_device_select();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
