@@ -131,24 +131,6 @@ fn build_targets<'py>(
             ))),
         })
         .collect::<PyResult<Vec<Grid>>>()?;
-    // A layer's targets are allocated whole: refuse what no array could hold, before trying.
-    let limit = Limits::default().max_elements;
-    for (i, g) in grids.iter().enumerate() {
-        let cells = [g.bs, g.na, g.ny, g.nx]
-            .iter()
-            .try_fold(1u64, |acc, &n| acc.checked_mul(n as u64))
-            .unwrap_or(u64::MAX);
-        if cells > limit {
-            return Err(to_py(
-                py,
-                soft_objectness::Error::TooLarge {
-                    field: format!("shapes[{i}]"),
-                    elements: cells,
-                    limit,
-                },
-            ));
-        }
-    }
     let view = t.view();
     let layers = py
         .detach(|| guarded(|| core_targets(&config, view, &grids, builder)))
