@@ -304,41 +304,7 @@ pub fn load_answer_with(path: &Path, limits: &Limits) -> Result<ReadAnswer> {
     answer_from_str(&text, Some(&dir), limits)
 }
 
-/// Reads JSON text from `reader` (a file, standard input), at most
-/// [`Limits::max_json_bytes`] bytes: one byte more is refused before the text is parsed, so a
-/// pipe or a device cannot exhaust memory. `what` names the source in errors.
-///
-/// # Errors
-/// [`Error::Io`] (with `what` as the path) when reading fails, [`Error::JsonTooLarge`] over
-/// the limit, [`Error::Json`] (with line and column) for text that is not UTF-8.
-pub fn read_json_text(reader: impl std::io::Read, what: &str, limits: &Limits) -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut reader.take(limits.max_json_bytes.saturating_add(1)),
-        &mut bytes,
-    )
-    .map_err(|source| Error::Io {
-        path: PathBuf::from(what),
-        source,
-    })?;
-    if bytes.len() as u64 > limits.max_json_bytes {
-        return Err(Error::JsonTooLarge {
-            what: what.into(),
-            bytes: bytes.len() as u64,
-            limit: limits.max_json_bytes,
-        });
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-        let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count();
-        Error::Json {
-            line,
-            column,
-            message: format!("not UTF-8 text (byte {})", valid.len()),
-        }
-    })
-}
+pub use crate::array::read_json_text;
 
 /// Reads an answer from JSON text (a bare answer or a case with `expected`), accepting the
 /// tokens `NaN`, `Infinity` and `-Infinity` as values; `{"npy": FILE}` references are

@@ -119,33 +119,8 @@ impl Case {
                 limit: limits.max_json_bytes,
             });
         }
-        // Read at most one byte past the limit, so that a pipe or device cannot exhaust memory.
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(
-                std::fs::File::open(path).map_err(io)?,
-                limits.max_json_bytes.saturating_add(1),
-            ),
-            &mut bytes,
-        )
-        .map_err(io)?;
-        if bytes.len() as u64 > limits.max_json_bytes {
-            return Err(Error::JsonTooLarge {
-                what: path.display().to_string(),
-                bytes: bytes.len() as u64,
-                limit: limits.max_json_bytes,
-            });
-        }
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-            let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count();
-            Error::Json {
-                line,
-                column,
-                message: format!("not UTF-8 text (byte {})", valid.len()),
-            }
-        })?;
+        let file = std::fs::File::open(path).map_err(io)?;
+        let text = crate::array::read_json_text(file, &path.display().to_string(), limits)?;
         let dir = path
             .parent()
             .map(Path::to_path_buf)

@@ -28,18 +28,23 @@ pub struct Hyp {
     pub label_smoothing: f64,
 }
 
+impl Hyp {
+    /// YOLOv5's `hyp.scratch` values (spec section 1), usable in constants.
+    pub const DEFAULT: Hyp = Hyp {
+        box_gain: 0.05,
+        cls: 0.5,
+        cls_pw: 1.0,
+        obj: 1.0,
+        obj_pw: 1.0,
+        anchor_t: 4.0,
+        fl_gamma: 0.0,
+        label_smoothing: 0.0,
+    };
+}
+
 impl Default for Hyp {
     fn default() -> Self {
-        Hyp {
-            box_gain: 0.05,
-            cls: 0.5,
-            cls_pw: 1.0,
-            obj: 1.0,
-            obj_pw: 1.0,
-            anchor_t: 4.0,
-            fl_gamma: 0.0,
-            label_smoothing: 0.0,
-        }
+        Hyp::DEFAULT
     }
 }
 

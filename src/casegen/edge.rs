@@ -46,16 +46,7 @@ struct Row {
 }
 
 /// The spec's default `hyp`.
-const HYP: Hyp = Hyp {
-    box_gain: 0.05,
-    cls: 0.5,
-    cls_pw: 1.0,
-    obj: 1.0,
-    obj_pw: 1.0,
-    anchor_t: 4.0,
-    fl_gamma: 0.0,
-    label_smoothing: 0.0,
-};
+const HYP: Hyp = Hyp::DEFAULT;
 
 /// Three anchors for an 8x8 grid (grid units): boxes of 1 to 12 cells match at least one.
 const A8: &[(f64, f64)] = &[(1.5, 1.5), (3.0, 2.0), (2.0, 4.0)];
