@@ -15,7 +15,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value, json};
-use soft_objectness::answer::{self, MatchedRow};
+use soft_objectness::answer;
 use soft_objectness::npy::{self, NpyArray};
 use soft_objectness::{
     Answer, Case, Config, Counts, Error, Inputs, InputsView, JsonArray, Limits, Prediction,
@@ -590,21 +590,15 @@ pub fn rows_out<'py>(
     d.set_item("a", ints(&|r| r.a))?;
     d.set_item("gj", ints(&|r| r.gj))?;
     d.set_item("gi", ints(&|r| r.gi))?;
-    let mut tbox = Array2::<f64>::zeros((n, 4));
-    let mut anchor = Array2::<f64>::zeros((n, 2));
-    for (k, r) in rows.iter().enumerate() {
-        let m = MatchedRow {
-            b: r.b,
-            a: r.a,
-            gj: r.gj,
-            gi: r.gi,
-            tbox: r.tbox(),
-            anchor: [config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]],
-            class: r.class,
-        };
-        tbox.row_mut(k).assign(&ndarray::arr1(&m.tbox));
-        anchor.row_mut(k).assign(&ndarray::arr1(&m.anchor));
+    // The answer's `matched` fields (box target and anchor), filled in place.
+    let mut tbox = Vec::with_capacity(4 * n);
+    let mut anchor = Vec::with_capacity(2 * n);
+    for r in rows {
+        tbox.extend_from_slice(&r.tbox());
+        anchor.extend_from_slice(&[config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]]);
     }
+    let tbox = Array2::from_shape_vec((n, 4), tbox).expect("4 values a row");
+    let anchor = Array2::from_shape_vec((n, 2), anchor).expect("2 values a row");
     d.set_item("tbox", array_out(py, tbox))?;
     d.set_item("anchor", array_out(py, anchor))?;
     d.set_item("class", ints(&|r| r.class))?;
