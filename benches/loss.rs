@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use soft_objectness::default_batch::{Workload, build};
 use soft_objectness::loss::compute;
-use soft_objectness::{Builder, EvalOptions, Prediction, Workspace, assign, evaluate};
+use soft_objectness::{EvalOptions, Prediction, SoftBuilder, Workspace, assign, evaluate};
 
 fn loss(c: &mut Criterion) {
     let mut g = c.benchmark_group("loss");
@@ -27,7 +27,7 @@ fn loss(c: &mut Criterion) {
             }
             let id = |name: &str| BenchmarkId::new(format!("{name}/{dtype}"), boxes);
             let balance = config.default_balance();
-            let targets = assign::build(&config, &inputs, Builder::Vectorised).unwrap();
+            let targets = assign::build(&config, &inputs, SoftBuilder::Vectorised).unwrap();
             let opts = EvalOptions::default();
             g.bench_function(id("validate"), |b| {
                 b.iter(|| inputs.validate(&config).unwrap())
@@ -51,7 +51,7 @@ fn loss(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let t = ws.build(&config, &inputs, Builder::Vectorised).unwrap();
+                        let t = ws.build(&config, &inputs, SoftBuilder::Vectorised).unwrap();
                         let t0 = Instant::now();
                         let e = ws.compute(&config, &inputs, t, &balance);
                         total += t0.elapsed();

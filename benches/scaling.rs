@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use soft_objectness::default_batch::{Workload, build};
-use soft_objectness::{Builder, EvalOptions, assign, evaluate};
+use soft_objectness::{EvalOptions, SoftBuilder, assign, evaluate};
 
 fn sweep(c: &mut Criterion, group: &str, points: &[Workload], key: fn(&Workload) -> usize) {
     let mut g = c.benchmark_group(group);
@@ -20,7 +20,7 @@ fn sweep(c: &mut Criterion, group: &str, points: &[Workload], key: fn(&Workload)
         let opts = EvalOptions::default();
         g.throughput(Throughput::Elements(key(w) as u64));
         g.bench_with_input(BenchmarkId::new("soft_targets", key(w)), &(), |b, _| {
-            b.iter(|| assign::build(&config, &inputs, Builder::Vectorised).unwrap())
+            b.iter(|| assign::build(&config, &inputs, SoftBuilder::Vectorised).unwrap())
         });
         g.bench_with_input(BenchmarkId::new("evaluate", key(w)), &(), |b, _| {
             b.iter(|| evaluate(&config, &inputs, &opts).unwrap())

@@ -10,7 +10,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use soft_objectness::assign::{self, matching};
 use soft_objectness::default_batch::{Workload, build};
-use soft_objectness::{Assigner, Builder, Config, Workspace};
+use soft_objectness::{Assigner, Config, SoftBuilder, Workspace};
 
 fn targets(c: &mut Criterion) {
     let mut g = c.benchmark_group("targets");
@@ -38,20 +38,20 @@ fn targets(c: &mut Criterion) {
             })
         });
         g.bench_function(BenchmarkId::new("soft_vectorised", boxes), |b| {
-            b.iter(|| assign::build(&soft, &inputs, Builder::Vectorised).unwrap())
+            b.iter(|| assign::build(&soft, &inputs, SoftBuilder::Vectorised).unwrap())
         });
         let mut ws = Workspace::new();
         g.bench_function(BenchmarkId::new("soft_vectorised_workspace", boxes), |b| {
             b.iter(|| {
-                let t = ws.build(&soft, &inputs, Builder::Vectorised).unwrap();
+                let t = ws.build(&soft, &inputs, SoftBuilder::Vectorised).unwrap();
                 ws.recycle_targets(black_box(t));
             })
         });
         g.bench_function(BenchmarkId::new("soft_loop", boxes), |b| {
-            b.iter(|| assign::build(&soft, &inputs, Builder::Loop).unwrap())
+            b.iter(|| assign::build(&soft, &inputs, SoftBuilder::Loop).unwrap())
         });
         g.bench_function(BenchmarkId::new("baseline_yolov5", boxes), |b| {
-            b.iter(|| assign::build(&base, &inputs, Builder::Vectorised).unwrap())
+            b.iter(|| assign::build(&base, &inputs, SoftBuilder::Vectorised).unwrap())
         });
     }
     g.finish();

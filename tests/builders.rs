@@ -5,7 +5,8 @@ mod common;
 
 use common::{assert_bits_eq, random_case};
 use proptest::prelude::*;
-use soft_objectness::assign::{self, Builder};
+use soft_objectness::SoftBuilder;
+use soft_objectness::assign;
 use soft_objectness::{Assigner, Config, EvalOptions, Evaluation, Inputs, Overlap, evaluate};
 
 fn soft(mut config: Config) -> Config {
@@ -14,8 +15,8 @@ fn soft(mut config: Config) -> Config {
 }
 
 fn check_builders_agree(config: &Config, inputs: &Inputs) {
-    let a = assign::build(config, inputs, Builder::Loop).unwrap();
-    let b = assign::build(config, inputs, Builder::Vectorised).unwrap();
+    let a = assign::build(config, inputs, SoftBuilder::Loop).unwrap();
+    let b = assign::build(config, inputs, SoftBuilder::Vectorised).unwrap();
     assert_eq!(a.len(), b.len());
     for (l, (x, y)) in a.iter().zip(&b).enumerate() {
         assert_eq!(x.rows, y.rows, "layer {l}: matched rows differ");
@@ -52,8 +53,8 @@ proptest! {
             order.swap(i, (s >> 33) as usize % (i + 1));
         }
         let permuted = Inputs { targets: inputs.targets.select(ndarray::Axis(0), &order), ..inputs.clone() };
-        let a = assign::build(&config, &inputs, Builder::Vectorised).unwrap();
-        let b = assign::build(&config, &permuted, Builder::Loop).unwrap();
+        let a = assign::build(&config, &inputs, SoftBuilder::Vectorised).unwrap();
+        let b = assign::build(&config, &permuted, SoftBuilder::Loop).unwrap();
         for (l, (x, y)) in a.iter().zip(&b).enumerate() {
             assert_bits_eq(x.tobj.as_slice().unwrap(), y.tobj.as_slice().unwrap(), &format!("layer {l} tobj"));
         }
@@ -95,7 +96,7 @@ fn equal_cell_counts_keep_target_order() {
         1.0,
     );
     assert_ne!(score_a, score_b);
-    for builder in [Builder::Loop, Builder::Vectorised] {
+    for builder in [SoftBuilder::Loop, SoftBuilder::Vectorised] {
         let t = assign::build(&config, &ab, builder).unwrap();
         assert_eq!(
             t[0].tobj[[0, 0, 3, 3]],
@@ -118,7 +119,12 @@ fn equal_cell_counts_keep_target_order() {
     }
 }
 
-fn eval_in_pool(threads: usize, config: &Config, inputs: &Inputs, builder: Builder) -> Evaluation {
+fn eval_in_pool(
+    threads: usize,
+    config: &Config,
+    inputs: &Inputs,
+    builder: SoftBuilder,
+) -> Evaluation {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -186,12 +192,12 @@ fn results_do_not_depend_on_thread_count() {
             autobalance: true,
             ..config
         };
-        let one = eval_in_pool(1, &config, &inputs, Builder::Vectorised);
-        let two = eval_in_pool(2, &config, &inputs, Builder::Vectorised);
-        let three = eval_in_pool(3, &config, &inputs, Builder::Vectorised);
+        let one = eval_in_pool(1, &config, &inputs, SoftBuilder::Vectorised);
+        let two = eval_in_pool(2, &config, &inputs, SoftBuilder::Vectorised);
+        let three = eval_in_pool(3, &config, &inputs, SoftBuilder::Vectorised);
         assert_evaluations_identical(&one, &two);
         assert_evaluations_identical(&one, &three);
-        let looped = eval_in_pool(2, &config, &inputs, Builder::Loop);
+        let looped = eval_in_pool(2, &config, &inputs, SoftBuilder::Loop);
         assert_evaluations_identical(&one, &looped);
     }
 }
@@ -201,8 +207,8 @@ fn results_do_not_depend_on_thread_count() {
 fn random_cases_do_not_depend_on_thread_count() {
     for seed in 0..100 {
         let (config, inputs) = random_case(seed);
-        let one = eval_in_pool(1, &config, &inputs, Builder::Vectorised);
-        let two = eval_in_pool(2, &config, &inputs, Builder::Loop);
+        let one = eval_in_pool(1, &config, &inputs, SoftBuilder::Vectorised);
+        let two = eval_in_pool(2, &config, &inputs, SoftBuilder::Loop);
         assert_evaluations_identical(&one, &two);
     }
 }

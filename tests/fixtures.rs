@@ -12,7 +12,7 @@ mod common;
 use common::fixtures::{fixture_files, fixtures_dir};
 use sha2::{Digest, Sha256};
 use soft_objectness::conformance::{self, Tolerances};
-use soft_objectness::{Answer, Builder, Case, Config, EvalOptions, Evaluation, evaluate_case};
+use soft_objectness::{Answer, Case, Config, EvalOptions, Evaluation, SoftBuilder, evaluate_case};
 
 #[test]
 fn manifest_lists_every_fixture_with_its_checksum() {
@@ -109,7 +109,7 @@ fn every_fixture_through_both_builders() {
             .expected
             .clone()
             .unwrap_or_else(|| panic!("{name}: no expected answer"));
-        for builder in [Builder::Loop, Builder::Vectorised] {
+        for builder in [SoftBuilder::Loop, SoftBuilder::Vectorised] {
             let e = evaluate_case(
                 &case,
                 &EvalOptions {

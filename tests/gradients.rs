@@ -6,7 +6,8 @@
 mod common;
 
 use ndarray::{Array3, array};
-use soft_objectness::assign::{self, Builder};
+use soft_objectness::SoftBuilder;
+use soft_objectness::assign;
 use soft_objectness::loss::compute::{Constants, compute_with};
 use soft_objectness::loss::iou::{IouKind, bbox_iou_grad, bbox_iou_grad_with};
 use soft_objectness::{
@@ -24,7 +25,7 @@ const RTOL: f64 = 1e-5;
 
 /// Loss at `inputs` with the gradient constants of the base point.
 fn frozen_loss(config: &Config, inputs: &Inputs, constants: &Constants) -> f64 {
-    let targets = assign::build(config, inputs, Builder::Loop).unwrap();
+    let targets = assign::build(config, inputs, SoftBuilder::Loop).unwrap();
     compute_with(
         config,
         inputs,

@@ -390,7 +390,7 @@ mod tests {
     use crate::assign::matching::match_layer;
     use crate::assign::score::{CellRange, distance};
     use crate::casegen::stem;
-    use crate::options::SoftBuilder as Builder;
+    use crate::options::SoftBuilder;
     use crate::{EvalOptions, evaluate_case};
 
     fn edge(key: &str) -> Case {
@@ -427,7 +427,7 @@ mod tests {
             let l = evaluate_case(
                 c,
                 &EvalOptions {
-                    builder: Builder::Loop,
+                    builder: SoftBuilder::Loop,
                     balance: None,
                 },
             )

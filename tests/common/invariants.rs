@@ -2,7 +2,7 @@
 //! vectorised builders. Shared by the test suites and the fuzz targets (fuzz/ includes this
 //! file by path), so it uses nothing but the crate and std.
 
-use soft_objectness::{Builder, Config, EvalOptions, Evaluation, Inputs, Result, evaluate};
+use soft_objectness::{Config, EvalOptions, Evaluation, Inputs, Result, SoftBuilder, evaluate};
 
 /// Bitwise equality of two f64 slices, with the first difference on failure.
 pub fn assert_bits_eq(got: &[f64], want: &[f64], what: &str) {
@@ -56,7 +56,7 @@ pub fn assert_finite(e: &Evaluation) {
     }
 }
 
-fn with_builder(config: &Config, inputs: &Inputs, builder: Builder) -> Result<Evaluation> {
+fn with_builder(config: &Config, inputs: &Inputs, builder: SoftBuilder) -> Result<Evaluation> {
     evaluate(
         config,
         inputs,
@@ -71,8 +71,8 @@ fn with_builder(config: &Config, inputs: &Inputs, builder: Builder) -> Result<Ev
 /// of the vectorised one is finite ([`assert_finite`]) and the two agree bit for bit (tobj,
 /// matched rows, loss, dense gradient).
 fn both(config: &Config, inputs: &Inputs) -> Result<Evaluation> {
-    let vectorised = with_builder(config, inputs, Builder::Vectorised);
-    let looped = with_builder(config, inputs, Builder::Loop);
+    let vectorised = with_builder(config, inputs, SoftBuilder::Vectorised);
+    let looped = with_builder(config, inputs, SoftBuilder::Loop);
     let (v, l) = match (vectorised, looped) {
         (Ok(v), Ok(l)) => (v, l),
         (Err(a), Err(b)) => {
@@ -123,7 +123,7 @@ fn next_step(config: &Config, inputs: &Inputs, first: &Evaluation) -> Result<Eva
         config,
         inputs,
         &EvalOptions {
-            builder: Builder::Vectorised,
+            builder: SoftBuilder::Vectorised,
             balance: Some(first.balance.clone()),
         },
     )

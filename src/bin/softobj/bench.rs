@@ -20,7 +20,7 @@ use soft_objectness::assign::{self, matching};
 use soft_objectness::default_batch::{self, Workload};
 use soft_objectness::loss::compute;
 use soft_objectness::{
-    Assigner, Builder, Case, Config, Error, EvalOptions, Inputs, Prediction, Result, Workspace,
+    Assigner, Case, Config, Error, EvalOptions, Inputs, Prediction, Result, SoftBuilder, Workspace,
     evaluate, npy,
 };
 
@@ -411,9 +411,9 @@ fn run_stage(
         }
         Stage::SoftVec | Stage::SoftLoop | Stage::Baseline => {
             let (assigner, builder) = match stage {
-                Stage::SoftVec => (Assigner::Soft, Builder::Vectorised),
-                Stage::SoftLoop => (Assigner::Soft, Builder::Loop),
-                _ => (Assigner::Yolov5, Builder::Vectorised),
+                Stage::SoftVec => (Assigner::Soft, SoftBuilder::Vectorised),
+                Stage::SoftLoop => (Assigner::Soft, SoftBuilder::Loop),
+                _ => (Assigner::Yolov5, SoftBuilder::Vectorised),
             };
             let config = Config {
                 assigner,
@@ -426,13 +426,13 @@ fn run_stage(
             d
         }
         Stage::SoftVecWs => {
-            let t = ws.build(config, inputs, Builder::Vectorised)?;
+            let t = ws.build(config, inputs, SoftBuilder::Vectorised)?;
             let d = t0.elapsed();
             ws.recycle_targets(black_box(t));
             d
         }
         Stage::Forward | Stage::ForwardGrad | Stage::ForwardGradWs => {
-            let t = ws.build(config, inputs, Builder::Vectorised)?;
+            let t = ws.build(config, inputs, SoftBuilder::Vectorised)?;
             let t0 = Instant::now();
             let e = match stage {
                 Stage::Forward => compute::forward(config, inputs, t, &balance),
@@ -532,7 +532,7 @@ fn dump(dir: &Path, name: &str, config: &Config, inputs: &Inputs) -> Result<()> 
         assigner: Assigner::Yolov5,
         ..config.clone()
     };
-    let rows = assign::build(&baseline, inputs, Builder::Vectorised)?;
+    let rows = assign::build(&baseline, inputs, SoftBuilder::Vectorised)?;
     let mut row_files = Vec::new();
     for (l, t) in rows.iter().enumerate() {
         let mut a = Array2::<f64>::zeros((t.rows.len(), 9));

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 use soft_objectness::answer::read_json_text;
-use soft_objectness::{Answer, Builder, Case, EvalOptions, Limits, Result, evaluate_case};
+use soft_objectness::{Answer, Case, EvalOptions, Limits, Result, SoftBuilder, evaluate_case};
 
 /// The path that names standard input.
 pub const STDIN: &str = "-";
@@ -47,11 +47,11 @@ pub enum BuilderArg {
     Vectorised,
 }
 
-impl From<BuilderArg> for Builder {
-    fn from(b: BuilderArg) -> Builder {
+impl From<BuilderArg> for SoftBuilder {
+    fn from(b: BuilderArg) -> SoftBuilder {
         match b {
-            BuilderArg::Loop => Builder::Loop,
-            BuilderArg::Vectorised => Builder::Vectorised,
+            BuilderArg::Loop => SoftBuilder::Loop,
+            BuilderArg::Vectorised => SoftBuilder::Vectorised,
         }
     }
 }

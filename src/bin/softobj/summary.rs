@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use soft_objectness::default_batch::{self, Workload};
 use soft_objectness::loss::compute;
-use soft_objectness::{Assigner, Builder, Config, Inputs, Result, assign};
+use soft_objectness::{Assigner, Config, Inputs, Result, SoftBuilder, assign};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -81,9 +81,11 @@ fn report(config: &Config, inputs: &Inputs, reps: usize) -> Result<()> {
     let (_, t_validate) = time(reps, || {
         config.validate().and_then(|_| inputs.validate(config))
     })?;
-    let (targets, t_build) = time(reps, || assign::build(config, inputs, Builder::Vectorised))?;
+    let (targets, t_build) = time(reps, || {
+        assign::build(config, inputs, SoftBuilder::Vectorised)
+    })?;
     let t_loop = if config.assigner == Assigner::Soft {
-        Some(time(reps, || assign::build(config, inputs, Builder::Loop))?.1)
+        Some(time(reps, || assign::build(config, inputs, SoftBuilder::Loop))?.1)
     } else {
         None
     };
