@@ -41,14 +41,7 @@ pub fn grids(config: &Config, inputs: &Inputs) -> Vec<Grid> {
 /// [`crate::Error::TooLarge`] when the boxes of one layer enumerate more cells than
 /// [`score::MAX_PAIRS`].
 pub fn build(config: &Config, inputs: &Inputs, builder: SoftBuilder) -> Result<Vec<LayerTargets>> {
-    let inputs = inputs.view();
-    build_in(
-        config,
-        inputs.targets,
-        &crate::targets::grids(config, &inputs),
-        builder,
-        &mut Workspace::new(),
-    )
+    Workspace::new().build(config, inputs, builder)
 }
 
 impl Workspace {

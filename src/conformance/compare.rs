@@ -114,11 +114,11 @@ pub fn compare_scoped(
         ("lobj", answer.lobj, oracle.lobj),
         ("lcls", answer.lcls, oracle.lcls),
     ] {
-        if let Some(g) = required(r, pick(name), name, got) {
+        if let Some(g) = picked(&mut r.missing, pick(name), name, got) {
             r.fields.push(scalar(name, g, want, opts));
         }
     }
-    if let Some(got) = required(r, pick("tobj"), "tobj", answer.tobj.as_deref()) {
+    if let Some(got) = picked(&mut r.missing, pick("tobj"), "tobj", answer.tobj.as_deref()) {
         let f = tobj(
             got,
             oracle,
@@ -129,11 +129,16 @@ pub fn compare_scoped(
         );
         r.fields.push(f);
     }
-    if let Some(got) = required(r, pick("counts"), "counts", answer.counts.as_deref()) {
+    if let Some(got) = picked(
+        &mut r.missing,
+        pick("counts"),
+        "counts",
+        answer.counts.as_deref(),
+    ) {
         let f = counts(got, oracle, opts, &mut r.problems);
         r.fields.push(f);
     }
-    if let Some(got) = required(r, pick("grad"), "grad", answer.grad.as_deref()) {
+    if let Some(got) = picked(&mut r.missing, pick("grad"), "grad", answer.grad.as_deref()) {
         let f = grad(got, oracle, opts, &mut r.problems);
         r.fields.push(f);
     }
@@ -144,12 +149,17 @@ pub fn compare_scoped(
         ("soft_loss", &answer.soft_loss, &soft),
         ("balance", &answer.balance, &oracle.balance),
     ] {
-        if let Some(g) = optional(r, pick(name), name, got.as_deref()) {
+        if let Some(g) = picked(&mut r.not_given, pick(name), name, got.as_deref()) {
             let f = per_layer(name, g, want, opts, &mut r.problems);
             r.fields.push(f);
         }
     }
-    if let Some(got) = optional(r, pick("matched"), "matched", answer.matched.as_deref()) {
+    if let Some(got) = picked(
+        &mut r.not_given,
+        pick("matched"),
+        "matched",
+        answer.matched.as_deref(),
+    ) {
         let f = matched(got, oracle, config, opts, &mut r.problems);
         r.fields.push(f);
     }
@@ -160,26 +170,14 @@ pub fn compare_scoped(
     report
 }
 
-/// `got` when the field is `picked`, noting a required field the answer lacks in
-/// [`Report::missing`].
-fn required<T>(report: &mut Report, picked: bool, name: &str, got: Option<T>) -> Option<T> {
+/// `got` when the field is `picked`, noting its absence in `absent` (a required field's in
+/// [`Report::missing`], an optional one's in [`Report::not_given`]).
+fn picked<T>(absent: &mut Vec<String>, picked: bool, name: &str, got: Option<T>) -> Option<T> {
     if !picked {
         return None;
     }
     if got.is_none() {
-        report.missing.push(name.into());
-    }
-    got
-}
-
-/// `got` when the field is `picked`, noting an optional field the answer lacks in
-/// [`Report::not_given`].
-fn optional<T>(report: &mut Report, picked: bool, name: &str, got: Option<T>) -> Option<T> {
-    if !picked {
-        return None;
-    }
-    if got.is_none() {
-        report.not_given.push(name.into());
+        absent.push(name.into());
     }
     got
 }
