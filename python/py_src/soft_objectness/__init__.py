@@ -158,6 +158,29 @@ class Evaluation:
     def grad(self) -> List[np.ndarray]:
         return self._cached("grad")
 
+    def grad_into(self, out: Sequence[Any], scale: float = 1.0) -> None:
+        """Writes ``scale * grad`` into the caller's arrays, one per layer, without building
+        :attr:`grad`: the memory-speed form a training loop's backward wants.
+
+        Args:
+            out: per layer a writable, C-contiguous float32 or float64 numpy array or CPU torch
+                tensor of the layer's prediction shape (the predictions' own dtype is the usual
+                choice). Every element is overwritten; each component is computed in float64,
+                multiplied by ``scale`` and rounded once to the array's dtype.
+            scale: a factor applied to every component (``grad_output`` in a backward).
+
+        Raises:
+            TypeError: an array is not an array, has another dtype, or is not C-contiguous.
+            ValueError: the wrong number of arrays, a wrong shape, or a read-only array.
+        """
+        if isinstance(out, np.ndarray) or _convert.is_tensor(out):
+            raise TypeError("out: expected a list of arrays, one per layer; got a single array")
+        arrays = [
+            _convert.from_tensor(o, f"out[{i}]") if _convert.is_tensor(o) else o
+            for i, o in enumerate(out)
+        ]
+        self._e.grad_into(arrays, float(scale))
+
     def to_answer(self) -> Dict[str, Any]:
         """The answer of this evaluation as ``softobj eval`` prints it (a dict shaped like a
         case's ``expected``, arrays as numpy arrays), for :func:`write_answer` or :func:`check`."""
