@@ -177,3 +177,29 @@ def test_package_docstring_example_runs():
     import doctest
 
     assert doctest.testmod(so).failed == 0
+
+
+def test_config_object_is_read_once_and_taken_as_it_is():
+    case = so.gen_cases(1, seed=4)[0]
+    config, t, p = parts(case)
+    cfg = so.Config(config)
+    assert (cfg.nc, cfg.nl, cfg.na) == (config["nc"], len(p), p[0].shape[1])
+    assert so.Config(cfg.to_dict()).to_dict() == cfg.to_dict() == so.Config(cfg).to_dict()
+    assert repr(cfg).startswith("Config({")
+    a, b = so.evaluate(config, t, p), so.evaluate(cfg, t, p)
+    assert a.to_answer()["loss"] == b.to_answer()["loss"]
+    for x, y in zip(a.grad, b.grad):
+        assert x.tobytes() == y.tobytes()
+    shapes = [x.shape for x in p]
+    for x, y in zip(so.build_targets(config, t, shapes), so.build_targets(cfg, t, shapes)):
+        assert x["tobj"].tobytes() == y["tobj"].tobytes()
+    assert so.check({"config": cfg, "inputs": case["inputs"]}, a.to_answer()).ok
+    # nc filled from the argument, and the reader's messages.
+    no_nc = {k: v for k, v in config.items() if k != "nc"}
+    assert so.Config(no_nc, nc=config["nc"]).nc == config["nc"]
+    with pytest.raises(so.CaseError, match=r"config\.nc"):
+        so.Config(no_nc)
+    with pytest.raises(so.CaseError, match=r"config: unknown key `scroe`"):
+        so.Config({**config, "scroe": "power"})
+    with pytest.raises(so.CaseError, match=r"shape mismatch"):
+        so.evaluate(so.Config({**config, "nc": config["nc"] + 1}), t, p)

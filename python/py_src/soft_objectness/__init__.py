@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _convert, _core
-from ._core import CaseError, GpuError, InternalError, NonFiniteError, TooLargeError
+from ._core import CaseError, Config, GpuError, InternalError, NonFiniteError, TooLargeError
 from ._report import Report, format_assertion
 
 __version__: str = _core.__version__
@@ -41,6 +41,7 @@ __version__: str = _core.__version__
 __all__ = [
     "evaluate",
     "Evaluation",
+    "Config",
     "build_targets",
     "load_case",
     "evaluate_case",
@@ -194,7 +195,7 @@ class Evaluation:
 
 
 def evaluate(
-    config: Mapping[str, Any],
+    config: Union[Mapping[str, Any], Config],
     targets: Any,
     predictions: Sequence[Any],
     *,
@@ -206,7 +207,8 @@ def evaluate(
 
     Args:
         config: the case format's ``config`` (same keys, defaults, validation and messages as a
-            case file; ``nc`` may be left out, it is then read from the predictions).
+            case file; ``nc`` may be left out, it is then read from the predictions), or a
+            :class:`Config` read once (what a training loop passes: no reading per call).
             ``anchors`` may be a numpy array ``[nl, na, 2]`` or ``{"shape", "data"}``.
         targets: ``[nt, 6]`` rows ``(image, class, x, y, w, h)``, normalised. Any real dtype
             or a nested list (converted once to float64: they are small).
@@ -238,7 +240,7 @@ def evaluate(
 
 
 def build_targets(
-    config: Mapping[str, Any],
+    config: Union[Mapping[str, Any], Config],
     targets: Any,
     shapes: Sequence[Sequence[int]],
     *,
@@ -248,7 +250,7 @@ def build_targets(
     training loop needs before its own loss.
 
     Args:
-        config: as for :func:`evaluate` (``nc`` required).
+        config: as for :func:`evaluate` (``nc`` required), a dict or a :class:`Config`.
         targets: as for :func:`evaluate`.
         shapes: per layer ``(bs, na, ny, nx)``; a prediction's 5-D shape works too (its first
             four entries are used).
