@@ -1,5 +1,9 @@
-"""The PyTorch side of ``bench/vs_pytorch.py``: what is timed, built from the exporter's module.
+"""The PyTorch side of ``bench/vs_pytorch.py``: what is timed.
 
+* The differentiable loss is the package's, ``soft_objectness.torch.losses`` (:func:`forward`,
+  re-exported here; the one torch implementation of the repository, also behind
+  ``soft_objectness.torch.ComputeLoss(backend="torch")`` and the fixture exporter). The
+  package must be installed in the venv (``pip install ./python``).
 * :func:`soft_targets` -- every layer's dense soft ``tobj`` by the exporter's tensorised builder
   (``fixtures/export/soft_objectness_torch.py``: anchor matching, per-row ranges,
   ``repeat_interleave`` expansion, one scatter), called with ``with_stats=False`` (without the
@@ -12,18 +16,21 @@
   assigner with neighbour cells), transcribed; only the clamp bounds are Python ints (v6.0 passes
   0-dim float tensors, which current torch refuses for an in-place clamp of a long tensor).
 * :func:`f32_plans` -- the exporter's prepared constants (targets, masks, CIoU alpha) in float32,
-  so that :func:`soft_objectness_torch.forward` runs on float32 predictions in float32.
+  so that :func:`forward` runs on float32 predictions in float32.
 
-The module is imported read-only; nothing in it is changed, except that :func:`soft_targets`
-swaps two of its helper functions for the duration of a call when ``exact=False``.
+The exporter's module is imported read-only; nothing in it is changed, except that
+:func:`soft_targets` swaps two of its helper functions for the duration of a call when
+``exact=False``.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 
 import torch
+from soft_objectness.torch.losses import forward  # noqa: F401  (what vs_pytorch.py times)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "export"))
 import soft_objectness_torch as M  # noqa: E402
@@ -101,10 +108,8 @@ def build_targets_v6(shapes, targets, anchors, anchor_t):
 
 def f32_plans(plans):
     """The prepared constants of ``M.prepare`` in float32 (masks and indices unchanged)."""
-    out = []
-    for L in plans:
-        r = L.rows
-        rows = M.Rows(r.b, r.c, r.a, *(v.float() for v in (r.gx, r.gy, r.gw, r.gh, r.aw, r.ah)))
-        out.append(M.LayerPlan(rows, L.gi, L.gj, tuple(v.float() for v in L.tbox), L.tobj.float(),
-                               L.hard, L.soft, L.alpha.float(), L.stats))
-    return out
+    def f32(vs):
+        return tuple(v.float() for v in vs)
+
+    return [dataclasses.replace(L, tbox=f32(L.tbox), anchor=f32(L.anchor), tobj=L.tobj.float(),
+                                alpha=L.alpha.float()) for L in plans]

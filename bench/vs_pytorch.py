@@ -174,7 +174,7 @@ def time_torch(cfg, targets, preds, reps):
     def fwd_bwd():
         for p in leaves:
             p.grad = None
-        M.forward(cfg, leaves, plans)["loss"].backward()
+        T.forward(cfg, leaves, plans)["loss"].backward()
 
     out["fwd_bwd"] = median_ms(fwd_bwd, reps)
 
@@ -183,10 +183,10 @@ def time_torch(cfg, targets, preds, reps):
             p.grad = None
         with T.tensor_transcendentals():
             pl = M.prepare(cfg, targets, leaves)
-        M.forward(cfg, leaves, pl)["loss"].backward()
+        T.forward(cfg, leaves, pl)["loss"].backward()
 
     out["step"] = median_ms(step, reps)
-    loss32 = float(M.forward(cfg, preds, plans)["loss"])
+    loss32 = float(T.forward(cfg, preds, plans)["loss"])
     return out, loss32
 
 
