@@ -26,5 +26,6 @@ except ImportError as e:  # pragma: no cover - exercised only without torch
     ) from e
 
 from . import losses
+from ._compute_loss import BACKENDS, ComputeLoss
 
-__all__ = ["losses"]
+__all__ = ["ComputeLoss", "BACKENDS", "losses"]
