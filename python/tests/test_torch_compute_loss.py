@@ -22,7 +22,9 @@ torch = pytest.importorskip(
 import torch.nn as nn  # noqa: E402
 
 import soft_objectness as so  # noqa: E402
+import yolov5_like  # noqa: E402
 from conftest import ROOT, fixture_paths  # noqa: E402
+from yolov5_like import HYP as YOLOV5_HYP, LOSS_KEYS  # noqa: E402
 from soft_objectness.torch import ComputeLoss  # noqa: E402
 
 BACKENDS = ("rust", "torch")
@@ -238,36 +240,8 @@ def test_half_predictions_are_computed_in_float32(backend):
 
 # -- built from a YOLOv5-style model -------------------------------------------------------------
 
-class Detect(nn.Module):
-    """What YOLOv5's ComputeLoss reads from its Detect layer."""
-
-    def __init__(self, nc, anchors_grid, strides):
-        super().__init__()
-        self.nc, self.nl, self.na = nc, anchors_grid.shape[0], anchors_grid.shape[1]
-        self.no = nc + 5
-        self.register_buffer("anchors", anchors_grid.float())
-        self.register_buffer("stride", torch.tensor(strides, dtype=torch.float32))
-        self.m = nn.ModuleList(nn.Conv2d(4, self.na * self.no, 1) for _ in range(self.nl))
-
-
-class Model(nn.Module):
-    def __init__(self, hyp, detect):
-        super().__init__()
-        self.hyp = hyp
-        self.model = nn.Sequential(detect)
-
-
-YOLOV5_HYP = {"lr0": 0.01, "lrf": 0.01, "momentum": 0.937, "weight_decay": 0.0005,
-              "warmup_epochs": 3.0, "box": 0.07, "cls": 0.4, "cls_pw": 1.3, "obj": 0.8,
-              "obj_pw": 1.6, "iou_t": 0.2, "anchor_t": 3.5, "fl_gamma": 0.0, "hsv_h": 0.015,
-              "mosaic": 1.0, "mixup": 0.0, "label_smoothing": 0.05}
-
-
-def _model(nc=3, nl=3):
-    px = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
-    strides = [8.0, 16.0, 32.0][:nl]
-    anchors = torch.tensor([[v / s for v in layer] for layer, s in zip(px, strides)]).view(nl, 3, 2)
-    return Model(dict(YOLOV5_HYP), Detect(nc, anchors, strides))
+def _model(nc=3):
+    return yolov5_like.Model(nc)
 
 
 @pytest.mark.parametrize("wrap", ["none", "DataParallel", "nested"])
@@ -280,7 +254,7 @@ def test_built_from_a_model(wrap):
     assert (compute_loss.nc, compute_loss.na, compute_loss.nl) == (3, 3, 3)
     assert compute_loss.stride == [8.0, 16.0, 32.0]
     assert torch.equal(compute_loss.anchors, detect.anchors.double())
-    method_keys = ("box", "cls", "cls_pw", "obj", "obj_pw", "anchor_t", "fl_gamma", "label_smoothing")
+    method_keys = LOSS_KEYS
     assert compute_loss.hyp == {k: YOLOV5_HYP[k] for k in method_keys}
     # The same numbers as a loss built from the keyword arguments, and as the oracle.
     explicit = ComputeLoss(anchors=detect.anchors, nc=3, hyp={k: YOLOV5_HYP[k] for k in method_keys},
@@ -289,6 +263,7 @@ def test_built_from_a_model(wrap):
     preds, targets = tensors(case)
     a, _ = compute_loss(preds, targets)
     b, _ = explicit(preds, targets)
+    assert float(a.detach()) != float(ComputeLoss(nc=3, autobalance=True)(preds, targets)[0])
     assert float(a.detach()) == float(b.detach()) and compute_loss.balance == explicit.balance
     want = so.evaluate({"nc": 3, "anchors": detect.anchors.double().numpy(),
                         "hyp": {k: YOLOV5_HYP[k] for k in method_keys}, "autobalance": True},
