@@ -215,6 +215,28 @@ def test_rust_path_reads_the_predictions_in_place(monkeypatch):
     assert seen == [[p.data_ptr() for p in preds]]
 
 
+def test_rust_path_gradient_memory_is_reused_only_when_free():
+    """Path 1 keeps its gradient buffers from one backward to the next (fresh 100 MB tensors
+    cost more to fault in than the whole loss), and never writes one that is still held."""
+    case = GENERATED[0]
+    compute_loss = ComputeLoss(backend="rust", **case["config"])
+    want = so.evaluate_case(case)
+    preds, targets = tensors(case)
+    run_loss(compute_loss, preds, targets)
+    kept = [p.grad for p in preds]                  # held: step 1's gradient must stay
+    first = [g.data_ptr() for g in kept]
+    copies = [g.clone() for g in kept]
+    preds2, _ = tensors(case)
+    _, _, answer = run_loss(compute_loss, [p.detach().mul(1.5).requires_grad_(True) for p in preds2], targets)
+    assert all(torch.equal(a, b) for a, b in zip(kept, copies))
+    assert not set(first) & {g.data_ptr() for g in answer["grad"]}
+    del kept, answer, preds                          # step 1's gradient released ...
+    preds3, _ = tensors(case)
+    _, _, answer = run_loss(compute_loss, preds3, targets)
+    assert [g.data_ptr() for g in answer["grad"]] == first   # ... and its memory written again
+    so.assert_conforms(case, answer, "f64")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_no_grad_call_gives_the_items(backend):
     """YOLOv5's val.py calls ``compute_loss(train_out, targets)[1]`` under no_grad."""
