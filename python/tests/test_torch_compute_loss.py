@@ -379,6 +379,8 @@ def test_layers_on_several_devices_are_refused():
 def test_a_single_tensor_is_not_a_list_of_layers():
     with pytest.raises(TypeError, match="p: expected the list of prediction layers"):
         ComputeLoss(nc=3)(torch.zeros(1, 3, 8, 8, 8), torch.zeros(0, 6))
+    with pytest.raises(TypeError, match=r"p\[1\]: expected a torch tensor, got ndarray"):
+        ComputeLoss(nc=3)([torch.zeros(1, 3, 8, 8, 8), np.zeros((1, 3, 4, 4, 8))], torch.zeros(0, 6))
 
 
 def test_import_without_torch():

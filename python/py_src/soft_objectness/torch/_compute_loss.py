@@ -253,10 +253,11 @@ class ComputeLoss:
                 f"p: expected the list of prediction layers [bs, na, ny, nx, 5 + nc], got "
                 f"{type(p).__name__}"
             )
-        preds = [x.float() if x.dtype in _HALF else x for x in p]
-        for i, x in enumerate(preds):
+        for i, x in enumerate(p):
             if not isinstance(x, torch.Tensor):
                 raise TypeError(f"p[{i}]: expected a torch tensor, got {type(x).__name__}")
+        preds = [x.float() if x.dtype in _HALF else x for x in p]
+        for i, x in enumerate(preds):
             if x.device != preds[0].device:
                 raise TypeError(
                     f"p[{i}]: on {x.device}, p[0] on {preds[0].device}: every layer must be on "
