@@ -8,7 +8,7 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use soft_objectness::{Answer, Config, Evaluation};
+use soft_objectness::{Answer, Config, Evaluation, GradElement};
 
 use crate::convert::{answer_out, counts_out, rows_out};
 use crate::errors::guarded;
@@ -165,31 +165,12 @@ fn write_layer(
              (numpy.empty(shape, dtype) or torch.empty(shape) give one)"
         )));
     }
-    let busy = |e: numpy::BorrowError| PyValueError::new_err(format!("{arg}: {e}"));
     let dt = a.dtype();
     if dt.is_equiv_to(&dtype::<f32>(py)) {
-        let mut w = obj
-            .cast::<PyArrayDyn<f32>>()?
-            .try_readwrite()
-            .map_err(busy)?;
-        let out = w
-            .as_slice_mut()
-            .map_err(|e| PyValueError::new_err(format!("{arg}: {e}")))?;
-        return py
-            .detach(|| guarded(|| e.grad.write_dense_into(l, scale, out)))
-            .into_py(py);
+        return write_typed::<f32>(py, e, l, obj, scale, &arg);
     }
     if dt.is_equiv_to(&dtype::<f64>(py)) {
-        let mut w = obj
-            .cast::<PyArrayDyn<f64>>()?
-            .try_readwrite()
-            .map_err(busy)?;
-        let out = w
-            .as_slice_mut()
-            .map_err(|e| PyValueError::new_err(format!("{arg}: {e}")))?;
-        return py
-            .detach(|| guarded(|| e.grad.write_dense_into(l, scale, out)))
-            .into_py(py);
+        return write_typed::<f64>(py, e, l, obj, scale, &arg);
     }
     Err(PyTypeError::new_err(format!(
         "{arg}: dtype {} cannot hold the gradient; use float32 or float64",
@@ -197,4 +178,23 @@ fn write_layer(
             .map(|s| s.to_string())
             .unwrap_or_else(|_| "?".into())
     )))
+}
+
+/// [`write_layer`] once the element type is known: borrow `obj` writable, write without the GIL.
+fn write_typed<T: GradElement + numpy::Element>(
+    py: Python<'_>,
+    e: &Evaluation,
+    l: usize,
+    obj: &Bound<'_, PyAny>,
+    scale: f64,
+    arg: &str,
+) -> PyResult<()> {
+    let refused = |e: &dyn std::fmt::Display| PyValueError::new_err(format!("{arg}: {e}"));
+    let mut w = obj
+        .cast::<PyArrayDyn<T>>()?
+        .try_readwrite()
+        .map_err(|e| refused(&e))?;
+    let out = w.as_slice_mut().map_err(|e| refused(&e))?;
+    py.detach(|| guarded(|| e.grad.write_dense_into(l, scale, out)))
+        .into_py(py)
 }
