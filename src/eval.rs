@@ -92,16 +92,32 @@ fn evaluate_in(
     ws: &mut Workspace,
 ) -> Result<Evaluation> {
     config.validate()?;
-    inputs.validate(config)?;
-    let balance = balance_in_force(config, opts)?;
+    // Spec 8 without the prediction values; those are checked by the loss pass as it streams
+    // through them (one read of the predictions instead of two). Whenever anything fails,
+    // the full validation runs first, so every error is the one it names (the first rule
+    // broken, in its order), as if it had run before everything else.
+    let validated = || inputs.validate(config);
+    if inputs.validate_structure(config).is_err() {
+        validated()?;
+    }
+    let first_error = |e: Error| validated().err().unwrap_or(e);
+    let balance = balance_in_force(config, opts).map_err(first_error)?;
+    // The targets depend on the targets and the grids' shapes alone, never on prediction
+    // values, so building them before the values are checked changes nothing.
     let targets = assign::build_in(
         config,
         inputs.targets,
         &grids(config, inputs),
         opts.builder,
         ws,
-    )?;
-    finite_or_error(compute::compute_in(config, inputs, targets, &balance, ws))
+    )
+    .map_err(first_error)?;
+    let checked = compute::compute_checked(config, inputs, targets, &balance, ws);
+    if checked.illegal {
+        // The loss pass met an illegal logit: the validation names the first one.
+        validated()?;
+    }
+    finite_or_error(checked.evaluation)
 }
 
 /// The targets of every layer from the `[nt, 6]` `targets` and the layers' grids alone (no
