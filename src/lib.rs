@@ -79,7 +79,7 @@ pub use config::{Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, SoftLoss
 pub use conformance::{Report, Tolerances, compare};
 pub use error::{Error, GpuError, Result};
 pub use eval::{build_targets, evaluate, evaluate_case, evaluate_view};
-pub use grad::{Gradient, RowGrad};
+pub use grad::{GradElement, Gradient, RowGrad};
 pub use inputs::{Inputs, InputsView, Prediction, PredictionView};
 pub use options::{EvalOptions, SoftBuilder};
 pub use result::{CellClass, Counts, Evaluation, LayerResult};

@@ -308,3 +308,56 @@ fn iou_family_gradients() {
         }
     }
 }
+
+/// The caller's-buffer writer gives `dense_layer` exactly (f64, scale 1), `scale * dense` rounded
+/// once (f32, any scale), overwrites every element, and refuses a wrong layer or length.
+#[test]
+fn dense_gradient_written_into_a_buffer() {
+    let mut shared_cells = 0;
+    for (seed, assigner) in [
+        (7, Assigner::Yolov5),
+        (8, Assigner::Soft),
+        (9, Assigner::Yolov5),
+    ] {
+        let config = Config {
+            assigner,
+            ..base_config(3)
+        };
+        let e = evaluate(&config, &gradient_case(seed, 3), &EvalOptions::default()).unwrap();
+        for l in 0..e.layers.len() {
+            let dense = e.grad.dense_layer(l);
+            let want: Vec<f64> = dense.iter().copied().collect();
+            let mut got = vec![f64::NAN; want.len()];
+            e.grad.write_dense_into(l, 1.0, &mut got).unwrap();
+            common::assert_bits_eq(&got, &want, &format!("f64 layer {l}"));
+            let mut got32 = vec![f32::NAN; want.len()];
+            e.grad.write_dense_into(l, 0.37, &mut got32).unwrap();
+            for (k, (&g, &w)) in got32.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    g.to_bits(),
+                    ((w * 0.37) as f32).to_bits(),
+                    "f32 layer {l} at {k}"
+                );
+            }
+            let mut cells = std::collections::HashSet::new();
+            shared_cells += e.grad.rows[l]
+                .iter()
+                .filter(|r| !cells.insert((r.b, r.a, r.gj, r.gi)))
+                .count();
+        }
+        let err = e
+            .grad
+            .write_dense_into(0, 1.0, &mut [0.0_f64; 3])
+            .unwrap_err();
+        common::assert_error(&err, Some("grad[0]"), &["elements"]);
+        let err = e
+            .grad
+            .write_dense_into(9, 1.0, &mut [0.0_f32; 3])
+            .unwrap_err();
+        common::assert_error(&err, Some("grad"), &["layer index"]);
+    }
+    assert!(
+        shared_cells > 0,
+        "no two rows share a cell: the summing path is untested"
+    );
+}

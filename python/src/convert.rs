@@ -122,13 +122,6 @@ pub fn value_of(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Va
     )))
 }
 
-/// The configuration from a Python dict in the case format's `config` shape, through the core's
-/// reader (defaults, validation and messages of a case file).
-pub fn config(obj: &Bound<'_, PyAny>, nc_hint: Option<usize>) -> PyResult<Config> {
-    let v = value_of(obj, "config", 0)?;
-    Config::from_json(&v, nc_hint, &Limits::default()).map_err(|e| to_py(obj.py(), e))
-}
-
 /// How an array lies in memory, for messages.
 fn layout(a: &Bound<'_, PyUntypedArray>) -> String {
     let mut s = if a.is_c_contiguous() {

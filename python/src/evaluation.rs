@@ -1,7 +1,11 @@
 //! The result of an evaluation as a Python object; arrays are built on request (the Python
 //! layer caches them), so that an evaluation costs what the core's costs.
 
-use numpy::PyArray;
+use numpy::{
+    PyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods, dtype,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use soft_objectness::{Answer, Config, Evaluation};
@@ -105,6 +109,23 @@ impl PyEvaluation {
         Ok(list)
     }
 
+    /// Writes the dense gradient times `scale` into the caller's arrays, one per layer, every
+    /// element overwritten (float32 or float64, writable, C-contiguous, the layer's shape).
+    #[pyo3(signature = (out, scale = 1.0))]
+    fn grad_into(&self, py: Python<'_>, out: Vec<Bound<'_, PyAny>>, scale: f64) -> PyResult<()> {
+        let nl = self.e.layers.len();
+        if out.len() != nl {
+            return Err(PyValueError::new_err(format!(
+                "out: expected {nl} arrays (one per layer), got {}",
+                out.len()
+            )));
+        }
+        for (l, obj) in out.iter().enumerate() {
+            write_layer(py, &self.e, l, obj, scale)?;
+        }
+        Ok(())
+    }
+
     /// The answer of this evaluation, as `softobj eval` prints it.
     fn to_answer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let a = py
@@ -112,4 +133,68 @@ impl PyEvaluation {
             .into_py(py)?;
         answer_out(py, a)
     }
+}
+
+/// Layer `l` of the gradient into `obj`, checked: a writable C-contiguous float32 or float64
+/// array of the layer's shape; written without the GIL.
+fn write_layer(
+    py: Python<'_>,
+    e: &Evaluation,
+    l: usize,
+    obj: &Bound<'_, PyAny>,
+    scale: f64,
+) -> PyResult<()> {
+    let arg = format!("out[{l}]");
+    let a = obj.cast::<PyUntypedArray>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{arg}: expected a writable numpy array or CPU torch tensor, got {}",
+            crate::convert::type_name(obj)
+        ))
+    })?;
+    let (bs, na, ny, nx) = e.grad.obj[l].dim();
+    let want = [bs, na, ny, nx, e.grad.no];
+    if a.shape() != want {
+        return Err(PyValueError::new_err(format!(
+            "{arg}: shape mismatch: expected {want:?} (the layer's predictions), got {:?}",
+            a.shape()
+        )));
+    }
+    if !a.is_c_contiguous() {
+        return Err(PyTypeError::new_err(format!(
+            "{arg}: not C-contiguous; the gradient is written in standard layout \
+             (numpy.empty(shape, dtype) or torch.empty(shape) give one)"
+        )));
+    }
+    let busy = |e: numpy::BorrowError| PyValueError::new_err(format!("{arg}: {e}"));
+    let dt = a.dtype();
+    if dt.is_equiv_to(&dtype::<f32>(py)) {
+        let mut w = obj
+            .cast::<PyArrayDyn<f32>>()?
+            .try_readwrite()
+            .map_err(busy)?;
+        let out = w
+            .as_slice_mut()
+            .map_err(|e| PyValueError::new_err(format!("{arg}: {e}")))?;
+        return py
+            .detach(|| guarded(|| e.grad.write_dense_into(l, scale, out)))
+            .into_py(py);
+    }
+    if dt.is_equiv_to(&dtype::<f64>(py)) {
+        let mut w = obj
+            .cast::<PyArrayDyn<f64>>()?
+            .try_readwrite()
+            .map_err(busy)?;
+        let out = w
+            .as_slice_mut()
+            .map_err(|e| PyValueError::new_err(format!("{arg}: {e}")))?;
+        return py
+            .detach(|| guarded(|| e.grad.write_dense_into(l, scale, out)))
+            .into_py(py);
+    }
+    Err(PyTypeError::new_err(format!(
+        "{arg}: dtype {} cannot hold the gradient; use float32 or float64",
+        dt.str()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| "?".into())
+    )))
 }

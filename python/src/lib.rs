@@ -20,6 +20,7 @@ use soft_objectness::{
     casegen, default_batch, evaluate_view,
 };
 
+mod config;
 mod convert;
 mod errors;
 mod evaluation;
@@ -78,7 +79,7 @@ fn evaluate<'py>(
     balance: Option<Vec<f64>>,
 ) -> PyResult<PyEvaluation> {
     let inputs = Borrowed::new(targets, &predictions)?;
-    let config = convert::config(config, inputs.nc_hint())?;
+    let config = config::read(config, inputs.nc_hint())?;
     let opts = EvalOptions {
         builder: builder_of(builder)?,
         balance,
@@ -119,7 +120,7 @@ fn build_targets<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let builder = builder_of(builder)?;
     let t = convert::targets(targets)?;
-    let config = convert::config(config, None)?;
+    let config = config::read(config, None)?;
     let grids = shapes
         .iter()
         .enumerate()
@@ -168,7 +169,7 @@ fn check<'py>(
     };
     tolerances.validate().map_err(|e| to_py(py, e))?;
     let inputs = Borrowed::new(targets, &predictions)?;
-    let config = convert::config(config, inputs.nc_hint())?;
+    let config = config::read(config, inputs.nc_hint())?;
     let (answer, warnings) = convert::answer(answer, base_dir.as_deref())?;
     let oracle = run(py, &config, &inputs, &EvalOptions::default(), "cpu")?;
     let opts = CompareOptions { tolerances, listed };
@@ -279,7 +280,7 @@ fn write_case<'py>(
     npy: bool,
 ) -> PyResult<Vec<PathBuf>> {
     let inputs = Borrowed::new(targets, &predictions)?;
-    let config = convert::config(config, inputs.nc_hint())?;
+    let config = config::read(config, inputs.nc_hint())?;
     let expected = expected
         .filter(|e| !e.is_none())
         .map(|e| convert::answer(e, None).map(|(a, _)| a))
@@ -420,6 +421,7 @@ fn standard_batch<'py>(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<PyEvaluation>()?;
+    m.add_class::<config::PyConfig>()?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(_prediction_addresses, m)?)?;
     m.add_function(wrap_pyfunction!(build_targets, m)?)?;

@@ -33,6 +33,48 @@ def test_evaluation_fields():
     assert list(a["matched"][0][0]["tbox"]) == r["tbox"][0].tolist()
 
 
+def test_grad_into_writes_the_gradient_in_place():
+    case = so.gen_cases(1, seed=3)[0]
+    config, t, p = parts(case)
+    e = so.evaluate(config, t, p)
+    out64 = [np.full(a.shape, np.nan) for a in p]
+    e.grad_into(out64)
+    for got, want in zip(out64, e.grad):
+        assert got.tobytes() == want.tobytes()
+    out32 = [np.full(a.shape, np.nan, dtype=np.float32) for a in p]
+    e.grad_into(out32, scale=-2.5)
+    for got, want in zip(out32, e.grad):
+        assert got.tobytes() == (want * -2.5).astype(np.float32).tobytes()
+
+
+def test_grad_into_refuses_what_it_cannot_write():
+    case = so.gen_cases(1, seed=3)[0]
+    config, t, p = parts(case)
+    e = so.evaluate(config, t, p)
+    ok = [np.empty(a.shape, dtype=np.float32) for a in p]
+    with pytest.raises(ValueError, match=r"out: expected 3 arrays"):
+        e.grad_into(ok[:2])
+    with pytest.raises(TypeError, match=r"single array"):
+        e.grad_into(ok[0])
+    bad = list(ok)
+    bad[1] = np.empty(p[1].shape[:4] + (p[1].shape[4] + 1,), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"out\[1\]: shape mismatch"):
+        e.grad_into(bad)
+    bad[1] = np.empty(p[1].shape, dtype=np.float16)
+    with pytest.raises(TypeError, match=r"out\[1\]: dtype float16"):
+        e.grad_into(bad)
+    bad[1] = np.empty(p[1].shape[::-1], dtype=np.float32).T
+    with pytest.raises(TypeError, match=r"out\[1\]: not C-contiguous"):
+        e.grad_into(bad)
+    bad[1] = np.empty(p[1].shape, dtype=np.float32)
+    bad[1].flags.writeable = False
+    with pytest.raises(ValueError, match=r"out\[1\]"):
+        e.grad_into(bad)
+    bad[1] = [[0.0]]
+    with pytest.raises(TypeError, match=r"out\[1\]: expected a writable numpy array"):
+        e.grad_into(bad)
+
+
 def test_build_targets_equals_the_evaluation():
     case = so.gen_cases(1, seed=7)[0]
     config, t, p = parts(case)
@@ -135,3 +177,29 @@ def test_package_docstring_example_runs():
     import doctest
 
     assert doctest.testmod(so).failed == 0
+
+
+def test_config_object_is_read_once_and_taken_as_it_is():
+    case = so.gen_cases(1, seed=4)[0]
+    config, t, p = parts(case)
+    cfg = so.Config(config)
+    assert (cfg.nc, cfg.nl, cfg.na) == (config["nc"], len(p), p[0].shape[1])
+    assert so.Config(cfg.to_dict()).to_dict() == cfg.to_dict() == so.Config(cfg).to_dict()
+    assert repr(cfg).startswith("Config({")
+    a, b = so.evaluate(config, t, p), so.evaluate(cfg, t, p)
+    assert a.to_answer()["loss"] == b.to_answer()["loss"]
+    for x, y in zip(a.grad, b.grad):
+        assert x.tobytes() == y.tobytes()
+    shapes = [x.shape for x in p]
+    for x, y in zip(so.build_targets(config, t, shapes), so.build_targets(cfg, t, shapes)):
+        assert x["tobj"].tobytes() == y["tobj"].tobytes()
+    assert so.check({"config": cfg, "inputs": case["inputs"]}, a.to_answer()).ok
+    # nc filled from the argument, and the reader's messages.
+    no_nc = {k: v for k, v in config.items() if k != "nc"}
+    assert so.Config(no_nc, nc=config["nc"]).nc == config["nc"]
+    with pytest.raises(so.CaseError, match=r"config\.nc"):
+        so.Config(no_nc)
+    with pytest.raises(so.CaseError, match=r"config: unknown key `scroe`"):
+        so.Config({**config, "scroe": "power"})
+    with pytest.raises(so.CaseError, match=r"shape mismatch"):
+        so.evaluate(so.Config({**config, "nc": config["nc"] + 1}), t, p)

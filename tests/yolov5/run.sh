@@ -19,11 +19,7 @@ PY="$VENV/bin/python"
 "$PY" -c 'import torch, numpy, pytest' 2>/dev/null \
     || "$PY" -m pip install -r "$ROOT/tests/yolov5/requirements.txt"
 
-mkdir -p "$YOLOV5_WHEELS"
-for v in $(cd "$ROOT/tests/yolov5" && "$PY" -c 'import yolov5_ref; print(*yolov5_ref.VERSIONS.values())'); do
-    ls "$YOLOV5_WHEELS"/yolov5-"$v"-*.whl >/dev/null 2>&1 \
-        || "$PY" -m pip download --no-deps --only-binary=:all: "yolov5==$v" -d "$YOLOV5_WHEELS"
-done
+PY="$PY" bash "$ROOT/tests/yolov5/fetch-wheels.sh"
 
 if [ "$SOFTOBJ" = "$ROOT/target/release/softobj" ]; then
     (cd "$ROOT" && cargo build --release --bin softobj)

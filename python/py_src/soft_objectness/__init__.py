@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _convert, _core
-from ._core import CaseError, GpuError, InternalError, NonFiniteError, TooLargeError
+from ._core import CaseError, Config, GpuError, InternalError, NonFiniteError, TooLargeError
 from ._report import Report, format_assertion
 
 __version__: str = _core.__version__
@@ -41,6 +41,7 @@ __version__: str = _core.__version__
 __all__ = [
     "evaluate",
     "Evaluation",
+    "Config",
     "build_targets",
     "load_case",
     "evaluate_case",
@@ -158,6 +159,29 @@ class Evaluation:
     def grad(self) -> List[np.ndarray]:
         return self._cached("grad")
 
+    def grad_into(self, out: Sequence[Any], scale: float = 1.0) -> None:
+        """Writes ``scale * grad`` into the caller's arrays, one per layer, without building
+        :attr:`grad`: the memory-speed form a training loop's backward wants.
+
+        Args:
+            out: per layer a writable, C-contiguous float32 or float64 numpy array or CPU torch
+                tensor of the layer's prediction shape (the predictions' own dtype is the usual
+                choice). Every element is overwritten; each component is computed in float64,
+                multiplied by ``scale`` and rounded once to the array's dtype.
+            scale: a factor applied to every component (``grad_output`` in a backward).
+
+        Raises:
+            TypeError: an array is not an array, has another dtype, or is not C-contiguous.
+            ValueError: the wrong number of arrays, a wrong shape, or a read-only array.
+        """
+        if isinstance(out, np.ndarray) or _convert.is_tensor(out):
+            raise TypeError("out: expected a list of arrays, one per layer; got a single array")
+        arrays = [
+            _convert.from_tensor(o, f"out[{i}]") if _convert.is_tensor(o) else o
+            for i, o in enumerate(out)
+        ]
+        self._e.grad_into(arrays, float(scale))
+
     def to_answer(self) -> Dict[str, Any]:
         """The answer of this evaluation as ``softobj eval`` prints it (a dict shaped like a
         case's ``expected``, arrays as numpy arrays), for :func:`write_answer` or :func:`check`."""
@@ -171,7 +195,7 @@ class Evaluation:
 
 
 def evaluate(
-    config: Mapping[str, Any],
+    config: Union[Mapping[str, Any], Config],
     targets: Any,
     predictions: Sequence[Any],
     *,
@@ -183,7 +207,8 @@ def evaluate(
 
     Args:
         config: the case format's ``config`` (same keys, defaults, validation and messages as a
-            case file; ``nc`` may be left out, it is then read from the predictions).
+            case file; ``nc`` may be left out, it is then read from the predictions), or a
+            :class:`Config` read once (what a training loop passes: no reading per call).
             ``anchors`` may be a numpy array ``[nl, na, 2]`` or ``{"shape", "data"}``.
         targets: ``[nt, 6]`` rows ``(image, class, x, y, w, h)``, normalised. Any real dtype
             or a nested list (converted once to float64: they are small).
@@ -215,7 +240,7 @@ def evaluate(
 
 
 def build_targets(
-    config: Mapping[str, Any],
+    config: Union[Mapping[str, Any], Config],
     targets: Any,
     shapes: Sequence[Sequence[int]],
     *,
@@ -225,7 +250,7 @@ def build_targets(
     training loop needs before its own loss.
 
     Args:
-        config: as for :func:`evaluate` (``nc`` required).
+        config: as for :func:`evaluate` (``nc`` required), a dict or a :class:`Config`.
         targets: as for :func:`evaluate`.
         shapes: per layer ``(bs, na, ny, nx)``; a prediction's 5-D shape works too (its first
             four entries are used).
