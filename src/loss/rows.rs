@@ -10,7 +10,11 @@ use super::real::Real;
 use super::vmath::bce_slice;
 use crate::config::{Config, Hyp};
 use crate::grad::RowGrad;
+use crate::prefetch::{self, Hint};
 use crate::targets::{Grid, Row};
+
+/// Rows ahead whose cell is prefetched.
+const ROWS_AHEAD: usize = 4;
 
 /// What one row contributes: its CIoU (and `alpha`), its class loss sum (classes in order) and
 /// its gradient.
@@ -47,6 +51,15 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
         .enumerate()
         .with_min_len(8)
         .map(|(k, r)| {
+            // The cell of a row a few ahead (rows are scattered over the layer: each cell is
+            // a handful of demand misses otherwise). Hints only: nothing depends on them.
+            if let Some(ahead) = rows.get(k + ROWS_AHEAD) {
+                let c = cell_of(ahead) * no;
+                let step = (64 / size_of::<T>()).max(1);
+                for j in (c..c + no).step_by(step).chain([c + no - 1]) {
+                    prefetch::line(flat, j, Hint::L1);
+                }
+            }
             let ps = &flat[cell_of(r) * no..(cell_of(r) + 1) * no];
             let (anchor_w, anchor_h) = (config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]);
             let s: [f64; 4] = [
