@@ -95,10 +95,17 @@ impl ObjPass {
                 }
             } else {
                 bce_slice(xs, tb, self.obj_pw, &mut lb[..m], &mut gb[..m]);
-                for (i, &tv) in tb.iter().enumerate() {
-                    lanes[i % LANES] += if soft(tv) { 0.0 } else { lb[i] };
-                    if GRAD {
-                        g[b0 + i] = self.hard_scale * gb[i];
+                // Cell `i` of the block (a multiple of LANES into the chunk) goes to lane
+                // `i % LANES`, in cell order: groups of LANES cells add lane by lane (which
+                // vectorises), a last partial group likewise.
+                for (l8, t8) in lb[..m].chunks(LANES).zip(tb.chunks(LANES)) {
+                    for (j, (&lv, &tv)) in l8.iter().zip(t8).enumerate() {
+                        lanes[j] += if soft(tv) { 0.0 } else { lv };
+                    }
+                }
+                if GRAD {
+                    for (d, &gv) in g[b0..b0 + m].iter_mut().zip(&gb[..m]) {
+                        *d = self.hard_scale * gv;
                     }
                 }
             }
@@ -123,12 +130,12 @@ impl ObjPass {
                 }
             };
             // The block's soft cells, packed, through the vectorised loss2 / loss3.
+            // Branch-free: every cell is written at `k`, which moves on past soft cells only
+            // (`k <= i < BLOCK`, so the writes stay in the arrays).
             let mut k = 0;
             for (i, (&x, &tv)) in xs.iter().zip(tb).enumerate() {
-                if soft(tv) {
-                    (at[k], sx[k], st[k]) = (i, x, tv);
-                    k += 1;
-                }
+                (at[k], sx[k], st[k]) = (i, x, tv);
+                k += usize::from(soft(tv));
             }
             soft2_slice(&sx[..k], &st[..k], loss3, &mut lb[..k], &mut gb[..k]);
             for j in 0..k {
