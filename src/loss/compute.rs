@@ -174,11 +174,10 @@ fn run(
     for (l, (t, p)) in targets.into_iter().zip(&inputs.predictions).enumerate() {
         let fixed = constants.map(|c| (c.alpha[l].as_slice(), &c.tobj[l]));
         let obj_scale = bs * h.obj * balance[l];
-        // Every element of the gradient buffer is written, so a reused one needs no zeroing.
+        // The objectness pass writes every element of the gradient buffer (a reused one, or
+        // a fresh one's capacity): none is zeroed first.
         let g = match want_grad {
-            true => ws
-                .take(t.grid.cells())
-                .unwrap_or_else(|| vec![0.0; t.grid.cells()]),
+            true => ws.take(t.grid.cells()).unwrap_or_default(),
             false => Vec::new(),
         };
         let args = (config, l, t, obj_scale, fixed, g);
@@ -232,7 +231,8 @@ fn layer_of<T: Real>(pred: ArrayView5<T>, args: LayerArgs, grad: bool, check: bo
 }
 
 /// One layer. `GRAD = false` skips every gradient (the returned gradient parts are empty);
-/// with `GRAD`, `gobj` holds `grid.cells()` values (any contents), all overwritten. With
+/// with `GRAD`, `gobj` (any length and contents, a buffer to reuse) comes back holding the
+/// `grid.cells()` objectness derivatives. With
 /// `CHECK`, the objectness pass checks every prediction value of the layer (spec 8's logit
 /// rule) as it streams through them; the rows' terms are computed on the values as they are
 /// (finite or not: nothing here panics on them) and thrown away by the caller when the check
@@ -306,8 +306,8 @@ fn layer<T: Real, const GRAD: bool, const CHECK: bool>(
     };
 
     // Objectness terms over every cell, in fixed chunks whose sums are added in chunk order.
-    debug_assert_eq!(gobj.len(), if GRAD { grid.cells() } else { 0 });
     let sums = pass.run::<T, GRAD, CHECK>(flat, tflat, &mut gobj);
+    debug_assert_eq!(gobj.len(), if GRAD { grid.cells() } else { 0 });
     let hard_loss = mean(sums.hard, n_hard);
     let soft_loss = mean(sums.soft, n_soft);
     let gobj = if GRAD {

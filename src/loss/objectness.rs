@@ -10,6 +10,7 @@ use super::bce::bce_element;
 use super::real::Real;
 use super::soft::soft_element;
 use super::vmath::{bce_slice, soft2_slice};
+use crate::array::zeroed;
 use crate::config::SoftLoss;
 use crate::inputs::any_illegal;
 use crate::prefetch::{self, Hint};
@@ -162,22 +163,34 @@ const PREFETCH: usize = 256;
 
 impl ObjPass {
     /// The sums over every cell: `flat` holds the layer's predictions in standard layout,
-    /// `tflat` its targets; with `GRAD`, `gobj` (one value per cell, any contents) receives
-    /// every `d loss / d x_obj`; with `CHECK`, every value of `flat` is checked against the
-    /// logit rule ([`ChunkSums::illegal`]).
+    /// `tflat` its targets; with `GRAD`, `gobj` (any length and contents) is made to hold
+    /// every `d loss / d x_obj`, one per cell; with `CHECK`, every value of `flat` is checked
+    /// against the logit rule ([`ChunkSums::illegal`]).
     pub(crate) fn run<T: Real, const GRAD: bool, const CHECK: bool>(
         &self,
         flat: &[T],
         tflat: &[f64],
-        gobj: &mut [f64],
+        gobj: &mut Vec<f64>,
     ) -> ChunkSums {
         let no = self.no;
         let partial: Vec<ChunkSums> = if GRAD {
-            gobj.par_chunks_mut(CHUNK)
+            // Written chunk by chunk where it is computed (zeroed there first, in cache, so
+            // that a fresh buffer is not zeroed in a pass of its own).
+            let cells = tflat.len();
+            gobj.clear();
+            gobj.reserve_exact(cells);
+            let partial = gobj.spare_capacity_mut()[..cells]
+                .par_chunks_mut(CHUNK)
                 .zip(tflat.par_chunks(CHUNK))
                 .enumerate()
-                .map(|(c, (g, tc))| self.chunk::<T, true, CHECK>(&flat[c * CHUNK * no..], tc, g))
-                .collect()
+                .map(|(c, (g, tc))| {
+                    self.chunk::<T, true, CHECK>(&flat[c * CHUNK * no..], tc, zeroed(g))
+                })
+                .collect();
+            // SAFETY: the chunks above cover the first `cells` elements of the spare
+            // capacity (reserved just above), and each was initialised by `zeroed`.
+            unsafe { gobj.set_len(cells) };
+            partial
         } else {
             tflat
                 .par_chunks(CHUNK)
