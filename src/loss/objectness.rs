@@ -174,23 +174,34 @@ impl ObjPass {
     ) -> ChunkSums {
         let no = self.no;
         let partial: Vec<ChunkSums> = if GRAD {
-            // Written chunk by chunk where it is computed (zeroed there first, in cache, so
-            // that a fresh buffer is not zeroed in a pass of its own).
             let cells = tflat.len();
-            gobj.clear();
-            gobj.reserve_exact(cells);
-            let partial = gobj.spare_capacity_mut()[..cells]
-                .par_chunks_mut(CHUNK)
-                .zip(tflat.par_chunks(CHUNK))
-                .enumerate()
-                .map(|(c, (g, tc))| {
-                    self.chunk::<T, true, CHECK>(&flat[c * CHUNK * no..], tc, zeroed(g))
-                })
-                .collect();
-            // SAFETY: the chunks above cover the first `cells` elements of the spare
-            // capacity (reserved just above), and each was initialised by `zeroed`.
-            unsafe { gobj.set_len(cells) };
-            partial
+            let run_chunk = |(c, (g, tc)): (usize, (&mut [f64], &[f64]))| {
+                self.chunk::<T, true, CHECK>(&flat[c * CHUNK * no..], tc, g)
+            };
+            if gobj.len() == cells {
+                // A reused buffer: every element is overwritten.
+                gobj.par_chunks_mut(CHUNK)
+                    .zip(tflat.par_chunks(CHUNK))
+                    .enumerate()
+                    .map(run_chunk)
+                    .collect()
+            } else {
+                // A fresh one is written chunk by chunk where it is computed (each chunk's
+                // part zeroed there first, in cache, instead of the whole buffer in a pass
+                // of its own).
+                gobj.clear();
+                gobj.reserve_exact(cells);
+                let partial = gobj.spare_capacity_mut()[..cells]
+                    .par_chunks_mut(CHUNK)
+                    .zip(tflat.par_chunks(CHUNK))
+                    .enumerate()
+                    .map(|(c, (g, tc))| run_chunk((c, (zeroed(g), tc))))
+                    .collect();
+                // SAFETY: the chunks above cover the first `cells` elements of the spare
+                // capacity (reserved just above), and each was initialised by `zeroed`.
+                unsafe { gobj.set_len(cells) };
+                partial
+            }
         } else {
             tflat
                 .par_chunks(CHUNK)
