@@ -211,3 +211,13 @@ pub fn read_json_text(reader: impl std::io::Read, what: &str, limits: &Limits) -
         }
     })
 }
+
+/// Writes zeros into every element of `values` and returns them initialised (a buffer's
+/// spare capacity, written where it is about to be used instead of zeroed in a pass of its
+/// own).
+pub(crate) fn zeroed(values: &mut [std::mem::MaybeUninit<f64>]) -> &mut [f64] {
+    values.fill(std::mem::MaybeUninit::new(0.0));
+    // SAFETY: every element was initialised on the line above, and `MaybeUninit<f64>` has the
+    // layout of `f64`.
+    unsafe { &mut *(values as *mut [std::mem::MaybeUninit<f64>] as *mut [f64]) }
+}

@@ -92,16 +92,32 @@ fn evaluate_in(
     ws: &mut Workspace,
 ) -> Result<Evaluation> {
     config.validate()?;
-    inputs.validate(config)?;
-    let balance = balance_in_force(config, opts)?;
+    // Spec 8 without the prediction values; those are checked by the loss pass as it streams
+    // through them (one read of the predictions instead of two). Whenever anything fails,
+    // the full validation runs first, so every error is the one it names (the first rule
+    // broken, in its order), as if it had run before everything else.
+    let validated = || inputs.validate(config);
+    if inputs.validate_structure(config).is_err() {
+        validated()?;
+    }
+    let first_error = |e: Error| validated().err().unwrap_or(e);
+    let balance = balance_in_force(config, opts).map_err(first_error)?;
+    // The targets depend on the targets and the grids' shapes alone, never on prediction
+    // values, so building them before the values are checked changes nothing.
     let targets = assign::build_in(
         config,
         inputs.targets,
         &grids(config, inputs),
         opts.builder,
         ws,
-    )?;
-    finite_or_error(compute::compute_in(config, inputs, targets, &balance, ws))
+    )
+    .map_err(first_error)?;
+    let checked = compute::compute_checked(config, inputs, targets, &balance, ws);
+    if checked.illegal {
+        // The loss pass met an illegal logit: the validation names the first one.
+        validated()?;
+    }
+    finite_or_error(checked.evaluation)
 }
 
 /// The targets of every layer from the `[nt, 6]` `targets` and the layers' grids alone (no
@@ -192,6 +208,7 @@ mod tests {
     use super::*;
     use crate::config::Assigner;
     use crate::default_batch::{Workload, build};
+    use crate::inputs::Prediction;
 
     /// Buffers left over from a larger, different batch (stale values everywhere) change no
     /// bit of any later result, for both assigners and both builders.
@@ -241,6 +258,70 @@ mod tests {
         let t = ws.build(&c, &i, SoftBuilder::Vectorised).unwrap();
         assert_eq!(t, assign::build(&c, &i, SoftBuilder::Vectorised).unwrap());
         ws.recycle_targets(t);
+    }
+
+    /// The logit check inside the loss pass changes no error: with bad values anywhere (one
+    /// or several, every layer, f32 and f64, last channel and objectness channel), and with a
+    /// bad value together with a bad shape or target later in validation's order,
+    /// `evaluate` names exactly what `Inputs::validate` names.
+    #[test]
+    fn fused_check_gives_the_validation_error() {
+        let (c, base) = build(&Workload {
+            batch: 2,
+            width: 96,
+            height: 64,
+            nc: 3,
+            boxes_per_image: 5,
+            seed: 9,
+        });
+        let same = |i: &Inputs, what: &str| {
+            let want = i.validate(&c).unwrap_err().to_string();
+            let got = evaluate(&c, i, &EvalOptions::default()).unwrap_err();
+            assert_eq!(got.to_string(), want, "{what}");
+            let mut ws = Workspace::new();
+            let got = ws.evaluate(&c, i, &EvalOptions::default()).unwrap_err();
+            assert_eq!(got.to_string(), want, "{what} (workspace)");
+        };
+        let bad = [f64::NAN, f64::INFINITY, -f64::INFINITY, 1e39];
+        for f64s in [false, true] {
+            let mut inputs = base.clone();
+            if f64s {
+                for p in &mut inputs.predictions {
+                    *p = Prediction::F64(p.to_f64());
+                }
+            }
+            for (l, v) in [(0, 0), (1, 1), (2, 2), (2, 3), (0, 1)] {
+                let mut i = inputs.clone();
+                let set = |p: &mut Prediction, at: [usize; 5], x: f64| match p {
+                    Prediction::F32(a) => a[at] = x as f32,
+                    Prediction::F64(a) => a[at] = x,
+                };
+                let s = i.predictions[l].shape();
+                let last = [s[0] - 1, s[1] - 1, s[2] - 1, s[3] - 1, s[4] - 1];
+                set(&mut i.predictions[l], last, bad[v]);
+                set(&mut i.predictions[l], [1, 0, 0, 0, 4], bad[(v + 1) % 4]);
+                if l < 2 {
+                    set(&mut i.predictions[2], [0, 0, 0, 0, 0], f64::NAN);
+                }
+                if !f64s && v == 3 {
+                    continue; // 1e39 is inf in f32, already covered
+                }
+                same(&i, &format!("layer {l} value {v} f64 {f64s}"));
+                // A later shape error and a later target error: the value still comes first.
+                let mut j = i.clone();
+                j.targets[[0, 0]] = 99.0;
+                same(&j, "bad value then bad target");
+                if l == 0 {
+                    let mut k = i.clone();
+                    k.predictions[1] = Prediction::F32(ndarray::Array5::zeros((2, 3, 1, 1, 7)));
+                    same(&k, "bad value then bad shape");
+                }
+            }
+        }
+        // A bad target alone, a bad shape alone: the validation's errors.
+        let mut j = base.clone();
+        j.targets[[1, 2]] = f64::NAN;
+        same(&j, "bad target");
     }
 
     #[test]

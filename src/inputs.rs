@@ -16,6 +16,43 @@ pub const MAX_LOGIT: f64 = f32::MAX as f64;
 /// that grid coordinates stay far from the range of `i64` and of f64 squares).
 pub const MAX_COORD: f64 = 1e6;
 
+/// Whether `x` is not a legal logit (spec section 8): NaN, or larger in magnitude than
+/// [`MAX_LOGIT`] (infinities included). The rule of [`PredictionView::first_illegal_logit`].
+#[inline(always)]
+pub(crate) fn illegal_logit(x: f64) -> bool {
+    // `|`, not `||`: branch-free, so scans vectorise; inf is caught by the comparison.
+    x.is_nan() | (x.abs() > MAX_LOGIT)
+}
+
+/// A prediction element, checked against [`illegal_logit`] in its own precision.
+pub(crate) trait Logit: Copy {
+    /// [`illegal_logit`] of the value widened to f64.
+    fn illegal(self) -> bool;
+}
+
+impl Logit for f32 {
+    /// Every finite f32 is within [`MAX_LOGIT`], so this is [`illegal_logit`] of the widened
+    /// value (an integer test on the bits, which vectorises well; `illegal_is_the_rule` checks
+    /// it on every exponent).
+    #[inline(always)]
+    fn illegal(self) -> bool {
+        !self.is_finite()
+    }
+}
+
+impl Logit for f64 {
+    #[inline(always)]
+    fn illegal(self) -> bool {
+        illegal_logit(self)
+    }
+}
+
+/// Whether any element of `values` is not a legal logit (a branch-free scan that vectorises).
+#[inline]
+pub(crate) fn any_illegal<T: Logit>(values: &[T]) -> bool {
+    values.iter().fold(false, |hit, &x| hit | x.illegal())
+}
+
 /// One detection layer's raw predictions `[bs, na, ny, nx, 5 + nc]`, kept in the precision
 /// they arrived in (f32 predictions are widened element by element, never copied).
 #[derive(Debug, Clone, PartialEq)]
@@ -85,8 +122,7 @@ impl PredictionView<'_> {
     /// finite and no larger in magnitude than `f32::MAX` (every finite f32 is legal; the bound
     /// keeps sums of losses over a layer finite).
     pub fn first_illegal_logit(&self) -> Option<([usize; 5], f64)> {
-        // `|`, not `||`: branch-free, so the scan vectorises; inf is caught by the comparison.
-        self.first_where(|x| x.is_nan() | (x.abs() > MAX_LOGIT))
+        self.first_where(illegal_logit)
     }
 
     fn first_where(&self, bad: impl Fn(f64) -> bool + Copy + Sync) -> Option<([usize; 5], f64)> {
@@ -207,26 +243,10 @@ impl InputsView<'_> {
     /// # Errors
     /// The first rule broken, naming the field, row and value.
     pub fn validate(&self, config: &Config) -> Result<()> {
-        let (nl, na, nc) = (config.nl(), config.na(), config.nc);
-        if self.predictions.len() != nl {
-            return Err(Error::shape(
-                "inputs.predictions",
-                format!("{nl} layers (config.anchors has {nl})"),
-                format!("{} layers", self.predictions.len()),
-            ));
-        }
-        let bs = self.batch_size();
+        self.validate_layer_count(config)?;
         for (i, p) in self.predictions.iter().enumerate() {
-            let s = p.shape();
+            self.validate_shape(config, i)?;
             let field = format!("inputs.predictions[{i}]");
-            let no = nc.saturating_add(5);
-            let want = format!("[{bs}, {na}, ny >= 1, nx >= 1, {no}] (batch, na, grid, 5 + nc)");
-            if s[0] != bs || s[1] != na || s[2] == 0 || s[3] == 0 || s[4] != no || bs == 0 {
-                return Err(Error::shape(field, want, format!("{s:?}")));
-            }
-            if s[2] > i32::MAX as usize / 2 || s[3] > i32::MAX as usize / 2 {
-                return Err(Error::invalid(field, format!("{s:?}"), "grid too large"));
-            }
             if let Some((idx, v)) = p.first_illegal_logit() {
                 let reason = if v.is_finite() {
                     "a logit must not exceed f32::MAX (3.4028235e38) in magnitude"
@@ -240,7 +260,54 @@ impl InputsView<'_> {
                 ));
             }
         }
-        validate_targets(self.targets, bs, config.nc)
+        validate_targets(self.targets, self.batch_size(), config.nc)
+    }
+
+    /// [`InputsView::validate`] without the values of the predictions: the number of layers,
+    /// every layer's shape, then the targets. When this passes, `validate` can only fail on a
+    /// prediction value that is not a legal logit, which the CPU evaluation's loss pass
+    /// detects as it reads every value ([`crate::evaluate`]); when it fails, `validate` fails
+    /// too, with the error it names first.
+    ///
+    /// # Errors
+    /// The first shape or target rule broken.
+    pub(crate) fn validate_structure(&self, config: &Config) -> Result<()> {
+        self.validate_layer_count(config)?;
+        for i in 0..self.predictions.len() {
+            self.validate_shape(config, i)?;
+        }
+        validate_targets(self.targets, self.batch_size(), config.nc)
+    }
+
+    /// One prediction layer per anchor layer.
+    fn validate_layer_count(&self, config: &Config) -> Result<()> {
+        let nl = config.nl();
+        if self.predictions.len() != nl {
+            return Err(Error::shape(
+                "inputs.predictions",
+                format!("{nl} layers (config.anchors has {nl})"),
+                format!("{} layers", self.predictions.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The shape rule of prediction layer `i`: `[bs, na, ny >= 1, nx >= 1, 5 + nc]`, `bs >= 1`,
+    /// grids within `i32::MAX / 2`.
+    fn validate_shape(&self, config: &Config, i: usize) -> Result<()> {
+        let (na, nc) = (config.na(), config.nc);
+        let bs = self.batch_size();
+        let s = self.predictions[i].shape();
+        let field = format!("inputs.predictions[{i}]");
+        let no = nc.saturating_add(5);
+        let want = format!("[{bs}, {na}, ny >= 1, nx >= 1, {no}] (batch, na, grid, 5 + nc)");
+        if s[0] != bs || s[1] != na || s[2] == 0 || s[3] == 0 || s[4] != no || bs == 0 {
+            return Err(Error::shape(field, want, format!("{s:?}")));
+        }
+        if s[2] > i32::MAX as usize / 2 || s[3] > i32::MAX as usize / 2 {
+            return Err(Error::invalid(field, format!("{s:?}"), "grid too large"));
+        }
+        Ok(())
     }
 }
 
@@ -328,4 +395,39 @@ pub fn target_warning(targets: ArrayView2<f64>) -> Option<String> {
         COLS[c - 2],
         num(v)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-precision check is [`illegal_logit`] of the widened value: every f32 exponent
+    /// with several mantissas, the f64 boundary at `MAX_LOGIT`, the special values.
+    #[test]
+    fn illegal_is_the_rule() {
+        for e in 0u32..256 {
+            for m in [0u32, 1, 0x40_0000, 0x7f_ffff, 0x12_3456] {
+                for sign in [0u32, 1 << 31] {
+                    let x = f32::from_bits(sign | (e << 23) | m);
+                    assert_eq!(x.illegal(), illegal_logit(f64::from(x)), "{x:e}");
+                }
+            }
+        }
+        let m = MAX_LOGIT;
+        for x in [
+            m,
+            -m,
+            m.next_up(),
+            -m.next_up(),
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            0.0,
+            -0.0,
+        ] {
+            assert_eq!(x.illegal(), illegal_logit(x), "{x:e}");
+        }
+        assert!(!any_illegal(&[0.0f32, f32::MAX, f32::MIN]));
+        assert!(any_illegal(&[0.0f32, f32::NAN]) && any_illegal(&[m.next_up(), 0.0]));
+    }
 }

@@ -67,6 +67,7 @@ pub mod options;
 #[cfg(feature = "plot")]
 #[cfg_attr(docsrs, doc(cfg(feature = "plot")))]
 pub mod plot;
+mod prefetch;
 pub mod result;
 pub mod targets;
 mod totals;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// The floors, bottom first: a module may import only from a lower line.
 const FLOORS: &[&[&str]] = &[
-    &["error"],
+    &["error", "prefetch"],
     &["json"],
     &["array"],
     &["npy"],

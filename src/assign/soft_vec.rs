@@ -18,13 +18,13 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::mem::MaybeUninit;
 
 use ndarray::Array4;
 use rayon::prelude::*;
 
 use super::matching::Matched;
 use super::score::{self, CellRange, MAX_PAIRS, Memo, clamp_cell, sq};
+use crate::array::zeroed;
 use crate::config::{Config, Distance, Overlap};
 use crate::error::Result;
 use crate::targets::{Grid, LayerTargets};
@@ -115,14 +115,6 @@ pub(crate) fn build_layer_in(
     let tobj = Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), data)
         .expect("buffer sized from the grid");
     Ok(LayerTargets { grid, tobj, rows })
-}
-
-/// Writes zeros into every element of `plane` and returns it initialised.
-fn zeroed(plane: &mut [MaybeUninit<f64>]) -> &mut [f64] {
-    plane.fill(MaybeUninit::new(0.0));
-    // SAFETY: every element was initialised on the line above, and `MaybeUninit<f64>` has the
-    // layout of `f64`.
-    unsafe { &mut *(plane as *mut [MaybeUninit<f64>] as *mut [f64]) }
 }
 
 /// Bits of a plane's sort key that hold the row (matched index); `MAX_PAIRS - cells` (at

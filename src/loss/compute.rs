@@ -6,8 +6,12 @@
 //! results do not depend on the number of threads. f32 predictions are widened one value at a
 //! time as they are read, never copied.
 //!
-//! The hot loops share one exponential between a BCE term and its derivative
-//! ([`super::bce::bce_shared`]), bit for bit that of [`super::bce::bce_element`].
+//! The hot loops (every cell's objectness term, every row's class terms) run the BCE and the
+//! soft losses through the vectorised `exp` / `log1p` / `ln` of `super::vmath` (within 1 ulp of
+//! glibc, the same bits in any lane), one exponential shared by each term and its derivative;
+//! the focal wrapper and loss1 go through the scalar reference functions. When `evaluate`
+//! asks for it (`compute_checked`), the objectness pass also checks every prediction value
+//! against spec 8's logit rule as it streams through the layer.
 
 use ndarray::{Array4, ArrayView5, CowArray, Ix5};
 
@@ -85,9 +89,10 @@ pub fn forward(
         targets,
         balance,
         None,
-        false,
+        (false, false),
         &mut Workspace::new(),
     )
+    .evaluation
 }
 
 /// [`compute`], optionally with the gradient-constant quantities held at given values.
@@ -104,9 +109,10 @@ pub fn compute_with(
         targets,
         balance,
         constants,
-        true,
+        (true, false),
         &mut Workspace::new(),
     )
+    .evaluation
 }
 
 /// [`compute`] on borrowed inputs with the gradient's buffers taken from `ws`.
@@ -117,7 +123,21 @@ pub(crate) fn compute_in(
     balance: &[f64],
     ws: &mut Workspace,
 ) -> Evaluation {
-    run(config, inputs, targets, balance, None, true, ws)
+    run(config, inputs, targets, balance, None, (true, false), ws).evaluation
+}
+
+/// [`compute_in`] on inputs whose prediction values have not been checked (their shapes and
+/// the targets have): the objectness pass checks every value against spec 8's logit rule as
+/// it reads it. When [`Checked::illegal`], the evaluation means nothing and the caller
+/// reports the validation error instead.
+pub(crate) fn compute_checked(
+    config: &Config,
+    inputs: &InputsView,
+    targets: Vec<LayerTargets>,
+    balance: &[f64],
+    ws: &mut Workspace,
+) -> Checked {
+    run(config, inputs, targets, balance, None, (true, true), ws)
 }
 
 impl Workspace {
@@ -139,10 +159,11 @@ fn run(
     targets: Vec<LayerTargets>,
     balance: &[f64],
     constants: Option<&Constants>,
-    want_grad: bool,
+    (want_grad, check): (bool, bool),
     ws: &mut Workspace,
-) -> Evaluation {
+) -> Checked {
     let bs = inputs.batch_size() as f64;
+    let mut illegal = false;
     let h = &config.hyp;
     let mut layers = Vec::with_capacity(targets.len());
     let mut grad = Gradient {
@@ -153,42 +174,70 @@ fn run(
     for (l, (t, p)) in targets.into_iter().zip(&inputs.predictions).enumerate() {
         let fixed = constants.map(|c| (c.alpha[l].as_slice(), &c.tobj[l]));
         let obj_scale = bs * h.obj * balance[l];
-        // Every element of the gradient buffer is written, so a reused one needs no zeroing.
+        // The objectness pass writes every element of the gradient buffer (a reused one, or
+        // a fresh one's capacity): none is zeroed first.
         let g = match want_grad {
-            true => ws
-                .take(t.grid.cells())
-                .unwrap_or_else(|| vec![0.0; t.grid.cells()]),
+            true => ws.take(t.grid.cells()).unwrap_or_default(),
             false => Vec::new(),
         };
-        let r = match (p, want_grad) {
-            (PredictionView::F32(a), true) => {
-                layer::<f32, true>(config, l, a.view(), t, obj_scale, fixed, g)
-            }
-            (PredictionView::F32(a), false) => {
-                layer::<f32, false>(config, l, a.view(), t, obj_scale, fixed, g)
-            }
-            (PredictionView::F64(a), true) => {
-                layer::<f64, true>(config, l, a.view(), t, obj_scale, fixed, g)
-            }
-            (PredictionView::F64(a), false) => {
-                layer::<f64, false>(config, l, a.view(), t, obj_scale, fixed, g)
-            }
+        let args = (config, l, t, obj_scale, fixed, g);
+        let (res, gobj, grows, bad) = match p {
+            PredictionView::F32(a) => layer_of::<f32>(a.view(), args, want_grad, check),
+            PredictionView::F64(a) => layer_of::<f64>(a.view(), args, want_grad, check),
         };
-        let (res, gobj, grows) = r;
+        illegal |= bad;
         layers.push(res);
         if want_grad {
             grad.obj.push(gobj);
             grad.rows.push(grows);
         }
     }
-    totals(config, bs, balance, layers, grad)
+    Checked {
+        evaluation: totals(config, bs, balance, layers, grad),
+        illegal,
+    }
 }
 
-type LayerOut = (LayerResult, Array4<f64>, Vec<RowGrad>);
+/// An evaluation and whether the loss pass met a prediction value that is not a legal logit
+/// (always `false` when the pass did not check).
+pub(crate) struct Checked {
+    pub(crate) evaluation: Evaluation,
+    pub(crate) illegal: bool,
+}
+
+/// A layer's result, the gradient's objectness channel and rows, and whether an illegal logit
+/// was met.
+type LayerOut = (LayerResult, Array4<f64>, Vec<RowGrad>, bool);
+
+/// The arguments of [`layer`] besides the predictions.
+type LayerArgs<'a> = (
+    &'a Config,
+    usize,
+    LayerTargets,
+    f64,
+    Option<(&'a [f64], &'a Array4<f64>)>,
+    Vec<f64>,
+);
+
+/// [`layer`] with its const parameters chosen at run time.
+fn layer_of<T: Real>(pred: ArrayView5<T>, args: LayerArgs, grad: bool, check: bool) -> LayerOut {
+    let (config, l, t, obj_scale, fixed, g) = args;
+    match (grad, check) {
+        (true, true) => layer::<T, true, true>(config, l, pred, t, obj_scale, fixed, g),
+        (true, false) => layer::<T, true, false>(config, l, pred, t, obj_scale, fixed, g),
+        (false, true) => layer::<T, false, true>(config, l, pred, t, obj_scale, fixed, g),
+        (false, false) => layer::<T, false, false>(config, l, pred, t, obj_scale, fixed, g),
+    }
+}
 
 /// One layer. `GRAD = false` skips every gradient (the returned gradient parts are empty);
-/// with `GRAD`, `gobj` holds `grid.cells()` values (any contents), all overwritten.
-fn layer<T: Real, const GRAD: bool>(
+/// with `GRAD`, `gobj` (any length and contents, a buffer to reuse) comes back holding the
+/// `grid.cells()` objectness derivatives. With
+/// `CHECK`, the objectness pass checks every prediction value of the layer (spec 8's logit
+/// rule) as it streams through them; the rows' terms are computed on the values as they are
+/// (finite or not: nothing here panics on them) and thrown away by the caller when the check
+/// fails.
+fn layer<T: Real, const GRAD: bool, const CHECK: bool>(
     config: &Config,
     l: usize,
     pred: ArrayView5<T>,
@@ -257,10 +306,10 @@ fn layer<T: Real, const GRAD: bool>(
     };
 
     // Objectness terms over every cell, in fixed chunks whose sums are added in chunk order.
+    let sums = pass.run::<T, GRAD, CHECK>(flat, tflat, &mut gobj);
     debug_assert_eq!(gobj.len(), if GRAD { grid.cells() } else { 0 });
-    let (hard_sum, soft_sum) = pass.run::<T, GRAD>(flat, tflat, &mut gobj);
-    let hard_loss = mean(hard_sum, n_hard);
-    let soft_loss = mean(soft_sum, n_soft);
+    let hard_loss = mean(sums.hard, n_hard);
+    let soft_loss = mean(sums.soft, n_soft);
     let gobj = if GRAD {
         Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), gobj)
             .expect("sized from the grid")
@@ -280,5 +329,6 @@ fn layer<T: Real, const GRAD: bool>(
         },
         gobj,
         row_grads,
+        sums.illegal,
     )
 }

@@ -16,3 +16,4 @@ mod objectness;
 mod real;
 mod rows;
 pub mod soft;
+mod vmath;

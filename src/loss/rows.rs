@@ -3,13 +3,18 @@
 
 use rayon::prelude::*;
 
-use super::bce::{bce_loss, bce_shared, sigmoid};
+use super::bce::{bce_element, sigmoid};
 use super::iou::{IouKind, bbox_iou_grad_of};
 use super::norm::{class_targets, mean};
 use super::real::Real;
-use crate::config::Config;
+use super::vmath::bce_slice;
+use crate::config::{Config, Hyp};
 use crate::grad::RowGrad;
+use crate::prefetch::{self, Hint};
 use crate::targets::{Grid, Row};
+
+/// Rows ahead whose cell is prefetched.
+const ROWS_AHEAD: usize = 4;
 
 /// What one row contributes: its CIoU (and `alpha`), its class loss sum (classes in order) and
 /// its gradient.
@@ -46,6 +51,15 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
         .enumerate()
         .with_min_len(8)
         .map(|(k, r)| {
+            // The cell of a row a few ahead (rows are scattered over the layer: each cell is
+            // a handful of demand misses otherwise). Hints only: nothing depends on them.
+            if let Some(ahead) = rows.get(k + ROWS_AHEAD) {
+                let c = cell_of(ahead) * no;
+                let step = (64 / size_of::<T>()).max(1);
+                for j in (c..c + no).step_by(step).chain([c + no - 1]) {
+                    prefetch::line(flat, j, Hint::L1);
+                }
+            }
             let ps = &flat[cell_of(r) * no..(cell_of(r) + 1) * no];
             let (anchor_w, anchor_h) = (config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]);
             let s: [f64; 4] = [
@@ -77,23 +91,11 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
                 ];
                 xywh = std::array::from_fn(|c| box_scale * ciou.grad[c] * dpbox[c]);
             }
-            let mut cls_sum = 0.0;
             let mut cls = Vec::new();
-            if config.nc > 1 {
-                if GRAD {
-                    cls.reserve(config.nc);
-                }
-                for (c, x) in ps[5..].iter().enumerate() {
-                    let target = if c == r.class { cp } else { cn };
-                    if GRAD {
-                        let (lv, gv) = bce_shared(x.f(), target, h.cls_pw, h.fl_gamma);
-                        cls_sum += lv;
-                        cls.push(cls_scale * gv);
-                    } else {
-                        cls_sum += bce_loss(x.f(), target, h.cls_pw, h.fl_gamma);
-                    }
-                }
-            }
+            let cls_sum = match config.nc > 1 {
+                true => class_terms::<T, GRAD>(&ps[5..], r.class, (cp, cn), h, cls_scale, &mut cls),
+                false => 0.0,
+            };
             RowTerms {
                 ciou: ciou.value,
                 alpha: ciou.alpha,
@@ -109,4 +111,58 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
             }
         })
         .collect()
+}
+
+/// Classes per block of the vectorised BCE.
+const BLOCK: usize = 64;
+
+/// Partial sums of a row's class losses: class `c` goes to `c % LANES`.
+const LANES: usize = 8;
+
+/// The class terms of one row (spec 5, with label smoothing's targets `(cp, cn)`): the sum of
+/// the BCE over the classes `xs` (`class` is the row's), and with `GRAD` each `d loss / d x`
+/// times `scale` pushed onto `grad`. Without focal (`gamma = 0`) the vectorised BCE
+/// ([`super::vmath::bce_slice`]), summed over [`LANES`] partial sums; with it the scalar
+/// reference, in class order.
+fn class_terms<T: Real, const GRAD: bool>(
+    xs: &[T],
+    class: usize,
+    (cp, cn): (f64, f64),
+    h: &Hyp,
+    scale: f64,
+    grad: &mut Vec<f64>,
+) -> f64 {
+    if GRAD {
+        grad.reserve(xs.len());
+    }
+    let target = |c: usize| if c == class { cp } else { cn };
+    if h.fl_gamma > 0.0 {
+        let mut sum = 0.0;
+        for (c, x) in xs.iter().enumerate() {
+            let (lv, gv) = bce_element(x.f(), target(c), h.cls_pw, h.fl_gamma);
+            sum += lv;
+            if GRAD {
+                grad.push(scale * gv);
+            }
+        }
+        return sum;
+    }
+    let mut lanes = [0.0; LANES];
+    let (mut xb, mut tb, mut lb, mut gb) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
+    for c0 in (0..xs.len()).step_by(BLOCK) {
+        let m = BLOCK.min(xs.len() - c0);
+        for i in 0..m {
+            xb[i] = xs[c0 + i].f();
+            tb[i] = target(c0 + i);
+        }
+        bce_slice(&xb[..m], &tb[..m], h.cls_pw, &mut lb[..m], &mut gb[..m]);
+        for (i, &lv) in lb[..m].iter().enumerate() {
+            lanes[i % LANES] += lv;
+        }
+        if GRAD {
+            grad.extend(gb[..m].iter().map(|&gv| scale * gv));
+        }
+    }
+    let [a, b, c, d, e, f, g, k] = lanes;
+    ((a + b) + (c + d)) + ((e + f) + (g + k))
 }

@@ -51,10 +51,16 @@ pub enum Stage {
     EvaluateWs,
     /// The sparse gradient expanded to dense f64 arrays (not in the default set).
     Dense,
+    /// `Gradient::write_dense_into`: every layer's dense gradient written into a caller's
+    /// buffer of the predictions' shape and element type (the buffer reused across runs).
+    DenseInto,
+    /// Filling a buffer of the predictions' size and element type with zeros, in parallel:
+    /// the floor of any dense write.
+    Fill,
 }
 
 impl Stage {
-    const DEFAULT: [Stage; 11] = [
+    const DEFAULT: [Stage; 13] = [
         Stage::Validate,
         Stage::Match,
         Stage::SoftVec,
@@ -66,6 +72,8 @@ impl Stage {
         Stage::ForwardGradWs,
         Stage::Evaluate,
         Stage::EvaluateWs,
+        Stage::DenseInto,
+        Stage::Fill,
     ];
 
     fn key(self) -> &'static str {
@@ -82,6 +90,8 @@ impl Stage {
             Stage::Evaluate => "evaluate",
             Stage::EvaluateWs => "evaluate_ws",
             Stage::Dense => "dense",
+            Stage::DenseInto => "dense_into",
+            Stage::Fill => "fill",
         }
     }
 
@@ -99,6 +109,8 @@ impl Stage {
             Stage::Evaluate => "evaluate (all of the above, vectorised)",
             Stage::EvaluateWs => "  the same, workspace buffers",
             Stage::Dense => "gradient to dense f64 arrays",
+            Stage::DenseInto => "dense gradient into a caller's buffer",
+            Stage::Fill => "  fill a buffer of that size (floor)",
         }
     }
 }
@@ -233,11 +245,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         pool_threads.push(threads);
         pool.install(|| -> Result<()> {
             let mut ws = Workspace::new();
+            let mut scratch = Scratch::default();
             for &stage in &stages {
                 let mut times = Vec::with_capacity(reps);
-                warm_up(stage, &config, &inputs, &mut ws)?;
+                warm_up(stage, &config, &inputs, &mut ws, &mut scratch)?;
                 for _ in 0..reps {
-                    times.push(run_stage(stage, &config, &inputs, &mut ws)?);
+                    times.push(run_stage(stage, &config, &inputs, &mut ws, &mut scratch)?);
                 }
                 times.sort();
                 timings.push(Timing {
@@ -367,11 +380,17 @@ fn prediction_bytes(p: &Prediction) -> usize {
 /// Untimed runs of a stage before its timed ones: at least [`WARM_UP_RUNS`] and at least
 /// [`WARM_UP`] of them (after validation's 137 MB read and one untimed run, 15 timed runs of
 /// the vectorised builder gave a median of 0.071 to 0.079 ms instead of 0.060).
-fn warm_up(stage: Stage, config: &Config, inputs: &Inputs, ws: &mut Workspace) -> Result<()> {
+fn warm_up(
+    stage: Stage,
+    config: &Config,
+    inputs: &Inputs,
+    ws: &mut Workspace,
+    scratch: &mut Scratch,
+) -> Result<()> {
     let start = Instant::now();
     let mut runs = 0;
     while runs < WARM_UP_RUNS || start.elapsed() < WARM_UP {
-        run_stage(stage, config, inputs, ws)?;
+        run_stage(stage, config, inputs, ws, scratch)?;
         runs += 1;
     }
     Ok(())
@@ -383,12 +402,43 @@ const WARM_UP_RUNS: usize = 3;
 /// Shortest warm-up of a stage.
 const WARM_UP: Duration = Duration::from_millis(20);
 
+/// What the dense stages keep between runs: the caller's buffer (one per element type, every
+/// layer's gradient one after the other, written once before any run so that no page fault
+/// is timed) and the evaluation whose gradient is written.
+#[derive(Default)]
+struct Scratch {
+    f32: Vec<f32>,
+    f64: Vec<f64>,
+    eval: Option<soft_objectness::Evaluation>,
+}
+
+impl Scratch {
+    /// The buffers sized for `inputs` (allocated and written once).
+    fn buffers(&mut self, inputs: &Inputs) -> (&mut [f32], &mut [f64]) {
+        let (mut n32, mut n64) = (0, 0);
+        for p in &inputs.predictions {
+            match p {
+                Prediction::F32(a) => n32 += a.len(),
+                Prediction::F64(a) => n64 += a.len(),
+            }
+        }
+        if self.f32.len() != n32 {
+            self.f32 = vec![1.0; n32];
+        }
+        if self.f64.len() != n64 {
+            self.f64 = vec![1.0; n64];
+        }
+        (&mut self.f32, &mut self.f64)
+    }
+}
+
 /// Runs one stage once and returns the time it took.
 fn run_stage(
     stage: Stage,
     config: &Config,
     inputs: &Inputs,
     ws: &mut Workspace,
+    scratch: &mut Scratch,
 ) -> Result<Duration> {
     let balance = config.default_balance();
     let t0 = Instant::now();
@@ -453,6 +503,41 @@ fn run_stage(
             let e = ws.evaluate(config, inputs, &EvalOptions::default())?;
             let d = t0.elapsed();
             ws.recycle(black_box(e));
+            d
+        }
+        Stage::DenseInto => {
+            if scratch.eval.is_none() {
+                scratch.eval = Some(evaluate(config, inputs, &EvalOptions::default())?);
+            }
+            let e = scratch.eval.take().expect("set just above");
+            let (mut b32, mut b64) = scratch.buffers(inputs);
+            let t0 = Instant::now();
+            for (l, p) in inputs.predictions.iter().enumerate() {
+                match p {
+                    Prediction::F32(a) => {
+                        let (now, rest) = b32.split_at_mut(a.len());
+                        e.grad.write_dense_into(l, 1.0, now)?;
+                        b32 = rest;
+                    }
+                    Prediction::F64(a) => {
+                        let (now, rest) = b64.split_at_mut(a.len());
+                        e.grad.write_dense_into(l, 1.0, now)?;
+                        b64 = rest;
+                    }
+                }
+            }
+            let d = t0.elapsed();
+            scratch.eval = Some(e);
+            d
+        }
+        Stage::Fill => {
+            use rayon::prelude::*;
+            let (b32, b64) = scratch.buffers(inputs);
+            let t0 = Instant::now();
+            b32.par_chunks_mut(1 << 16).for_each(|c| c.fill(0.0));
+            b64.par_chunks_mut(1 << 16).for_each(|c| c.fill(0.0));
+            let d = t0.elapsed();
+            black_box((b32.first(), b64.first()));
             d
         }
         Stage::Dense => {
