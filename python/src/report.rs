@@ -25,19 +25,7 @@ fn mismatch<'py>(py: Python<'py>, m: &Mismatch) -> PyResult<Bound<'py, PyDict>> 
             anchor,
             y,
             x,
-        } => {
-            d.set_item("kind", "cell")?;
-            for (k, v) in [
-                ("layer", layer),
-                ("image", image),
-                ("anchor", anchor),
-                ("y", y),
-                ("x", x),
-            ] {
-                d.set_item(k, v)?;
-            }
-            d.set_item("channel", 4)?;
-        }
+        } => cell(&d, "cell", [*layer, *image, *anchor, *y, *x, 4])?,
         Location::Channel {
             layer,
             image,
@@ -45,19 +33,7 @@ fn mismatch<'py>(py: Python<'py>, m: &Mismatch) -> PyResult<Bound<'py, PyDict>> 
             y,
             x,
             channel,
-        } => {
-            d.set_item("kind", "channel")?;
-            for (k, v) in [
-                ("layer", layer),
-                ("image", image),
-                ("anchor", anchor),
-                ("y", y),
-                ("x", x),
-                ("channel", channel),
-            ] {
-                d.set_item(k, v)?;
-            }
-        }
+        } => cell(&d, "channel", [*layer, *image, *anchor, *y, *x, *channel])?,
         Location::Count { layer, class } => {
             d.set_item("kind", "count")?;
             d.set_item("layer", layer)?;
@@ -131,4 +107,16 @@ pub fn report_out<'py>(py: Python<'py>, r: &Report) -> PyResult<Bound<'py, PyDic
     let patterns: Vec<String> = r.patterns.iter().map(|p| p.to_string()).collect();
     d.set_item("patterns", patterns)?;
     Ok(d)
+}
+
+/// A place in a prediction: `kind` and its six indices (a `tobj` cell is channel 4, objectness).
+fn cell(d: &Bound<'_, PyDict>, kind: &str, at: [usize; 6]) -> PyResult<()> {
+    d.set_item("kind", kind)?;
+    for (k, v) in ["layer", "image", "anchor", "y", "x", "channel"]
+        .into_iter()
+        .zip(at)
+    {
+        d.set_item(k, v)?;
+    }
+    Ok(())
 }
