@@ -565,37 +565,68 @@ pub fn counts_out<'py>(py: Python<'py>, c: &Counts) -> PyResult<Bound<'py, PyDic
     Ok(d)
 }
 
-/// The rows of layer `l` as arrays: `b`, `a`, `gj`, `gi`, `class` (int64, `[n]`), `tbox`
-/// (`[n, 4]`) and `anchor` (`[n, 2]`, grid units) as float64.
+/// The rows of one layer as columns, gathered in one pass without the GIL: the cell
+/// (`b`, `a`, `gj`, `gi`), the box target `tbox` (`[n, 4]`, row-major), the matched `anchor`
+/// (`[n, 2]`, grid units) and the `class`.
+pub struct RowColumns {
+    cell: [Vec<i64>; 4],
+    tbox: Vec<f64>,
+    anchor: Vec<f64>,
+    class: Vec<i64>,
+}
+
+impl RowColumns {
+    /// Names of the columns of [`RowColumns::cell`].
+    const CELL: [&'static str; 4] = ["b", "a", "gj", "gi"];
+
+    /// The columns of `rows`, layer `l` of `config`.
+    pub fn new(rows: &[Row], config: &Config, l: usize) -> Self {
+        let n = rows.len();
+        let mut cell: [Vec<i64>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
+        let (mut tbox, mut anchor) = (Vec::with_capacity(4 * n), Vec::with_capacity(2 * n));
+        let mut class = Vec::with_capacity(n);
+        let anchors = config.anchors.index_axis(ndarray::Axis(0), l);
+        for r in rows {
+            for (column, v) in cell.iter_mut().zip([r.b, r.a, r.gj, r.gi]) {
+                column.push(v as i64);
+            }
+            tbox.extend_from_slice(&r.tbox());
+            anchor.extend_from_slice(&[anchors[[r.a, 0]], anchors[[r.a, 1]]]);
+            class.push(r.class as i64);
+        }
+        Self {
+            cell,
+            tbox,
+            anchor,
+            class,
+        }
+    }
+
+    /// The columns as a dict of numpy arrays, in the answer format's order (the vectors moved
+    /// into the arrays, not copied).
+    pub fn into_py(self, py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+        let n = self.class.len();
+        let d = PyDict::new(py);
+        for (name, column) in Self::CELL.into_iter().zip(self.cell) {
+            d.set_item(name, PyArray::from_vec(py, column))?;
+        }
+        let tbox = Array2::from_shape_vec((n, 4), self.tbox).expect("4 values a row");
+        let anchor = Array2::from_shape_vec((n, 2), self.anchor).expect("2 values a row");
+        d.set_item("tbox", array_out(py, tbox))?;
+        d.set_item("anchor", array_out(py, anchor))?;
+        d.set_item("class", PyArray::from_vec(py, self.class))?;
+        Ok(d)
+    }
+}
+
+/// The rows of layer `l` as a dict of arrays (see [`RowColumns`]).
 pub fn rows_out<'py>(
     py: Python<'py>,
     rows: &[Row],
     config: &Config,
     l: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let n = rows.len();
-    let ints = |f: &dyn Fn(&Row) -> usize| -> Bound<'py, PyAny> {
-        let v: Vec<i64> = rows.iter().map(|r| f(r) as i64).collect();
-        PyArray::from_vec(py, v).into_any()
-    };
-    let d = PyDict::new(py);
-    d.set_item("b", ints(&|r| r.b))?;
-    d.set_item("a", ints(&|r| r.a))?;
-    d.set_item("gj", ints(&|r| r.gj))?;
-    d.set_item("gi", ints(&|r| r.gi))?;
-    // The answer's `matched` fields (box target and anchor), filled in place.
-    let mut tbox = Vec::with_capacity(4 * n);
-    let mut anchor = Vec::with_capacity(2 * n);
-    for r in rows {
-        tbox.extend_from_slice(&r.tbox());
-        anchor.extend_from_slice(&[config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]]);
-    }
-    let tbox = Array2::from_shape_vec((n, 4), tbox).expect("4 values a row");
-    let anchor = Array2::from_shape_vec((n, 2), anchor).expect("2 values a row");
-    d.set_item("tbox", array_out(py, tbox))?;
-    d.set_item("anchor", array_out(py, anchor))?;
-    d.set_item("class", ints(&|r| r.class))?;
-    Ok(d)
+    RowColumns::new(rows, config, l).into_py(py)
 }
 
 /// A case as a Python dict in the case format's shape, arrays as numpy arrays (predictions in

@@ -26,7 +26,7 @@ mod errors;
 mod evaluation;
 mod report;
 
-use convert::Borrowed;
+use convert::{Borrowed, RowColumns};
 use errors::{guarded, to_py};
 use evaluation::PyEvaluation;
 
@@ -121,29 +121,85 @@ fn build_targets<'py>(
     let builder = builder_of(builder)?;
     let t = convert::targets(targets)?;
     let config = config::read(config, None)?;
-    let grids = shapes
+    let grids = grids_of(&shapes)?;
+    let view = t.view();
+    // The rows' columns are gathered without the GIL too; Python gets arrays that own them.
+    let layers = py
+        .detach(|| {
+            guarded(|| {
+                let layers = core_targets(&config, view, &grids, builder)?;
+                Ok(layers
+                    .into_iter()
+                    .enumerate()
+                    .map(|(l, t)| (t.tobj, RowColumns::new(&t.rows, &config, l)))
+                    .collect::<Vec<_>>())
+            })
+        })
+        .into_py(py)?;
+    let list = PyList::empty(py);
+    for (tobj, rows) in layers {
+        let d = PyDict::new(py);
+        d.set_item("tobj", numpy::PyArray::from_owned_array(py, tobj))?;
+        d.set_item("rows", rows.into_py(py)?)?;
+        list.append(d)?;
+    }
+    Ok(list)
+}
+
+/// The grid of each layer shape: `(bs, na, ny, nx)`, or a prediction's five-dimensional shape.
+fn grids_of(shapes: &[Vec<usize>]) -> PyResult<Vec<Grid>> {
+    shapes
         .iter()
         .enumerate()
         .map(|(i, s)| match s[..] {
-            // A prediction's shape `[bs, na, ny, nx, no]` gives its grid too.
             [bs, na, ny, nx] | [bs, na, ny, nx, _] => Ok(Grid { bs, na, ny, nx }),
             _ => Err(pyo3::exceptions::PyTypeError::new_err(format!(
                 "shapes[{i}]: expected (bs, na, ny, nx), got {s:?}"
             ))),
         })
-        .collect::<PyResult<Vec<Grid>>>()?;
+        .collect()
+}
+
+/// Seconds of each of `reps` runs of the core's `build_targets` (vectorised builder) on the
+/// same arguments as `build_targets`, each timed around the core call alone (no Python
+/// conversion): the Rust builder measured in this process, for `bench/python_api.py`.
+/// `in_pool`: the runs are made from a worker of rayon's global pool, back to back, as
+/// `softobj bench` times its stages; otherwise from the calling thread (outside the pool, as
+/// every Python call and a Rust program's main thread make them), each run handing its work to
+/// the pool and waiting for it. The first error is the caller's.
+#[pyfunction]
+fn _time_build_targets<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    targets: &Bound<'py, PyAny>,
+    shapes: Vec<Vec<usize>>,
+    reps: usize,
+    in_pool: bool,
+) -> PyResult<Vec<f64>> {
+    let t = convert::targets(targets)?;
+    let config = config::read(config, None)?;
+    let grids = grids_of(&shapes)?;
     let view = t.view();
-    let layers = py
-        .detach(|| guarded(|| core_targets(&config, view, &grids, builder)))
-        .into_py(py)?;
-    let list = PyList::empty(py);
-    for (l, layer) in layers.into_iter().enumerate() {
-        let d = PyDict::new(py);
-        d.set_item("tobj", numpy::PyArray::from_owned_array(py, layer.tobj))?;
-        d.set_item("rows", convert::rows_out(py, &layer.rows, &config, l)?)?;
-        list.append(d)?;
-    }
-    Ok(list)
+    let time = || {
+        let mut seconds = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t0 = std::time::Instant::now();
+            let built = core_targets(&config, view, &grids, SoftBuilder::Vectorised)?;
+            seconds.push(t0.elapsed().as_secs_f64());
+            drop(std::hint::black_box(built));
+        }
+        Ok(seconds)
+    };
+    py.detach(|| {
+        guarded(|| {
+            if in_pool {
+                rayon::scope(|_| time())
+            } else {
+                time()
+            }
+        })
+    })
+    .into_py(py)
 }
 
 /// Compares `answer` with the oracle's evaluation of the inputs; see `soft_objectness.check`.
@@ -425,6 +481,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(_prediction_addresses, m)?)?;
     m.add_function(wrap_pyfunction!(build_targets, m)?)?;
+    m.add_function(wrap_pyfunction!(_time_build_targets, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(load_case, m)?)?;
     m.add_function(wrap_pyfunction!(read_case, m)?)?;

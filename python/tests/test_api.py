@@ -30,7 +30,12 @@ def test_evaluation_fields():
     assert "Evaluation(loss=" in repr(e)
     a = e.to_answer()
     assert list(a) == ["loss", "lbox", "lobj", "lcls", "tobj", "counts", "grad", "hard_loss", "soft_loss", "balance", "matched"]
-    assert list(a["matched"][0][0]["tbox"]) == r["tbox"][0].tolist()
+    # Every column of every layer is the answer's `matched` (the core's writer, not the
+    # binding's), key for key and in order.
+    for rows, matched in zip(e.rows, a["matched"]):
+        assert list(rows) == list(matched[0]) and len(rows["b"]) == len(matched)
+        for k, column in rows.items():
+            assert column.tolist() == [list(m[k]) if k in ("tbox", "anchor") else m[k] for m in matched], k
 
 
 def test_grad_into_writes_the_gradient_in_place():
@@ -88,6 +93,21 @@ def test_build_targets_equals_the_evaluation():
                 assert np.array_equal(got["rows"][k], rows[k]), k
     with pytest.raises(so.CaseError, match=r"shapes\[1\]: shape mismatch"):
         so.build_targets(config, t, [p[0].shape, (2, 1, 4, 4), p[2].shape])
+
+
+def test_the_benchmarks_rust_builder_timer():
+    """`_core._time_build_targets` (bench/python_api.py's Rust side) times the same call:
+    one time a run, from either thread, and the call's error when the arguments are bad."""
+    from soft_objectness import _core
+
+    case = so.gen_cases(1, seed=7)[0]
+    config, t, p = parts(case)
+    shapes = [a.shape for a in p]
+    for in_pool in (False, True):
+        times = _core._time_build_targets(so.Config(config), t, shapes, 3, in_pool)
+        assert len(times) == 3 and all(s > 0 for s in times)
+        with pytest.raises(so.CaseError, match=r"shapes\[1\]: shape mismatch"):
+            _core._time_build_targets(config, t, [p[0].shape, (2, 1, 4, 4), p[2].shape], 1, in_pool)
 
 
 def test_gen_cases_writes_what_softobj_gen_writes(softobj, tmp_path):

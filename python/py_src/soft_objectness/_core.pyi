@@ -76,6 +76,13 @@ def build_targets(
     shapes: Sequence[Sequence[int]],
     builder: str = "vectorised",
 ) -> List[Dict[str, Any]]: ...
+def _time_build_targets(
+    config: _Json,
+    targets: np.ndarray,
+    shapes: Sequence[Sequence[int]],
+    reps: int,
+    in_pool: bool,
+) -> List[float]: ...
 def check(
     config: _Json,
     targets: np.ndarray,
