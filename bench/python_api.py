@@ -51,17 +51,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed(f, reps: int, warm: int = 3) -> list[float]:
-    """Seconds of each of `reps` runs of `f()`, after `warm` untimed runs; the result of each
-    run is dropped after the clock stops (as `softobj bench` does)."""
+    """Seconds of each of `reps` runs of `f()` (see `clock`), after `warm` untimed runs."""
     for _ in range(warm):
         f()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        r = f()
-        times.append(time.perf_counter() - t0)
-        del r
-    return times
+    run = clock(f)
+    return [run() for _ in range(reps)]
 
 
 def rust_stage(softobj: str, boxes: int, reps: int, stage: str) -> tuple[float, float]:
