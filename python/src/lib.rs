@@ -42,6 +42,18 @@ fn builder_of(name: &str) -> PyResult<SoftBuilder> {
     }
 }
 
+/// Runs `f` without the GIL as one job on rayon's pool, a panic caught as [`guarded`] catches
+/// it. The core's parallel loops then start inside the pool: the calling thread hands the work
+/// over once and is woken once, instead of once per loop (a Python `evaluate` made about 19
+/// context switches fewer a call; `build_targets` at 8 boxes per image took 134 us a call
+/// against 160 us, the two forms interleaved in one process: docs/performance.md).
+fn pooled<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> soft_objectness::Result<T> + Send,
+) -> PyResult<T> {
+    py.detach(|| guarded(|| rayon::scope(|_| f()))).into_py(py)
+}
+
 /// Evaluates borrowed inputs on `backend` without the GIL.
 fn run(
     py: Python<'_>,
@@ -52,11 +64,7 @@ fn run(
 ) -> PyResult<soft_objectness::Evaluation> {
     let view = inputs.view();
     match backend {
-        // One job on rayon's pool: the evaluation's parallel loops start inside it, instead
-        // of each handing its work over from this thread and waiting to be woken.
-        "cpu" => py
-            .detach(|| guarded(|| rayon::scope(|_| evaluate_view(config, &view, opts))))
-            .into_py(py),
+        "cpu" => pooled(py, || evaluate_view(config, &view, opts)),
         "gpu" => {
             // The device needs its own copy of the inputs; so does the core's GPU entry point.
             let owned = convert::owned(&view);
@@ -126,26 +134,16 @@ fn build_targets<'py>(
     let config = config::read(config, None)?;
     let grids = grids_of(&shapes)?;
     let view = t.view();
-    // One job on rayon's pool, without the GIL, builds the targets and gathers the layers'
-    // rows into columns in parallel (where they were just written): the calling thread hands
-    // the work over once and is woken once, the builder's parallel loops start inside the
-    // pool, and Python gets arrays that own the columns. (Interleaved in one process, this
-    // took 134 us a call at 8 boxes per image against 160 us with the same calls made from
-    // the calling thread, bench/python_api.py's workload; the same at 32 boxes.)
-    let layers = py
-        .detach(|| {
-            guarded(|| {
-                rayon::scope(|_| {
-                    let layers = core_targets(&config, view, &grids, builder)?;
-                    Ok(layers
-                        .into_par_iter()
-                        .enumerate()
-                        .map(|(l, t)| (t.tobj, RowColumns::new(&t.rows, &config, l)))
-                        .collect::<Vec<_>>())
-                })
-            })
-        })
-        .into_py(py)?;
+    // The same pool job builds the targets and gathers the layers' rows into columns in
+    // parallel (where they were just written); Python gets arrays that own the columns.
+    let layers = pooled(py, || {
+        let layers = core_targets(&config, view, &grids, builder)?;
+        Ok(layers
+            .into_par_iter()
+            .enumerate()
+            .map(|(l, t)| (t.tobj, RowColumns::new(&t.rows, &config, l)))
+            .collect::<Vec<_>>())
+    })?;
     let list = PyList::empty(py);
     for (tobj, rows) in layers {
         let d = PyDict::new(py);
@@ -200,16 +198,11 @@ fn _time_build_targets<'py>(
         }
         Ok(seconds)
     };
-    py.detach(|| {
-        guarded(|| {
-            if in_pool {
-                rayon::scope(|_| time())
-            } else {
-                time()
-            }
-        })
-    })
-    .into_py(py)
+    if in_pool {
+        pooled(py, time)
+    } else {
+        py.detach(|| guarded(time)).into_py(py)
+    }
 }
 
 /// Compares `answer` with the oracle's evaluation of the inputs; see `soft_objectness.check`.
