@@ -11,7 +11,7 @@ loss.backward()``):
 * ``yolov5``: YOLOv5 v7.0's ``ComputeLoss`` (the binary baseline) from the ``yolov5`` wheel
   (``tests/yolov5/yolov5_ref.py`` loads its ``utils/loss.py``; ``tests/yolov5/fetch-wheels.sh``
   downloads it), built from a stand-in model with the workload's hyp, anchors and strides;
-* ``path1``: ``ComputeLoss(backend="rust")``, the oracle's loss and analytic gradient;
+* ``path1``: ``ComputeLoss(backend="cpu")``, the oracle's loss and analytic gradient;
 * ``path2``: ``ComputeLoss(backend="torch")``, the Rust builder's targets and torch's loss.
 
 Both paths run the soft method (the workload's configuration) and, for reference, the baseline
@@ -123,7 +123,7 @@ def main():
         cfg = dict(config, assigner=a, ciou="v7.0" if a == "yolov5" else config["ciou"])
         suffix = "" if a == "soft" else " (baseline)"
         if device.type == "cpu":
-            contenders["path1" + suffix] = (ComputeLoss(backend="rust", **cfg), a)
+            contenders["path1" + suffix] = (ComputeLoss(backend="cpu", **cfg), a)
         contenders["path2" + suffix] = (ComputeLoss(backend="torch", **cfg), a)
 
     leaves = {k: [p.to(device).clone().requires_grad_(True) for p in preds] for k in contenders}

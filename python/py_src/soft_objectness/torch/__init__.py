@@ -5,12 +5,13 @@
 >>> loss, loss_items = compute_loss(pred, targets)    # YOLOv5's calling convention
 >>> loss.backward()
 
-Two paths with the same numbers (``backend``): ``"rust"``, the Rust oracle's loss and analytic
-gradient on CPU tensors through a ``torch.autograd.Function`` (no copy of the predictions);
-``"torch"``, targets from the Rust builder moved to the predictions' device and the loss
-computed there by :mod:`soft_objectness.torch.losses` (CUDA, MPS, CPU), with autograd.
-``"auto"`` (default) takes the first for CPU tensors and the second elsewhere. See
-``docs/torch.md``.
+Two paths with the same numbers, chosen by ``backend`` (the word :func:`soft_objectness.evaluate`
+uses for where the work runs): ``"cpu"``, the Rust oracle's loss and analytic gradient on CPU
+tensors through a ``torch.autograd.Function`` (no copy of the predictions; ``"gpu"`` runs the
+same path through the oracle's WGSL shaders); ``"torch"``, targets from the Rust builder moved
+to the predictions' device and the loss computed there by :mod:`soft_objectness.torch.losses`
+(CUDA, MPS, CPU), with autograd. ``"auto"`` (default) takes ``"cpu"`` for CPU tensors and
+``"torch"`` elsewhere. See ``docs/torch.md``.
 
 This subpackage needs torch; ``import soft_objectness`` never imports it.
 """

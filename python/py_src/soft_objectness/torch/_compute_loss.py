@@ -15,7 +15,7 @@ import soft_objectness as so
 from . import losses
 
 #: The accepted values of ``ComputeLoss(backend=...)``.
-BACKENDS = ("auto", "rust", "torch")
+BACKENDS = ("auto", "cpu", "gpu", "torch")
 
 _HALF = (torch.float16, torch.bfloat16)
 
@@ -39,11 +39,12 @@ class _State:
     """What one call leaves behind (the Function's forward writes ``evaluation``) and the
     gradient buffers of its backward."""
 
-    __slots__ = ("evaluation", "buffers")
+    __slots__ = ("evaluation", "buffers", "backend")
 
-    def __init__(self, buffers: "_GradBuffers") -> None:
+    def __init__(self, buffers: "_GradBuffers", backend: str) -> None:
         self.evaluation: Any = None
         self.buffers = buffers
+        self.backend = backend
 
 
 class _GradBuffers:
@@ -91,7 +92,7 @@ class _OracleLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, config, targets, balance, state, *preds):  # type: ignore[override]
-        e = so.evaluate(config, targets, preds, balance=balance)
+        e = so.evaluate(config, targets, preds, backend=state.backend, balance=balance)
         state.evaluation = e
         ctx.evaluation = e
         ctx.buffers = state.buffers
@@ -134,10 +135,12 @@ class ComputeLoss:
         assigner, score, distance, soft_loss, overlap, autobalance, ciou: the case format's
             ``config`` keys (docs/spec.md section 10), with the same defaults (``None``: the
             config's default), validation and messages (:class:`soft_objectness.CaseError`).
-        backend: ``"rust"`` (path 1: the Rust oracle's loss and analytic gradient, CPU
-            tensors, float32 or float64, no copy of the predictions), ``"torch"`` (path 2:
-            targets from the Rust builder, loss by torch operations on the predictions' device,
-            autograd) or ``"auto"`` (``"rust"`` for CPU tensors, ``"torch"`` elsewhere).
+        backend: where the loss is computed, in the words of :func:`soft_objectness.evaluate`:
+            ``"cpu"`` (path 1: the Rust oracle's float64 loss and analytic gradient on CPU
+            tensors, float32 or float64, no copy of the predictions), ``"gpu"`` (path 1 through
+            the oracle's WGSL shaders, float32, on CPU tensors), ``"torch"`` (path 2: targets
+            from the Rust builder, loss by torch operations on the predictions' device,
+            autograd) or ``"auto"`` (``"cpu"`` for CPU tensors, ``"torch"`` elsewhere).
 
     Predictions in float16 or bfloat16 (mixed precision) are computed in float32.
 
@@ -154,7 +157,8 @@ class ComputeLoss:
             field, e.g. ``config.score.n: ...``), or at a call, the predictions or targets break
             a rule of the case format (``inputs.predictions[1]: shape mismatch: ...``).
         ValueError: an unknown ``backend``, or a missing Detect layer.
-        TypeError: ``backend="rust"`` with predictions off the CPU, or layers on several devices.
+        TypeError: ``backend="cpu"`` or ``"gpu"`` with predictions off the CPU, or layers on
+            several devices.
     """
 
     def __init__(
@@ -266,11 +270,11 @@ class ComputeLoss:
         device = preds[0].device if preds else torch.device("cpu")
         backend = self.backend
         if backend == "auto":
-            backend = "rust" if device.type == "cpu" else "torch"
-        if backend == "rust" and device.type != "cpu":
+            backend = "cpu" if device.type == "cpu" else "torch"
+        if backend != "torch" and device.type != "cpu":
             raise TypeError(
-                f"p: backend='rust' computes on the CPU, the predictions are on {device}: use "
-                f"backend='torch' (or 'auto') there, or pass CPU tensors"
+                f"p: backend={backend!r} reads the predictions from host memory, they are on "
+                f"{device}: use backend='torch' (or 'auto') there, or pass CPU tensors"
             )
         nc = self.nc
         if nc is None and preds and preds[0].dim() == 5:
@@ -280,17 +284,17 @@ class ComputeLoss:
             targets = targets.detach()
             if targets.device.type != "cpu":
                 targets = targets.cpu()
-        if backend == "rust":
-            return self._rust(config, targets, preds)
-        return self._torch(config, targets, preds)
+        if backend == "torch":
+            return self._torch(config, targets, preds)
+        return self._oracle(config, targets, preds, backend)
 
-    def _rust(self, config: Any, targets: Any, preds: List[torch.Tensor]):
-        state = _State(self._buffers)
+    def _oracle(self, config: Any, targets: Any, preds: List[torch.Tensor], backend: str):
+        state = _State(self._buffers, backend)
         loss = _OracleLoss.apply(config, targets, list(self.balance), state, *preds)
         e = state.evaluation
         if self.autobalance:
             self.balance = list(e.balance)
-        self._state = ("rust", e, None)
+        self._state = ("oracle", e, None)
         items = torch.tensor([e.lbox, e.lobj, e.lcls], dtype=loss.dtype)
         return loss, items
 
@@ -340,7 +344,7 @@ class ComputeLoss:
         if self._state is None:
             raise RuntimeError("last_counts: no call yet")
         kind, a, b = self._state
-        if kind == "rust":
+        if kind == "oracle":
             return a.counts
         return [losses.counts_of(a, t) for t in b]
 
@@ -351,7 +355,7 @@ class ComputeLoss:
         if self._state is None:
             raise RuntimeError("last_tobj: no call yet")
         kind, a, b = self._state
-        if kind == "rust":
+        if kind == "oracle":
             return [torch.from_numpy(t) for t in a.tobj]
         return list(b)
 
