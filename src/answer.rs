@@ -4,21 +4,9 @@
 //!
 //! One reader takes every form an answer comes in: a bare answer object (what `softobj eval`
 //! prints), a case file whose `expected` holds it, or a folder written by `softobj eval
-//! --out` ([`write_answer_dir`]). Its `tobj` and `grad` arrays may be inline
+//! --out` ([`Answer::write_dir`]). Its `tobj` and `grad` arrays may be inline
 //! `{"shape", "data"}` objects or `{"npy": FILE}` references, resolved relative to the folder
-//! of the answer's file (never outside it).
-//!
-//! ```
-//! use soft_objectness::{Answer, EvalOptions, evaluate, default_batch::{Workload, build}};
-//! use soft_objectness::answer::{load_answer, write_answer_dir};
-//!
-//! let (config, inputs) = build(&Workload { batch: 1, width: 64, height: 64, nc: 3, boxes_per_image: 3, seed: 7 });
-//! let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
-//! let dir = std::env::temp_dir().join(format!("answer-doc-{}", std::process::id()));
-//! write_answer_dir(&dir, &e, &config).unwrap();
-//! assert_eq!(load_answer(&dir).unwrap(), Answer::from_evaluation(&e, &config));
-//! std::fs::remove_dir_all(&dir).unwrap();
-//! ```
+//! of the answer's file (never outside it: [`crate::npy::read_value`]).
 
 use std::path::{Path, PathBuf};
 
@@ -29,12 +17,6 @@ use crate::array::{JsonArray, Limits};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::result::{Counts, Evaluation};
-
-/// The fields spec section 10 requires of an answer.
-pub const REQUIRED: [&str; 7] = ["loss", "lbox", "lobj", "lcls", "tobj", "counts", "grad"];
-
-/// The optional fields of docs/decisions.md item 10.
-pub const OPTIONAL: [&str; 4] = ["hard_loss", "soft_loss", "balance", "matched"];
 
 /// One matched row as reported in an answer (`gj`, `gi` clamped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +38,18 @@ pub struct MatchedRow {
 }
 
 /// An answer: what `softobj eval` prints and what a fixture's `expected` holds.
+///
+/// ```
+/// use soft_objectness::{Answer, EvalOptions, Limits, evaluate, default_batch::DefaultBatch};
+///
+/// let (config, inputs) = DefaultBatch { batch: 1, width: 64, height: 64, ..DefaultBatch::standard(3) }.build().unwrap();
+/// let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
+/// let dir = std::env::temp_dir().join(format!("answer-doc-{}", std::process::id()));
+/// Answer::write_dir(&dir, &e, &config).unwrap();
+/// let back = Answer::load(&dir, &Limits::default()).unwrap();
+/// assert_eq!(back, Answer::from_evaluation(&e, &config));
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Answer {
     /// Total loss `(lbox + lobj + lcls) * bs`.
@@ -91,30 +85,126 @@ pub struct Answer {
     /// Per layer matched rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched: Option<Vec<Vec<MatchedRow>>>,
+    /// What the reader noticed without refusing the answer (spec section 10): its unknown
+    /// top-level keys, each named. Never written, never compared; empty for an answer built
+    /// in memory.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Answer {
-    /// Reads an answer (or a fixture's `expected`) from JSON; unknown keys are ignored.
-    /// `{"npy": FILE}` arrays are resolved relative to the current directory: a case's
-    /// `expected` is read with [`Answer::from_json_with`] and the case's folder.
+    /// The fields spec section 10 requires of an answer.
+    pub const REQUIRED: [&'static str; 7] =
+        ["loss", "lbox", "lobj", "lcls", "tobj", "counts", "grad"];
+
+    /// The optional fields of docs/decisions.md item 10.
+    pub const OPTIONAL: [&'static str; 4] = ["hard_loss", "soft_loss", "balance", "matched"];
+
+    /// Every top-level key of an answer (spec section 7): [`Answer::REQUIRED`], then
+    /// [`Answer::OPTIONAL`]. Any other earns a warning.
+    pub const KEYS: [&'static str; 11] = [
+        "loss",
+        "lbox",
+        "lobj",
+        "lcls",
+        "tobj",
+        "counts",
+        "grad",
+        "hard_loss",
+        "soft_loss",
+        "balance",
+        "matched",
+    ];
+
+    /// Reads an answer: a bare answer object (what `softobj eval` prints), a case file whose
+    /// `expected` holds it, or a folder written by `softobj eval --out` (its `answer.json`).
+    /// `{"npy": FILE}` arrays are resolved beside the JSON file. The file's size is checked
+    /// against [`Limits::max_json_bytes`] before it is read.
+    ///
+    /// ```
+    /// use soft_objectness::{Answer, Limits};
+    /// let dir = std::env::temp_dir().join(format!("answer-warn-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("answer.json"), r#"{"loss": NaN, "los": 1.0}"#).unwrap();
+    /// let a = Answer::load(&dir, &Limits::default()).unwrap();
+    /// assert!(a.loss.unwrap().is_nan()); // a value, judged by the comparison
+    /// assert!(a.warnings[0].contains("`los`"));
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     ///
     /// # Errors
-    /// As [`Answer::from_json_with`].
-    pub fn from_json(v: &Value) -> Result<Answer> {
-        Self::from_json_with(v, &Limits::default(), None)
+    /// [`Error::Io`] when unreadable, [`Error::JsonTooLarge`] over the limit, then as
+    /// [`Answer::from_json_str`].
+    pub fn load(path: impl AsRef<Path>, limits: &Limits) -> Result<Answer> {
+        let file = Answer::json_file(path.as_ref());
+        let text = crate::array::read_json_file(&file, limits)?;
+        let dir = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Answer::from_json_str(&text, Some(&dir), limits)
     }
 
-    /// Reads an answer object (or a fixture's `expected`) from JSON, with explicit limits,
-    /// resolving `{"npy": FILE}` array references relative to `base_dir` (the current
-    /// directory when `None`); unknown keys are ignored.
+    /// Reads an answer from JSON text (a bare answer or a case with `expected`), accepting the
+    /// tokens `NaN`, `Infinity` and `-Infinity` as values; `{"npy": FILE}` references are
+    /// resolved relative to `base_dir` (the current directory when `None`).
+    ///
+    /// ```
+    /// use soft_objectness::{Answer, Limits};
+    /// let err = Answer::from_json_str(r#"{"counts": [{"positive": 31.5}]}"#, None, &Limits::default());
+    /// assert_eq!(
+    ///     err.unwrap_err().to_string(),
+    ///     "answer.counts[0].positive: expected a non-negative integer, got 31.5"
+    /// );
+    /// ```
     ///
     /// # Errors
-    /// [`Error::Type`] or [`Error::Missing`] naming the field (`expected.counts[0].soft`) when
-    /// a field has the wrong type; for `tobj` and `grad`, the array reader's errors naming
-    /// `expected.tobj[L]` or `expected.grad[L]` ([`Error::Shape`]; [`Error::Npy`],
-    /// [`Error::Io`] for a bad or missing array file).
-    pub fn from_json_with(v: &Value, limits: &Limits, base_dir: Option<&Path>) -> Result<Answer> {
-        read(v, "expected", base_dir, limits).map(|r| r.answer)
+    /// [`Error::JsonTooLarge`] when the text is longer than [`Limits::max_json_bytes`]
+    /// (checked before parsing), [`Error::Json`] when malformed, then as
+    /// [`Answer::from_value`].
+    pub fn from_json_str(text: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<Answer> {
+        let v = crate::array::parse_json(text, limits)?;
+        Answer::from_value(&v, base_dir, limits)
+    }
+
+    /// Reads an answer from a parsed JSON value (a bare answer or a case with `expected`);
+    /// `{"npy": FILE}` references are resolved relative to `base_dir` (the current directory
+    /// when `None`). Unknown top-level keys of the answer go to [`Answer::warnings`].
+    ///
+    /// # Errors
+    /// [`Error::Type`] or [`Error::Missing`] naming the field (`answer.counts[0].soft`) when
+    /// the value is not an answer (a case without `expected` included), [`Error::Shape`] for
+    /// an array whose data disagrees with its shape, [`Error::Npy`] or [`Error::Io`] for a
+    /// bad or missing array file.
+    pub fn from_value(v: &Value, base_dir: Option<&Path>, limits: &Limits) -> Result<Answer> {
+        let top = v.as_object().ok_or_else(|| Error::Type {
+            field: "(answer)".into(),
+            expected: "an answer object (spec section 10) or a case with `expected`".into(),
+            got: crate::json::kind(v),
+        })?;
+        if !top.contains_key("format") {
+            return read(v, "answer", base_dir, limits);
+        }
+        match top.get("expected") {
+            Some(e @ Value::Object(_)) => read(e, "expected", base_dir, limits),
+            Some(other) => Err(Error::Type {
+                field: "expected".into(),
+                expected: "an answer object".into(),
+                got: crate::json::kind(other),
+            }),
+            None => Err(Error::Missing {
+                field: "expected".into(),
+            }),
+        }
+    }
+
+    /// Where an answer lives: `path` itself, or for a folder its `answer.json`.
+    pub fn json_file(path: &Path) -> PathBuf {
+        if path.is_dir() {
+            path.join("answer.json")
+        } else {
+            path.to_path_buf()
+        }
     }
 
     /// The full answer of an evaluation, with the dense gradient.
@@ -131,7 +221,7 @@ impl Answer {
     }
 
     /// The answer without the gradient (for large inputs, written separately).
-    pub fn without_grad(e: &Evaluation, config: &Config) -> Answer {
+    fn without_grad(e: &Evaluation, config: &Config) -> Answer {
         Answer {
             loss: Some(e.loss),
             lbox: Some(e.lbox),
@@ -169,218 +259,58 @@ impl Answer {
                     })
                     .collect(),
             ),
+            warnings: Vec::new(),
         }
     }
-}
 
-/// Writes an evaluation as an answer folder: `tobj_{l}.npy` and `grad_{l}.npy` (f64, C order)
-/// per layer, and `answer.json` with the scalars, counts, per layer `hard_loss`, `soft_loss`,
-/// `balance`, `matched`, and `{"npy": FILE}` references for `tobj` and `grad`. This is what
-/// `softobj eval --out` writes and what [`load_answer`] reads back. Returns the files
-/// written, `answer.json` first.
-///
-/// # Errors
-/// [`Error::Io`] when the folder or a file cannot be written.
-pub fn write_answer_dir(dir: &Path, eval: &Evaluation, config: &Config) -> Result<Vec<PathBuf>> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut answer = Answer::without_grad(eval, config);
-    answer.tobj = None;
-    let mut v = serde_json::to_value(&answer)?;
-    let mut files = vec![dir.join("answer.json")];
-    let (mut tobj, mut grad) = (Vec::new(), Vec::new());
-    for (l, layer) in eval.layers.iter().enumerate() {
-        let t = format!("tobj_{l}.npy");
-        crate::npy::write(&dir.join(&t), &layer.tobj.clone().into_dyn())?;
-        files.push(dir.join(&t));
-        tobj.push(serde_json::json!({ "npy": t }));
-        let g = format!("grad_{l}.npy");
-        crate::npy::write(&dir.join(&g), &eval.grad.dense_layer(l).into_dyn())?;
-        files.push(dir.join(&g));
-        grad.push(serde_json::json!({ "npy": g }));
-    }
-    v["tobj"] = Value::Array(tobj);
-    v["grad"] = Value::Array(grad);
-    let mut text = serde_json::to_string_pretty(&v)?;
-    text.push('\n');
-    std::fs::write(&files[0], text).map_err(io(&files[0]))?;
-    Ok(files)
-}
-
-/// Where an answer lives: the JSON file, given a file or a folder holding `answer.json`.
-pub fn answer_file(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        path.join("answer.json")
-    } else {
-        path.to_path_buf()
+    /// Writes an evaluation as an answer folder: `tobj_{l}.npy` and `grad_{l}.npy` (f64, C
+    /// order) per layer, and `answer.json` with the scalars, counts, per layer `hard_loss`,
+    /// `soft_loss`, `balance`, `matched`, and `{"npy": FILE}` references for `tobj` and
+    /// `grad`. This is what `softobj eval --out` writes and what [`Answer::load`] reads back.
+    /// Returns the files written, `answer.json` first.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the folder or a file cannot be written.
+    pub fn write_dir(dir: &Path, eval: &Evaluation, config: &Config) -> Result<Vec<PathBuf>> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut answer = Answer::without_grad(eval, config);
+        answer.tobj = None;
+        let mut v = serde_json::to_value(&answer)?;
+        let mut files = vec![dir.join("answer.json")];
+        let (mut tobj, mut grad) = (Vec::new(), Vec::new());
+        for (l, layer) in eval.layers.iter().enumerate() {
+            let t = format!("tobj_{l}.npy");
+            crate::npy::write(&dir.join(&t), &layer.tobj.clone().into_dyn())?;
+            files.push(dir.join(&t));
+            tobj.push(serde_json::json!({ "npy": t }));
+            let g = format!("grad_{l}.npy");
+            crate::npy::write(&dir.join(&g), &eval.grad.dense_layer(l).into_dyn())?;
+            files.push(dir.join(&g));
+            grad.push(serde_json::json!({ "npy": g }));
+        }
+        v["tobj"] = Value::Array(tobj);
+        v["grad"] = Value::Array(grad);
+        let mut text = serde_json::to_string_pretty(&v)?;
+        text.push('\n');
+        std::fs::write(&files[0], text).map_err(io(&files[0]))?;
+        Ok(files)
     }
 }
 
-/// Every top-level key of an answer (spec section 7): [`REQUIRED`], then [`OPTIONAL`]. Any
-/// other earns a warning.
-pub const ANSWER_KEYS: [&str; 11] = [
-    "loss",
-    "lbox",
-    "lobj",
-    "lcls",
-    "tobj",
-    "counts",
-    "grad",
-    "hard_loss",
-    "soft_loss",
-    "balance",
-    "matched",
-];
-
-/// An answer as read, with what the reader noticed without refusing it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReadAnswer {
-    /// The answer.
-    pub answer: Answer,
-    /// Warnings (spec section 10): unknown top-level keys of the answer, each named.
-    pub warnings: Vec<String>,
-}
-
-/// Reads an answer: a bare answer object (what `softobj eval` prints), a case file whose
-/// `expected` holds it, or a folder written by `softobj eval --out` (its `answer.json`).
-/// Arrays of `tobj` and `grad` may be `{"shape", "data"}` objects or `{"npy": FILE}`
-/// references resolved beside the JSON file. Warnings are dropped: see [`load_answer_with`].
-///
-/// # Errors
-/// As [`load_answer_with`] with the default [`Limits`].
-pub fn load_answer(path: &Path) -> Result<Answer> {
-    load_answer_with(path, &Limits::default()).map(|r| r.answer)
-}
-
-/// [`load_answer`] with explicit limits, keeping the warnings. The file's size is checked
-/// against [`Limits::max_json_bytes`] before it is read.
-///
-/// ```
-/// use soft_objectness::{Limits, answer::load_answer_with};
-/// let dir = std::env::temp_dir().join(format!("answer-warn-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir).unwrap();
-/// std::fs::write(dir.join("answer.json"), r#"{"loss": NaN, "los": 1.0}"#).unwrap();
-/// let read = load_answer_with(&dir, &Limits::default()).unwrap();
-/// assert!(read.answer.loss.unwrap().is_nan()); // a value, judged by `compare`
-/// assert!(read.warnings[0].contains("`los`"));
-/// std::fs::remove_dir_all(&dir).unwrap();
-/// ```
-///
-/// # Errors
-/// [`Error::Io`] when unreadable, [`Error::JsonTooLarge`] over the limit, [`Error::Json`]
-/// when malformed, [`Error::Type`], [`Error::Missing`] or [`Error::Shape`] naming the field
-/// (`answer.counts[0].positive: expected a non-negative integer, got 31.5`) when it is not
-/// an answer, [`Error::Npy`] for a bad array file.
-pub fn load_answer_with(path: &Path, limits: &Limits) -> Result<ReadAnswer> {
-    let file = answer_file(path);
-    let io = |source| Error::Io {
-        path: file.clone(),
-        source,
-    };
-    let meta = std::fs::metadata(&file).map_err(io)?;
-    if meta.is_file() && meta.len() > limits.max_json_bytes {
-        return Err(Error::JsonTooLarge {
-            what: file.display().to_string(),
-            bytes: meta.len(),
-            limit: limits.max_json_bytes,
-        });
-    }
-    let text = read_json_text(
-        std::fs::File::open(&file).map_err(io)?,
-        &file.display().to_string(),
-        limits,
-    )
-    .map_err(|e| match e {
-        Error::Io { source, .. } => io(source),
-        e => e,
-    })?;
-    let dir = file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    answer_from_str(&text, Some(&dir), limits)
-}
-
-pub use crate::array::read_json_text;
-
-/// Reads an answer from JSON text (a bare answer or a case with `expected`), accepting the
-/// tokens `NaN`, `Infinity` and `-Infinity` as values; `{"npy": FILE}` references are
-/// resolved relative to `base_dir` (the current directory when `None`).
-///
-/// ```
-/// use soft_objectness::{Limits, answer::answer_from_str};
-/// let err = answer_from_str(r#"{"counts": [{"positive": 31.5}]}"#, None, &Limits::default());
-/// assert_eq!(
-///     err.unwrap_err().to_string(),
-///     "answer.counts[0].positive: expected a non-negative integer, got 31.5"
-/// );
-/// ```
-///
-/// # Errors
-/// [`Error::JsonTooLarge`] when the text is longer than [`Limits::max_json_bytes`] (checked
-/// before parsing), [`Error::Json`] when malformed, then as [`read_answer_value`].
-pub fn answer_from_str(text: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<ReadAnswer> {
-    if text.len() as u64 > limits.max_json_bytes {
-        return Err(Error::JsonTooLarge {
-            what: "JSON text".into(),
-            bytes: text.len() as u64,
-            limit: limits.max_json_bytes,
-        });
-    }
-    let v = crate::json::parse(text)?;
-    read_answer_value(&v, base_dir, limits)
-}
-
-/// Like [`load_answer`], from a parsed JSON value (a bare answer or a case with `expected`);
-/// `{"npy": FILE}` references are resolved relative to `base_dir` (the current directory when
-/// `None`). Warnings are dropped: see [`read_answer_value`].
-///
-/// # Errors
-/// As [`read_answer_value`].
-pub fn answer_from_value(v: &Value, base_dir: Option<&Path>, limits: &Limits) -> Result<Answer> {
-    read_answer_value(v, base_dir, limits).map(|r| r.answer)
-}
-
-/// [`answer_from_value`] keeping the warnings: one per unknown top-level key of the answer.
-///
-/// # Errors
-/// [`Error::Type`] or [`Error::Missing`] naming the field when the value is not an answer (a
-/// case without `expected` included), [`Error::Shape`] for an array whose data disagrees with
-/// its shape, [`Error::Npy`] or [`Error::Io`] for a bad or missing array file.
-pub fn read_answer_value(
-    v: &Value,
-    base_dir: Option<&Path>,
-    limits: &Limits,
-) -> Result<ReadAnswer> {
-    let top = v.as_object().ok_or_else(|| Error::Type {
-        field: "(answer)".into(),
-        expected: "an answer object (spec section 10) or a case with `expected`".into(),
-        got: crate::json::kind(v),
-    })?;
-    if !top.contains_key("format") {
-        return read(v, "answer", base_dir, limits);
-    }
-    match top.get("expected") {
-        Some(e @ Value::Object(_)) => read(e, "expected", base_dir, limits),
-        Some(other) => Err(Error::Type {
-            field: "expected".into(),
-            expected: "an answer object".into(),
-            got: crate::json::kind(other),
-        }),
-        None => Err(Error::Missing {
-            field: "expected".into(),
-        }),
-    }
+/// The answer of a case's `expected` (errors name `expected.FIELD`).
+pub(crate) fn read_expected(v: &Value, base_dir: Option<&Path>, limits: &Limits) -> Result<Answer> {
+    read(v, "expected", base_dir, limits)
 }
 
 /// The one answer reader, field by field, every error naming its path under `prefix`
 /// (`answer` or `expected`). A key whose value is `null` counts as absent. Numbers may be the
 /// non-finite tokens (values to be judged); `tobj` and `grad` arrays are inline (non-finite
 /// tokens kept) or `.npy` references in `base_dir`.
-fn read(v: &Value, prefix: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<ReadAnswer> {
+fn read(v: &Value, prefix: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<Answer> {
     let obj = v
         .as_object()
         .ok_or_else(|| crate::json::type_err(prefix, "an answer object (spec section 10)", v))?;
@@ -397,7 +327,7 @@ fn read(v: &Value, prefix: &str, base_dir: Option<&Path>, limits: &Limits) -> Re
             .map(|v| read_layers(v, &field(k), base_dir, limits))
             .transpose()
     };
-    let answer = Answer {
+    Ok(Answer {
         loss: scalar("loss")?,
         lbox: scalar("lbox")?,
         lobj: scalar("lobj")?,
@@ -417,10 +347,7 @@ fn read(v: &Value, prefix: &str, base_dir: Option<&Path>, limits: &Limits) -> Re
                 })
             })
             .transpose()?,
-    };
-    Ok(ReadAnswer {
-        answer,
-        warnings: crate::json::unknown_keys(obj, "answer", &ANSWER_KEYS),
+        warnings: crate::json::unknown_keys(obj, "answer", &Answer::KEYS),
     })
 }
 
@@ -522,7 +449,7 @@ fn read_layers(
 ) -> Result<Vec<JsonArray>> {
     items(v, field, "an array of layers", |a, f| {
         let a = if a.get("npy").is_some() {
-            crate::npy::read_value(a, f, limits, base_dir)?.into_f64()
+            crate::npy::read_value(a, f, base_dir, limits)?.into_f64()
         } else {
             crate::array::parse_any_number(a, f, limits)?
         };
@@ -547,71 +474,72 @@ mod tests {
         let a = Answer::from_evaluation(&e, &config);
         let bare = serde_json::to_value(&a).unwrap();
         assert_eq!(
-            answer_from_value(&bare, None, &Limits::default()).unwrap(),
+            Answer::from_value(&bare, None, &Limits::default()).unwrap(),
             a
         );
         let case = serde_json::json!({"format": "soft-objectness-case/1", "expected": bare});
         assert_eq!(
-            answer_from_value(&case, None, &Limits::default()).unwrap(),
+            Answer::from_value(&case, None, &Limits::default()).unwrap(),
             a
         );
         let bad = serde_json::json!({"loss": "high"});
-        let err = answer_from_value(&bad, None, &Limits::default()).unwrap_err();
+        let err = Answer::from_value(&bad, None, &Limits::default()).unwrap_err();
         assert_eq!(err.field(), Some("answer.loss"));
         assert_eq!(
             err.to_string(),
             "answer.loss: expected a number, got string \"high\""
         );
         let bad = serde_json::json!({"tobj": [{"shape": [2], "data": [1.0]}]});
-        let err = answer_from_value(&bad, None, &Limits::default()).unwrap_err();
+        let err = Answer::from_value(&bad, None, &Limits::default()).unwrap_err();
         assert_eq!(err.field(), Some("answer.tobj[0]"));
         let no_expected = serde_json::json!({"format": "soft-objectness-case/1"});
         assert!(matches!(
-            answer_from_value(&no_expected, None, &Limits::default()),
+            Answer::from_value(&no_expected, None, &Limits::default()),
             Err(Error::Missing { .. })
         ));
     }
 
     #[test]
-    fn from_json_reads_what_answer_from_value_reads() {
+    fn expected_reads_what_from_value_reads() {
         let (config, e) = small();
         let a = Answer::from_evaluation(&e, &config);
         let v = serde_json::to_value(&a).unwrap();
-        assert_eq!(Answer::from_json(&v).unwrap(), a);
-        let err = Answer::from_json(&serde_json::json!({"loss": "high"})).unwrap_err();
+        let l = Limits::default();
+        assert_eq!(read_expected(&v, None, &l).unwrap(), a);
+        let err = read_expected(&serde_json::json!({"loss": "high"}), None, &l).unwrap_err();
         assert_eq!(err.field(), Some("expected.loss"));
-        let err = Answer::from_json(&serde_json::json!(3)).unwrap_err();
+        let err = read_expected(&serde_json::json!(3), None, &l).unwrap_err();
         assert_eq!(err.field(), Some("expected"));
         let bad = serde_json::json!({"grad": [{"shape": [2], "data": [1.0]}]});
-        let err = Answer::from_json(&bad).unwrap_err();
+        let err = read_expected(&bad, None, &l).unwrap_err();
         assert_eq!(err.field(), Some("expected.grad[0]"));
     }
 
-    /// `Answer::from_json_with` (the reader of a case's `expected`) resolves `.npy` references
-    /// in the folder it is given, as `load_answer` does beside the answer's file.
+    /// The reader of a case's `expected` resolves `.npy` references in the folder it is given,
+    /// as `Answer::load` does beside the answer's file.
     #[test]
     fn expected_resolves_npy_references() {
         let (config, e) = small();
         let dir = tempfile::tempdir().unwrap();
-        write_answer_dir(dir.path(), &e, &config).unwrap();
+        Answer::write_dir(dir.path(), &e, &config).unwrap();
         let text = std::fs::read_to_string(dir.path().join("answer.json")).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["tobj"][0], serde_json::json!({"npy": "tobj_0.npy"}));
-        let a = Answer::from_json_with(&v, &Limits::default(), Some(dir.path())).unwrap();
+        let a = read_expected(&v, Some(dir.path()), &Limits::default()).unwrap();
         assert_eq!(a, Answer::from_evaluation(&e, &config));
         // The same references through a case's `expected`, and through the folder itself.
         let case = serde_json::json!({"format": "soft-objectness-case/1", "expected": v});
-        let b = answer_from_value(&case, Some(dir.path()), &Limits::default()).unwrap();
+        let b = Answer::from_value(&case, Some(dir.path()), &Limits::default()).unwrap();
         assert_eq!(b, a);
-        assert_eq!(load_answer(dir.path()).unwrap(), a);
+        assert_eq!(Answer::load(dir.path(), &Limits::default()).unwrap(), a);
         // Resolved in the folder given, so elsewhere the file is missing.
         let empty = tempfile::tempdir().unwrap();
-        let err = Answer::from_json_with(&v, &Limits::default(), Some(empty.path())).unwrap_err();
+        let err = read_expected(&v, Some(empty.path()), &Limits::default()).unwrap_err();
         assert!(err.field().is_some_and(|f| f.ends_with("].npy")), "{err}");
         assert!(err.to_string().contains("no such file in"), "{err}");
         // Never outside the folder.
         let out = serde_json::json!({"tobj": [{"npy": "../tobj_0.npy"}]});
-        let err = Answer::from_json_with(&out, &Limits::default(), Some(dir.path())).unwrap_err();
+        let err = read_expected(&out, Some(dir.path()), &Limits::default()).unwrap_err();
         assert_eq!(err.field(), Some("expected.tobj[0].npy"));
     }
 
@@ -622,7 +550,7 @@ mod tests {
             ..Limits::default()
         };
         let v = serde_json::json!({"tobj": [{"shape": [2], "data": [0.0, 1.0]}]});
-        let err = Answer::from_json_with(&v, &tight, None).unwrap_err();
+        let err = read_expected(&v, None, &tight).unwrap_err();
         assert!(matches!(err, Error::TooLarge { .. }), "{err}");
     }
 
@@ -660,18 +588,18 @@ mod tests {
                 "expected.grad: expected an array of layers, got number 3",
             ),
         ] {
-            let err = answer_from_str(text, None, &l).unwrap_err();
+            let err = Answer::from_json_str(text, None, &l).unwrap_err();
             assert_eq!(err.to_string(), message, "{text}");
         }
         // The integer rule of spec section 10: `31.0` is 31; `null` is an absent key.
-        let read = answer_from_str(
+        let read = Answer::from_json_str(
             r#"{"counts": [{"positive": 31.0, "negative": 2, "soft": 0}], "loss": null}"#,
             None,
             &l,
         )
         .unwrap();
-        assert_eq!(read.answer.counts.unwrap()[0].positive, 31);
-        assert_eq!(read.answer.loss, None);
+        assert_eq!(read.counts.unwrap()[0].positive, 31);
+        assert_eq!(read.loss, None);
     }
 
     /// Non-finite tokens in an answer are values (compared, and failing), not unreadable input.
@@ -681,9 +609,7 @@ mod tests {
             "tobj": [{"shape": [2], "data": [NaN, 0.5]}],
             "grad": [{"shape": [1, 2], "data": [Infinity, 1.0]}],
             "balance": [NaN]}"#;
-        let a = answer_from_str(text, None, &Limits::default())
-            .unwrap()
-            .answer;
+        let a = Answer::from_json_str(text, None, &Limits::default()).unwrap();
         assert!(a.loss.unwrap().is_nan());
         assert_eq!(a.lbox, Some(f64::INFINITY));
         assert_eq!(a.lcls, Some(f64::NEG_INFINITY));
@@ -697,13 +623,13 @@ mod tests {
         let (config, e) = small();
         let mut v = serde_json::to_value(Answer::from_evaluation(&e, &config)).unwrap();
         assert!(
-            read_answer_value(&v, None, &Limits::default())
+            Answer::from_value(&v, None, &Limits::default())
                 .unwrap()
                 .warnings
                 .is_empty()
         );
         v["gradient"] = serde_json::json!(1);
-        let read = read_answer_value(&v, None, &Limits::default()).unwrap();
+        let read = Answer::from_value(&v, None, &Limits::default()).unwrap();
         assert_eq!(read.warnings.len(), 1);
         assert!(
             read.warnings[0].contains("`gradient`") && read.warnings[0].contains("answer"),
@@ -718,15 +644,20 @@ mod tests {
             max_json_bytes: 8,
             ..Limits::default()
         };
-        let err = answer_from_str(r#"{"loss": 1.0}"#, None, &tight).unwrap_err();
+        let err = Answer::from_json_str(r#"{"loss": 1.0}"#, None, &tight).unwrap_err();
         assert!(matches!(err, Error::JsonTooLarge { .. }), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a.json");
         std::fs::write(&file, r#"{"loss": 1.0}"#).unwrap();
-        let err = load_answer_with(&file, &tight).unwrap_err();
+        let err = Answer::load(&file, &tight).unwrap_err();
         assert!(matches!(err, Error::JsonTooLarge { .. }), "{err}");
-        let err = read_json_text(&b"{\"loss\": 1.0}"[..], "(stdin)", &tight).unwrap_err();
+        let err = tight
+            .read_json(&b"{\"loss\": 1.0}"[..], "(stdin)")
+            .unwrap_err();
         assert!(matches!(err, Error::JsonTooLarge { .. }), "{err}");
-        assert_eq!(load_answer(&file).unwrap().loss, Some(1.0));
+        assert_eq!(
+            Answer::load(&file, &Limits::default()).unwrap().loss,
+            Some(1.0)
+        );
     }
 }

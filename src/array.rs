@@ -1,5 +1,7 @@
 //! The case format's arrays: `{"shape": [..], "data": [..]}`, data flat in row-major order.
 
+use std::path::{Path, PathBuf};
+
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,7 +23,7 @@ use crate::json;
 /// ```
 /// use soft_objectness::{Case, Error, Limits};
 /// let tight = Limits { max_json_bytes: 16, ..Limits::default() };
-/// let err = Case::from_json_str_with("{\"format\": \"soft-objectness-case/1\"}", &tight, None).unwrap_err();
+/// let err = Case::from_json_str("{\"format\": \"soft-objectness-case/1\"}", None, &tight).unwrap_err();
 /// assert!(matches!(err, Error::JsonTooLarge { .. }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,40 +178,81 @@ fn parse_elements(
     ArrayD::from_shape_vec(IxDyn(&shape), data)
         .map_err(|e| Error::shape(field, format!("a valid shape ({e})"), format!("{shape:?}")))
 }
-/// Reads JSON text from `reader` (a file, standard input), at most
-/// [`Limits::max_json_bytes`] bytes: one byte more is refused before the text is parsed, so a
-/// pipe or a device cannot exhaust memory. `what` names the source in errors.
-///
-/// # Errors
-/// [`Error::Io`] (with `what` as the path) when reading fails, [`Error::JsonTooLarge`] over
-/// the limit, [`Error::Json`] (with line and column) for text that is not UTF-8.
-pub fn read_json_text(reader: impl std::io::Read, what: &str, limits: &Limits) -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut reader.take(limits.max_json_bytes.saturating_add(1)),
-        &mut bytes,
-    )
-    .map_err(|source| Error::Io {
-        path: std::path::PathBuf::from(what),
+impl Limits {
+    /// Reads JSON text from `reader` (a file, standard input), at most
+    /// [`Limits::max_json_bytes`] bytes: one byte more is refused before the text is parsed,
+    /// so a pipe or a device cannot exhaust memory. `what` names the source in errors.
+    ///
+    /// ```
+    /// use soft_objectness::Limits;
+    /// let limits = Limits { max_json_bytes: 4, ..Limits::default() };
+    /// assert!(limits.read_json(&b"{}"[..], "(standard input)").is_ok());
+    /// assert!(limits.read_json(&b"{\"a\": 1}"[..], "(standard input)").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] (with `what` as the path) when reading fails, [`Error::JsonTooLarge`] over
+    /// the limit, [`Error::Json`] (with line and column) for text that is not UTF-8.
+    pub fn read_json(&self, reader: impl std::io::Read, what: &str) -> Result<String> {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut reader.take(self.max_json_bytes.saturating_add(1)),
+            &mut bytes,
+        )
+        .map_err(|source| Error::Io {
+            path: PathBuf::from(what),
+            source,
+        })?;
+        if bytes.len() as u64 > self.max_json_bytes {
+            return Err(Error::JsonTooLarge {
+                what: what.into(),
+                bytes: bytes.len() as u64,
+                limit: self.max_json_bytes,
+            });
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+            let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count();
+            Error::Json {
+                line,
+                column,
+                message: format!("not UTF-8 text (byte {})", valid.len()),
+            }
+        })
+    }
+}
+
+/// The text of the JSON file `path`, its size checked against [`Limits::max_json_bytes`]
+/// before it is read (the one file reader of cases and answers).
+pub(crate) fn read_json_file(path: &Path, limits: &Limits) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
         source,
-    })?;
-    if bytes.len() as u64 > limits.max_json_bytes {
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_file() && meta.len() > limits.max_json_bytes {
         return Err(Error::JsonTooLarge {
-            what: what.into(),
-            bytes: bytes.len() as u64,
+            what: path.display().to_string(),
+            bytes: meta.len(),
             limit: limits.max_json_bytes,
         });
     }
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-        let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count();
-        Error::Json {
-            line,
-            column,
-            message: format!("not UTF-8 text (byte {})", valid.len()),
-        }
-    })
+    let file = std::fs::File::open(path).map_err(io)?;
+    limits.read_json(file, &path.display().to_string())
+}
+
+/// JSON text parsed with the non-finite tokens ([`json::parse`]), its length checked against
+/// [`Limits::max_json_bytes`] before parsing (the one text reader of cases and answers).
+pub(crate) fn parse_json(text: &str, limits: &Limits) -> Result<Value> {
+    if text.len() as u64 > limits.max_json_bytes {
+        return Err(Error::JsonTooLarge {
+            what: "JSON text".into(),
+            bytes: text.len() as u64,
+            limit: limits.max_json_bytes,
+        });
+    }
+    json::parse(text)
 }
 
 /// Writes zeros into every element of `values` and returns them initialised (a buffer's

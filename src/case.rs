@@ -4,23 +4,29 @@
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Ix2, Ix5};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::answer::Answer;
+use crate::answer::{Answer, read_expected};
 use crate::array::Limits;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::inputs::{Inputs, Prediction, target_warning};
 use crate::json;
-use crate::npy::NpyArray;
-
-// The in-memory inputs live in [`crate::inputs`]; these paths stay valid.
-pub use crate::inputs::{Inputs, MAX_COORD, MAX_LOGIT, Prediction, target_warning};
-pub(crate) use crate::npy::read_value as read_array;
-
-/// The format tag every case carries.
-pub const FORMAT: &str = "soft-objectness-case/1";
+use crate::npy::{NpyArray, read_value};
 
 /// A whole case: configuration, inputs and, in fixtures, the expected answer.
+///
+/// ```
+/// use soft_objectness::{Case, Limits};
+/// let text = r#"{"format": "soft-objectness-case/1", "config": {"nc": 1,
+///   "anchors": {"shape": [1, 1, 2], "data": [1.0, 1.0]}},
+///   "inputs": {"targets": {"shape": [1, 6], "data": [0, 0, 0.5, 0.5, 0.5, 0.5]},
+///   "predictions": [{"shape": [1, 1, 2, 2, 6], "data": [
+///     0,0,0,0,0,0, 0,0,0,0,0,0, 0,0,0,0,0,0, 0,0,0,0,0,0]}]}}"#;
+/// let case = Case::from_json_str(text, None, &Limits::default()).unwrap();
+/// assert_eq!(case.inputs.batch_size(), 1);
+/// assert!(case.warnings.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
     /// Free-text name.
@@ -36,150 +42,66 @@ pub struct Case {
     pub warnings: Vec<String>,
 }
 
-/// The top-level keys of a case; any other earns a warning. `description`, `generator` and
-/// `coverage` are the fixtures' metadata (docs/fixtures.md), free-form and never read.
-pub const CASE_KEYS: [&str; 8] = [
-    "format",
-    "name",
-    "config",
-    "inputs",
-    "expected",
-    "description",
-    "generator",
-    "coverage",
-];
-
 impl Case {
-    /// Parses a case from JSON text and validates it.
-    ///
-    /// ```
-    /// let text = r#"{"format": "soft-objectness-case/1", "config": {"nc": 1,
-    ///   "anchors": {"shape": [1, 1, 2], "data": [1.0, 1.0]}},
-    ///   "inputs": {"targets": {"shape": [1, 6], "data": [0, 0, 0.5, 0.5, 0.5, 0.5]},
-    ///   "predictions": [{"shape": [1, 1, 2, 2, 6], "data": [
-    ///     0,0,0,0,0,0, 0,0,0,0,0,0, 0,0,0,0,0,0, 0,0,0,0,0,0]}]}}"#;
-    /// let case = soft_objectness::Case::from_json_str(text).unwrap();
-    /// assert_eq!(case.inputs.batch_size(), 1);
-    /// ```
-    ///
-    /// # Errors
-    /// Malformed JSON ([`Error::Json`] with line and column), an unknown format, any field of
-    /// the wrong type, unknown `config` keys, and every rule of spec section 8.
-    pub fn from_json_str(text: &str) -> Result<Case> {
-        Self::from_json_str_with(text, &Limits::default(), None)
-    }
+    /// The format tag every case carries.
+    pub const FORMAT: &'static str = "soft-objectness-case/1";
 
-    /// Like [`Case::from_json_str`], with explicit limits, resolving `{"npy": FILE}` array
-    /// references relative to `base_dir` (the current directory when `None`).
-    ///
-    /// # Errors
-    /// As [`Case::from_json_str`]; [`Error::JsonTooLarge`] when the text is longer than
-    /// [`Limits::max_json_bytes`] (checked before parsing).
-    pub fn from_json_str_with(
-        text: &str,
-        limits: &Limits,
-        base_dir: Option<&Path>,
-    ) -> Result<Case> {
-        if text.len() as u64 > limits.max_json_bytes {
-            return Err(Error::JsonTooLarge {
-                what: "JSON text".into(),
-                bytes: text.len() as u64,
-                limit: limits.max_json_bytes,
-            });
-        }
-        let v = json::parse(text)?;
-        Self::from_value(&v, limits, base_dir)
-    }
+    /// The top-level keys of a case; any other earns a warning. `description`, `generator`
+    /// and `coverage` are the fixtures' metadata (docs/fixtures.md), free-form and never read.
+    pub const KEYS: [&'static str; 8] = [
+        "format",
+        "name",
+        "config",
+        "inputs",
+        "expected",
+        "description",
+        "generator",
+        "coverage",
+    ];
 
-    /// Reads and validates a case file (`.json`); `{"npy": FILE}` arrays are resolved beside it.
+    /// Reads and validates a case file (`.json`); `{"npy": FILE}` arrays are resolved beside
+    /// it. The file's size is checked against [`Limits::max_json_bytes`] before it is read.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, then as [`Case::from_json_str`].
-    pub fn load(path: impl AsRef<Path>) -> Result<Case> {
-        Self::load_with(path, &Limits::default())
-    }
-
-    /// [`Case::load`] with explicit limits. The file's size is checked against
-    /// [`Limits::max_json_bytes`] before it is read.
-    ///
-    /// # Errors
-    /// As [`Case::load`]; [`Error::JsonTooLarge`] for a file over the limit, and
-    /// [`Error::Json`] (line 1, column 1) for a file that is not UTF-8 text.
-    pub fn load_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Case> {
+    /// [`Error::Io`] when the file cannot be read, [`Error::JsonTooLarge`] for a file over the
+    /// limit, [`Error::Json`] (line 1, column 1) for a file that is not UTF-8 text, then as
+    /// [`Case::from_json_str`].
+    pub fn load(path: impl AsRef<Path>, limits: &Limits) -> Result<Case> {
         let path = path.as_ref();
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(io)?;
-        if meta.is_file() && meta.len() > limits.max_json_bytes {
-            return Err(Error::JsonTooLarge {
-                what: path.display().to_string(),
-                bytes: meta.len(),
-                limit: limits.max_json_bytes,
-            });
-        }
-        let file = std::fs::File::open(path).map_err(io)?;
-        let text = crate::array::read_json_text(file, &path.display().to_string(), limits)?;
+        let text = crate::array::read_json_file(path, limits)?;
         let dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        Self::from_json_str_with(&text, limits, Some(&dir))
+        Case::from_json_str(&text, Some(&dir), limits)
     }
 
-    /// Builds a case from a parsed JSON value.
-    pub fn from_value(v: &Value, limits: &Limits, base_dir: Option<&Path>) -> Result<Case> {
+    /// Parses a case from JSON text and validates it; `{"npy": FILE}` array references are
+    /// resolved relative to `base_dir` (the current directory when `None`).
+    ///
+    /// # Errors
+    /// [`Error::JsonTooLarge`] when the text is longer than [`Limits::max_json_bytes`]
+    /// (checked before parsing), malformed JSON ([`Error::Json`] with line and column), then
+    /// as [`Case::from_value`].
+    pub fn from_json_str(text: &str, base_dir: Option<&Path>, limits: &Limits) -> Result<Case> {
+        let v = crate::array::parse_json(text, limits)?;
+        Case::from_value(&v, base_dir, limits)
+    }
+
+    /// Builds and validates a case from a parsed JSON value; `{"npy": FILE}` array references
+    /// are resolved relative to `base_dir` (the current directory when `None`).
+    ///
+    /// # Errors
+    /// An unknown format, any field of the wrong type, unknown `config` keys, every rule of
+    /// spec section 8, and the errors of the answer reader for `expected`.
+    pub fn from_value(v: &Value, base_dir: Option<&Path>, limits: &Limits) -> Result<Case> {
         let top = json::object(v, "(case)")?;
-        match top.get("format") {
-            None => {
-                return Err(Error::Missing {
-                    field: "format".into(),
-                });
-            }
-            Some(f) => {
-                let s = json::string(f, "format")?;
-                if s != FORMAT {
-                    return Err(Error::UnknownValue {
-                        field: "format".into(),
-                        value: json::shorten(s),
-                        accepted: FORMAT.into(),
-                    });
-                }
-            }
-        }
+        check_format(top)?;
         let name = match top.get("name") {
             Some(n) => json::string(n, "name")?.to_string(),
             None => String::new(),
         };
-        let inputs_v = top.get("inputs").ok_or_else(|| Error::Missing {
-            field: "inputs".into(),
-        })?;
-        let im = json::object(inputs_v, "inputs")?;
-        let targets_v = im.get("targets").ok_or_else(|| Error::Missing {
-            field: "inputs.targets".into(),
-        })?;
-        let targets = read_array(targets_v, "inputs.targets", limits, base_dir)?.into_f64();
-        let targets: Array2<f64> = if targets.is_empty() && targets.ndim() != 2 {
-            Array2::zeros((0, 6))
-        } else {
-            let shape = targets.shape().to_vec();
-            targets
-                .into_dimensionality::<Ix2>()
-                .map_err(|_| Error::shape("inputs.targets", "[nt, 6]", format!("{shape:?}")))?
-        };
-        let preds_v = im.get("predictions").ok_or_else(|| Error::Missing {
-            field: "inputs.predictions".into(),
-        })?;
-        let items = preds_v
-            .as_array()
-            .ok_or_else(|| json::type_err("inputs.predictions", "an array of layers", preds_v))?;
-        let mut predictions = Vec::with_capacity(items.len());
-        for (i, p) in items.iter().enumerate() {
-            let field = format!("inputs.predictions[{i}]");
-            let a = read_array(p, &field, limits, base_dir)?;
-            predictions.push(into_layer(a, &field)?);
-        }
+        let (targets, predictions) = read_inputs(top, base_dir, limits)?;
         let nc_hint = predictions
             .first()
             .and_then(|p| p.shape()[4].checked_sub(5));
@@ -192,9 +114,9 @@ impl Case {
         inputs.validate(&config)?;
         let expected = match top.get("expected") {
             None | Some(Value::Null) => None,
-            Some(e) => Some(Answer::from_json_with(e, limits, base_dir)?),
+            Some(e) => Some(read_expected(e, base_dir, limits)?),
         };
-        let mut warnings = json::unknown_keys(top, "case", &CASE_KEYS);
+        let mut warnings = json::unknown_keys(top, "case", &Case::KEYS);
         warnings.extend(target_warning(inputs.targets.view()));
         Ok(Case {
             name,
@@ -205,31 +127,98 @@ impl Case {
         })
     }
 
-    /// The case as JSON (without `expected` unless `with_expected`).
-    pub fn to_json(&self, with_expected: bool) -> Value {
-        let preds: Vec<Value> = self
-            .inputs
-            .predictions
-            .iter()
-            .map(|p| {
-                let a = p.to_f64();
-                json!({"shape": a.shape(), "data": a.iter().copied().collect::<Vec<f64>>()})
-            })
-            .collect();
-        let mut v = json!({
-            "format": FORMAT,
-            "name": self.name,
-            "config": self.config.to_json(),
-            "inputs": {
-                "targets": {"shape": self.inputs.targets.shape(), "data": self.inputs.targets.iter().copied().collect::<Vec<f64>>()},
-                "predictions": preds,
-            },
-        });
-        if with_expected && let Some(e) = &self.expected {
-            v["expected"] = serde_json::to_value(e).unwrap_or(Value::Null);
-        }
-        v
+    /// The case as JSON, predictions inline (without `expected` unless `with_expected`).
+    ///
+    /// # Errors
+    /// [`Error::Json`] when `expected` cannot be written as JSON.
+    pub fn to_json(&self, with_expected: bool) -> Result<Value> {
+        let predictions = self.inputs.predictions.iter().map(inline).collect();
+        let expected = self.expected.as_ref().filter(|_| with_expected);
+        case_json(self, predictions, expected)
     }
+}
+
+/// A prediction layer as an inline `{"shape", "data"}` array (f64, row-major).
+pub(crate) fn inline(p: &Prediction) -> Value {
+    let a = p.to_f64();
+    json!({"shape": a.shape(), "data": a.iter().copied().collect::<Vec<f64>>()})
+}
+
+/// A case as JSON (spec section 10), with `predictions` given explicitly (inline arrays or
+/// `{"npy": FILE}` references) and `expected` when given: the one writer of the format.
+pub(crate) fn case_json(
+    case: &Case,
+    predictions: Vec<Value>,
+    expected: Option<&Answer>,
+) -> Result<Value> {
+    let t = &case.inputs.targets;
+    let mut v = json!({
+        "format": Case::FORMAT,
+        "name": case.name,
+        "config": case.config.to_json(),
+        "inputs": {
+            "targets": {"shape": t.shape(), "data": t.iter().copied().collect::<Vec<f64>>()},
+            "predictions": predictions,
+        },
+    });
+    if let Some(e) = expected {
+        v["expected"] = serde_json::to_value(e)?;
+    }
+    Ok(v)
+}
+
+/// The `format` key: present and [`Case::FORMAT`].
+fn check_format(top: &Map<String, Value>) -> Result<()> {
+    let f = top.get("format").ok_or_else(|| Error::Missing {
+        field: "format".into(),
+    })?;
+    let s = json::string(f, "format")?;
+    if s != Case::FORMAT {
+        return Err(Error::UnknownValue {
+            field: "format".into(),
+            value: json::shorten(s),
+            accepted: Case::FORMAT.into(),
+        });
+    }
+    Ok(())
+}
+
+/// The `inputs` object: the targets `[nt, 6]` (an empty array of any shape is no targets)
+/// and one prediction layer per item of `predictions`.
+fn read_inputs(
+    top: &Map<String, Value>,
+    base_dir: Option<&Path>,
+    limits: &Limits,
+) -> Result<(Array2<f64>, Vec<Prediction>)> {
+    let inputs_v = top.get("inputs").ok_or_else(|| Error::Missing {
+        field: "inputs".into(),
+    })?;
+    let im = json::object(inputs_v, "inputs")?;
+    let targets_v = im.get("targets").ok_or_else(|| Error::Missing {
+        field: "inputs.targets".into(),
+    })?;
+    let targets = read_value(targets_v, "inputs.targets", base_dir, limits)?.into_f64();
+    let targets: Array2<f64> = if targets.is_empty() && targets.ndim() != 2 {
+        Array2::zeros((0, 6))
+    } else {
+        let shape = targets.shape().to_vec();
+        targets
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| Error::shape("inputs.targets", "[nt, 6]", format!("{shape:?}")))?
+    };
+    let preds_v = im.get("predictions").ok_or_else(|| Error::Missing {
+        field: "inputs.predictions".into(),
+    })?;
+    let items = preds_v
+        .as_array()
+        .ok_or_else(|| json::type_err("inputs.predictions", "an array of layers", preds_v))?;
+    let mut predictions = Vec::with_capacity(items.len());
+    for (i, p) in items.iter().enumerate() {
+        let field = format!("inputs.predictions[{i}]");
+        let a = read_value(p, &field, base_dir, limits)?;
+        predictions.push(into_layer(a, &field)?);
+    }
+    Ok((targets, predictions))
 }
 
 /// A prediction layer from an array read in the precision it was stored in.
@@ -252,6 +241,12 @@ fn into_layer(a: NpyArray, field: &str) -> Result<Prediction> {
 mod tests {
     use super::*;
 
+    impl Case {
+        fn from_json_str_default(text: &str) -> Result<Case> {
+            Case::from_json_str(text, None, &Limits::default())
+        }
+    }
+
     fn one_box(extra: &str, xywh: &str) -> String {
         format!(
             r#"{{"format": "soft-objectness-case/1", {extra}"config": {{"nc": 1,
@@ -264,22 +259,28 @@ mod tests {
 
     #[test]
     fn unknown_top_level_keys_and_pixel_targets_warn() {
-        let plain = Case::from_json_str(&one_box("", "0.5, 0.5, 0.5, 0.5")).unwrap();
+        let plain = Case::from_json_str_default(&one_box("", "0.5, 0.5, 0.5, 0.5")).unwrap();
         assert!(plain.warnings.is_empty(), "{:?}", plain.warnings);
         let meta = one_box(
             r#""description": "d", "coverage": [], "#,
             "0.5, 0.5, 0.5, 0.5",
         );
-        assert!(Case::from_json_str(&meta).unwrap().warnings.is_empty());
+        assert!(
+            Case::from_json_str_default(&meta)
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
         let typo =
-            Case::from_json_str(&one_box(r#""expectd": {}, "#, "0.5, 0.5, 0.5, 0.5")).unwrap();
+            Case::from_json_str_default(&one_box(r#""expectd": {}, "#, "0.5, 0.5, 0.5, 0.5"))
+                .unwrap();
         assert_eq!(typo.warnings.len(), 1);
         assert!(
             typo.warnings[0].contains("`expectd`"),
             "{:?}",
             typo.warnings
         );
-        let pixels = Case::from_json_str(&one_box("", "320, 240, 0.5, 64")).unwrap();
+        let pixels = Case::from_json_str_default(&one_box("", "320, 240, 0.5, 64")).unwrap();
         assert_eq!(pixels.warnings.len(), 1);
         assert!(
             pixels.warnings[0].contains("row 0 (x) is 320"),
@@ -291,13 +292,13 @@ mod tests {
     #[test]
     fn non_finite_tokens_are_refused_naming_field_and_index() {
         let text = one_box("", "0.5, NaN, 0.5, 0.5");
-        let e = Case::from_json_str(&text).unwrap_err().to_string();
+        let e = Case::from_json_str_default(&text).unwrap_err().to_string();
         assert!(
             e.contains("inputs.targets.data[3]") && e.contains("NaN"),
             "{e}"
         );
         let text = one_box("", "0.5, 0.5, -Infinity, 0.5");
-        let e = Case::from_json_str(&text).unwrap_err().to_string();
+        let e = Case::from_json_str_default(&text).unwrap_err().to_string();
         assert!(
             e.contains("inputs.targets.data[4]") && e.contains("-inf"),
             "{e}"

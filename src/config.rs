@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::array::{self, Limits};
 use crate::error::{Error, Result, num};
 use crate::json;
+use crate::vocab::Named;
 
 /// YOLOv5 hyper-parameters (`hyp.scratch` defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,13 +49,72 @@ impl Default for Hyp {
     }
 }
 
+impl Hyp {
+    /// Every value with its key in the case format, in the order of [`HYP_KEYS`].
+    fn entries(&self) -> [(&'static str, f64); 8] {
+        [
+            ("box", self.box_gain),
+            ("cls", self.cls),
+            ("cls_pw", self.cls_pw),
+            ("obj", self.obj),
+            ("obj_pw", self.obj_pw),
+            ("anchor_t", self.anchor_t),
+            ("fl_gamma", self.fl_gamma),
+            ("label_smoothing", self.label_smoothing),
+        ]
+    }
+
+    /// Every value finite within `[-MAX_PARAM, MAX_PARAM]`, `anchor_t > 1`, `fl_gamma >= 0`,
+    /// `label_smoothing` in `[0, 1]`.
+    fn validate(&self) -> Result<()> {
+        for (name, v) in self.entries() {
+            if !v.is_finite() {
+                return Err(Error::invalid(
+                    format!("config.hyp.{name}"),
+                    num(v),
+                    "must be a finite number",
+                ));
+            }
+            if v.abs() > MAX_PARAM {
+                return Err(Error::invalid(
+                    format!("config.hyp.{name}"),
+                    num(v),
+                    "must lie in [-1e6, 1e6]",
+                ));
+            }
+        }
+        if self.anchor_t <= 1.0 {
+            return Err(Error::invalid(
+                "config.hyp.anchor_t",
+                num(self.anchor_t),
+                "must be greater than 1",
+            ));
+        }
+        if self.fl_gamma < 0.0 {
+            return Err(Error::invalid(
+                "config.hyp.fl_gamma",
+                num(self.fl_gamma),
+                "must be >= 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.label_smoothing) {
+            return Err(Error::invalid(
+                "config.hyp.label_smoothing",
+                num(self.label_smoothing),
+                "must lie in [0, 1] (class targets 1 - eps/2 and eps/2 must be probabilities)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Which target assigner builds the objectness targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Assigner {
     /// The soft-objectness assigner (spec section 4).
     #[default]
     Soft,
-    /// The baseline YOLOv5 v6.0 assigner (spec section 3).
+    /// The YOLOv5 v6.0 assigner (spec section 3).
     Yolov5,
 }
 
@@ -127,12 +187,116 @@ pub enum Ciou {
     V7,
 }
 
-impl Ciou {
-    /// The name in the case format: `"v6.0"` or `"v7.0"`.
-    pub fn name(self) -> &'static str {
+impl Named for Assigner {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            Assigner::Soft,
+            "soft",
+            "the soft-objectness assigner (spec section 4)",
+        ),
+        (
+            Assigner::Yolov5,
+            "yolov5",
+            "the YOLOv5 v6.0 assigner (spec section 3)",
+        ),
+    ];
+}
+
+impl Named for Distance {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            Distance::CellIndex,
+            "cell_index",
+            "integer cell offsets over half the cell range",
+        ),
+        (
+            Distance::Continuous,
+            "continuous",
+            "cell centre to box centre over half the box size",
+        ),
+        (
+            Distance::Diagonal,
+            "diagonal",
+            "cell centre to box centre over the box diagonal",
+        ),
+    ];
+}
+
+impl Named for Overlap {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            Overlap::LastWrite,
+            "last_write",
+            "the last write in the largest-first order wins",
+        ),
+        (Overlap::Max, "max", "the largest score wins"),
+    ];
+}
+
+impl Named for Ciou {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            Ciou::V6,
+            "v6.0",
+            "YOLOv5 v6.0: sizes from the corners, heights with eps",
+        ),
+        (Ciou::V7, "v7.0", "YOLOv5 v7.0: the sizes as given"),
+    ];
+}
+
+/// The kind of a [`Score`], its `kind` key in the case format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScoreKind {
+    Power,
+    Gaussian,
+}
+
+impl Named for ScoreKind {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            ScoreKind::Power,
+            "power",
+            "(d - 1)^n, n even; d > 2 skipped",
+        ),
+        (ScoreKind::Gaussian, "gaussian", "exp(-d^2 / (2 sigma^2))"),
+    ];
+}
+
+impl Score {
+    pub(crate) fn kind(self) -> ScoreKind {
         match self {
-            Ciou::V6 => "v6.0",
-            Ciou::V7 => "v7.0",
+            Score::Power { .. } => ScoreKind::Power,
+            Score::Gaussian { .. } => ScoreKind::Gaussian,
+        }
+    }
+}
+
+/// The kind of a [`SoftLoss`], its `kind` key in the case format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SoftLossKind {
+    Loss1,
+    Loss2,
+    Loss3,
+}
+
+impl Named for SoftLossKind {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            SoftLossKind::Loss1,
+            "loss1",
+            "-(1 - t)^gamma ln(1 - p + 1e-6)",
+        ),
+        (SoftLossKind::Loss2, "loss2", "BCE(t, p) - BCE(t, t)"),
+        (SoftLossKind::Loss3, "loss3", "(1 - t) * loss2"),
+    ];
+}
+
+impl SoftLoss {
+    pub(crate) fn kind(self) -> SoftLossKind {
+        match self {
+            SoftLoss::Loss1 { .. } => SoftLossKind::Loss1,
+            SoftLoss::Loss2 => SoftLossKind::Loss2,
+            SoftLoss::Loss3 => SoftLossKind::Loss3,
         }
     }
 }
@@ -291,6 +455,15 @@ impl Config {
                 format!("must be at most {MAX_CLASSES}"),
             ));
         }
+        self.validate_anchors()?;
+        self.hyp.validate()?;
+        self.validate_score()?;
+        self.validate_soft_loss()
+    }
+
+    /// `anchors` is `[nl, na, 2]` with 1 to 5 layers, every value in
+    /// `[MIN_POSITIVE_PARAM, MAX_PARAM]`.
+    fn validate_anchors(&self) -> Result<()> {
         let s = self.anchors.shape();
         if s.len() != 3 || s[2] != 2 || s[1] == 0 {
             return Err(Error::shape(
@@ -322,92 +495,50 @@ impl Config {
                 ));
             }
         }
-        let h = &self.hyp;
-        for (name, v) in [
-            ("box", h.box_gain),
-            ("cls", h.cls),
-            ("cls_pw", h.cls_pw),
-            ("obj", h.obj),
-            ("obj_pw", h.obj_pw),
-            ("anchor_t", h.anchor_t),
-            ("fl_gamma", h.fl_gamma),
-            ("label_smoothing", h.label_smoothing),
-        ] {
-            if !v.is_finite() {
-                return Err(Error::invalid(
-                    format!("config.hyp.{name}"),
-                    num(v),
-                    "must be a finite number",
-                ));
-            }
-            if v.abs() > MAX_PARAM {
-                return Err(Error::invalid(
-                    format!("config.hyp.{name}"),
-                    num(v),
-                    "must lie in [-1e6, 1e6]",
-                ));
-            }
-        }
-        if h.anchor_t <= 1.0 {
-            return Err(Error::invalid(
-                "config.hyp.anchor_t",
-                num(h.anchor_t),
-                "must be greater than 1",
-            ));
-        }
-        if h.fl_gamma < 0.0 {
-            return Err(Error::invalid(
-                "config.hyp.fl_gamma",
-                num(h.fl_gamma),
-                "must be >= 0",
-            ));
-        }
-        if !(0.0..=1.0).contains(&h.label_smoothing) {
-            return Err(Error::invalid(
-                "config.hyp.label_smoothing",
-                num(h.label_smoothing),
-                "must lie in [0, 1] (class targets 1 - eps/2 and eps/2 must be probabilities)",
-            ));
-        }
+        Ok(())
+    }
+
+    /// A Gaussian `sigma` in `[MIN_POSITIVE_PARAM, MAX_PARAM]`; a power `n` even, at most
+    /// [`MAX_PARAM`].
+    fn validate_score(&self) -> Result<()> {
         match self.score {
             Score::Gaussian { sigma } if !(sigma.is_finite() && sigma > 0.0) => {
-                return Err(Error::invalid(
+                Err(Error::invalid(
                     "config.score.sigma",
                     num(sigma),
                     "must be a finite number > 0",
-                ));
+                ))
             }
-            Score::Gaussian { sigma } if !(MIN_POSITIVE_PARAM..=MAX_PARAM).contains(&sigma) => {
-                return Err(Error::invalid(
-                    "config.score.sigma",
-                    num(sigma),
-                    "must lie in [1e-6, 1e6]",
-                ));
-            }
-            Score::Power { n } if n % 2 != 0 || f64::from(n) > MAX_PARAM => {
-                return Err(Error::invalid(
-                    "config.score.n",
-                    n,
-                    "must be a non-negative even integer (at most 1e6)",
-                ));
-            }
-            _ => {}
+            Score::Gaussian { sigma } if !(MIN_POSITIVE_PARAM..=MAX_PARAM).contains(&sigma) => Err(
+                Error::invalid("config.score.sigma", num(sigma), "must lie in [1e-6, 1e6]"),
+            ),
+            Score::Power { n } if n % 2 != 0 || f64::from(n) > MAX_PARAM => Err(Error::invalid(
+                "config.score.n",
+                n,
+                "must be a non-negative even integer (at most 1e6)",
+            )),
+            _ => Ok(()),
         }
-        if let SoftLoss::Loss1 { gamma } = self.soft_loss {
-            if !(gamma.is_finite() && gamma >= 0.0) {
-                return Err(Error::invalid(
-                    "config.soft_loss.gamma",
-                    num(gamma),
-                    "must be a finite number >= 0",
-                ));
-            }
-            if gamma > MAX_PARAM {
-                return Err(Error::invalid(
-                    "config.soft_loss.gamma",
-                    num(gamma),
-                    "must be at most 1e6",
-                ));
-            }
+    }
+
+    /// loss1's `gamma` finite, in `[0, MAX_PARAM]`.
+    fn validate_soft_loss(&self) -> Result<()> {
+        let SoftLoss::Loss1 { gamma } = self.soft_loss else {
+            return Ok(());
+        };
+        if !(gamma.is_finite() && gamma >= 0.0) {
+            return Err(Error::invalid(
+                "config.soft_loss.gamma",
+                num(gamma),
+                "must be a finite number >= 0",
+            ));
+        }
+        if gamma > MAX_PARAM {
+            return Err(Error::invalid(
+                "config.soft_loss.gamma",
+                num(gamma),
+                "must be at most 1e6",
+            ));
         }
         Ok(())
     }
@@ -454,21 +585,10 @@ impl Config {
             };
         }
         if let Some(v) = map.get("assigner") {
-            c.assigner = match json::choice(v, "config.assigner", &["soft", "yolov5"])? {
-                "soft" => Assigner::Soft,
-                _ => Assigner::Yolov5,
-            };
+            c.assigner = Assigner::from_json(v, "config.assigner")?;
         }
         if let Some(v) = map.get("distance") {
-            c.distance = match json::choice(
-                v,
-                "config.distance",
-                &["cell_index", "continuous", "diagonal"],
-            )? {
-                "cell_index" => Distance::CellIndex,
-                "continuous" => Distance::Continuous,
-                _ => Distance::Diagonal,
-            };
+            c.distance = Distance::from_json(v, "config.distance")?;
         }
         if let Some(v) = map.get("score") {
             c.score = parse_score(v)?;
@@ -477,19 +597,13 @@ impl Config {
             c.soft_loss = parse_soft_loss(v)?;
         }
         if let Some(v) = map.get("overlap") {
-            c.overlap = match json::choice(v, "config.overlap", &["last_write", "max"])? {
-                "last_write" => Overlap::LastWrite,
-                _ => Overlap::Max,
-            };
+            c.overlap = Overlap::from_json(v, "config.overlap")?;
         }
         if let Some(v) = map.get("autobalance") {
             c.autobalance = json::boolean(v, "config.autobalance")?;
         }
         if let Some(v) = map.get("ciou") {
-            c.ciou = match json::choice(v, "config.ciou", &["v6.0", "v7.0"])? {
-                "v6.0" => Ciou::V6,
-                _ => Ciou::V7,
-            };
+            c.ciou = Ciou::from_json(v, "config.ciou")?;
         }
         c.validate()?;
         Ok(c)
@@ -497,44 +611,50 @@ impl Config {
 
     /// The configuration as the case format writes it, every key explicit.
     pub fn to_json(&self) -> Value {
-        let h = &self.hyp;
+        let hyp: Map<String, Value> = self
+            .hyp
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let score = match self.score {
+            Score::Power { n } => json!({"kind": self.score.kind().name(), "n": n}),
+            Score::Gaussian { sigma } => json!({"kind": self.score.kind().name(), "sigma": sigma}),
+        };
+        let soft_loss = match self.soft_loss {
+            SoftLoss::Loss1 { gamma } => {
+                json!({"kind": self.soft_loss.kind().name(), "gamma": gamma})
+            }
+            SoftLoss::Loss2 | SoftLoss::Loss3 => json!({"kind": self.soft_loss.kind().name()}),
+        };
         json!({
             "nc": self.nc,
             "anchors": {"shape": self.anchors.shape(), "data": self.anchors.iter().copied().collect::<Vec<f64>>()},
-            "hyp": {"box": h.box_gain, "cls": h.cls, "cls_pw": h.cls_pw, "obj": h.obj, "obj_pw": h.obj_pw,
-                    "anchor_t": h.anchor_t, "fl_gamma": h.fl_gamma, "label_smoothing": h.label_smoothing},
-            "assigner": match self.assigner { Assigner::Soft => "soft", Assigner::Yolov5 => "yolov5" },
-            "distance": match self.distance {
-                Distance::CellIndex => "cell_index", Distance::Continuous => "continuous", Distance::Diagonal => "diagonal"
-            },
-            "score": match self.score {
-                Score::Power { n } => json!({"kind": "power", "n": n}),
-                Score::Gaussian { sigma } => json!({"kind": "gaussian", "sigma": sigma}),
-            },
-            "soft_loss": match self.soft_loss {
-                SoftLoss::Loss1 { gamma } => json!({"kind": "loss1", "gamma": gamma}),
-                SoftLoss::Loss2 => json!({"kind": "loss2"}),
-                SoftLoss::Loss3 => json!({"kind": "loss3"}),
-            },
-            "overlap": match self.overlap { Overlap::LastWrite => "last_write", Overlap::Max => "max" },
+            "hyp": hyp,
+            "assigner": self.assigner.name(),
+            "distance": self.distance.name(),
+            "score": score,
+            "soft_loss": soft_loss,
+            "overlap": self.overlap.name(),
             "autobalance": self.autobalance,
             "ciou": self.ciou.name(),
         })
     }
 }
 
-fn kind_of<'a>(map: &Map<String, Value>, field: &str, accepted: &[&'a str]) -> Result<&'a str> {
+/// The `kind` of the object `map` at `field`, from `T`'s table.
+fn kind_of<T: Named>(map: &Map<String, Value>, field: &str) -> Result<T> {
     let v = map.get("kind").ok_or_else(|| Error::Missing {
         field: json::join(field, "kind"),
     })?;
-    json::choice(v, &json::join(field, "kind"), accepted)
+    T::from_json(v, &json::join(field, "kind"))
 }
 
 fn parse_score(v: &Value) -> Result<Score> {
     let f = "config.score";
     let map = json::object(v, f)?;
-    match kind_of(map, f, &["power", "gaussian"])? {
-        "power" => {
+    match kind_of::<ScoreKind>(map, f)? {
+        ScoreKind::Power => {
             json::deny_unknown(map, f, &["kind", "n"])?;
             let nv = map.get("n").ok_or_else(|| Error::Missing {
                 field: "config.score.n".into(),
@@ -549,7 +669,7 @@ fn parse_score(v: &Value) -> Result<Score> {
             }
             Ok(Score::Power { n: n as u32 })
         }
-        _ => {
+        ScoreKind::Gaussian => {
             json::deny_unknown(map, f, &["kind", "sigma"])?;
             let sigma = json::opt_finite(map, f, "sigma", 1.0)?;
             Ok(Score::Gaussian { sigma })
@@ -560,20 +680,72 @@ fn parse_score(v: &Value) -> Result<Score> {
 fn parse_soft_loss(v: &Value) -> Result<SoftLoss> {
     let f = "config.soft_loss";
     let map = json::object(v, f)?;
-    match kind_of(map, f, &["loss1", "loss2", "loss3"])? {
-        "loss1" => {
+    match kind_of::<SoftLossKind>(map, f)? {
+        SoftLossKind::Loss1 => {
             json::deny_unknown(map, f, &["kind", "gamma"])?;
             Ok(SoftLoss::Loss1 {
                 gamma: json::opt_finite(map, f, "gamma", 1.0)?,
             })
         }
-        "loss2" => {
+        SoftLossKind::Loss2 => {
             json::deny_unknown(map, f, &["kind"])?;
             Ok(SoftLoss::Loss2)
         }
-        _ => {
+        SoftLossKind::Loss3 => {
             json::deny_unknown(map, f, &["kind"])?;
             Ok(SoftLoss::Loss3)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every value of every table has a name, and the names read back to the value.
+    #[test]
+    fn every_table_is_complete_and_reads_back() {
+        fn round_trip<T: Named + std::fmt::Debug>(all: &[T]) {
+            assert_eq!(T::NAMES.len(), all.len());
+            for &v in all {
+                assert!(!v.name().is_empty() && !v.meaning().is_empty(), "{v:?}");
+                assert_eq!(T::parse("f", v.name()).unwrap(), v);
+            }
+        }
+        round_trip(&[Assigner::Soft, Assigner::Yolov5]);
+        round_trip(&[
+            Distance::CellIndex,
+            Distance::Continuous,
+            Distance::Diagonal,
+        ]);
+        round_trip(&[Overlap::LastWrite, Overlap::Max]);
+        round_trip(&[Ciou::V6, Ciou::V7]);
+        round_trip(&[ScoreKind::Power, ScoreKind::Gaussian]);
+        round_trip(&[
+            SoftLossKind::Loss1,
+            SoftLossKind::Loss2,
+            SoftLossKind::Loss3,
+        ]);
+    }
+
+    /// What the writer writes, the reader reads back, for every kind of score and soft loss.
+    #[test]
+    fn to_json_reads_back() {
+        for (score, soft_loss) in [
+            (Score::Power { n: 4 }, SoftLoss::Loss1 { gamma: 2.0 }),
+            (Score::Gaussian { sigma: 0.5 }, SoftLoss::Loss3),
+        ] {
+            let c = Config {
+                score,
+                soft_loss,
+                assigner: Assigner::Yolov5,
+                ciou: Ciou::V7,
+                ..Config::default()
+            };
+            assert_eq!(
+                Config::from_json(&c.to_json(), None, &Limits::default()).unwrap(),
+                c
+            );
         }
     }
 }

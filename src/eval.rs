@@ -1,24 +1,26 @@
-//! One evaluation on the CPU: validate, assign targets, compute the loss and its gradient.
+//! One evaluation on the CPU: validate, assign targets, compute the loss and its gradient;
+//! and the targets alone.
 
 use ndarray::ArrayView2;
 
 use crate::array::Limits;
 use crate::assign;
-use crate::case::Case;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::inputs::{Inputs, InputsView, validate_targets};
+use crate::gpu::GpuContext;
+use crate::inputs::{Inputs, InputsView, Prediction, PredictionView, validate_targets};
 use crate::loss::compute;
-use crate::options::SoftBuilder;
-use crate::targets::{Grid, LayerTargets, grids};
-// The result and option types live in [`crate::result`] and [`crate::options`]; these paths
-// stay valid.
-pub use crate::options::EvalOptions;
-pub use crate::result::{Counts, Evaluation, LayerResult};
-pub(crate) use crate::totals::{balance_in_force, finite_or_error};
+use crate::options::{Backend, EvalOptions};
+use crate::result::Evaluation;
+use crate::targets::{Grid, LayerTargets, SoftBuilder};
+use crate::totals::{balance_in_force, finite_or_error};
 use crate::workspace::Workspace;
 
-/// Validates the inputs, builds the targets and computes the loss and gradient.
+/// Validates the inputs, builds the targets and computes the loss and gradient, on the
+/// backend of `opts` (the CPU by default).
+///
+/// `inputs` is borrowed: `&Inputs` or an [`InputsView`] of the caller's own buffers (the
+/// predictions are read where they lie, in their own precision, never copied).
 ///
 /// ```
 /// use soft_objectness::{evaluate, Config, EvalOptions, Inputs, Prediction};
@@ -35,60 +37,65 @@ use crate::workspace::Workspace;
 /// ```
 ///
 /// # Errors
-/// Any rule of spec section 8 ([`Config::validate`], [`Inputs::validate`]), a balance of the
-/// wrong length or with an entry that is not a finite number >= 0, a layer whose boxes cover too
-/// many cells, or [`Error::NonFinite`] when a result would not be finite (only possible with a
-/// balance passed in `opts` that scales the loss past the f64 range).
-pub fn evaluate(config: &Config, inputs: &Inputs, opts: &EvalOptions) -> Result<Evaluation> {
-    evaluate_in(config, &inputs.view(), opts, &mut Workspace::new())
-}
-
-/// [`evaluate`] on borrowed inputs ([`InputsView`]): the predictions are read where they lie,
-/// in their own precision, never copied. Bit for bit the result of [`evaluate`].
-///
-/// # Errors
-/// As [`evaluate`].
-pub fn evaluate_view(
+/// Any rule of spec section 8 ([`Config::validate`], [`InputsView::validate`]), a balance of
+/// the wrong length or with an entry that is not a finite number >= 0, a layer whose boxes
+/// cover too many cells, or [`Error::NonFinite`] when a result would not be finite (only
+/// possible with a balance passed in `opts` that scales the loss past the f64 range). On the
+/// GPU, after the same validation, [`Error::Gpu`] when the device fails or an input exceeds
+/// its limits.
+pub fn evaluate<'a>(
     config: &Config,
-    inputs: &InputsView,
+    inputs: impl Into<InputsView<'a>>,
     opts: &EvalOptions,
 ) -> Result<Evaluation> {
-    evaluate_in(config, inputs, opts, &mut Workspace::new())
+    Workspace::new().evaluate(config, inputs, opts)
 }
 
 impl Workspace {
-    /// [`evaluate`] with this workspace's buffers.
+    /// [`evaluate`] with this workspace's buffers; bit for bit the same result.
     ///
     /// # Errors
     /// As [`evaluate`].
-    pub fn evaluate(
+    pub fn evaluate<'a>(
         &mut self,
         config: &Config,
-        inputs: &Inputs,
+        inputs: impl Into<InputsView<'a>>,
         opts: &EvalOptions,
     ) -> Result<Evaluation> {
-        evaluate_in(config, &inputs.view(), opts, self)
+        let inputs = inputs.into();
+        let balance = opts.balance.as_deref();
+        match &opts.backend {
+            Backend::Cpu(builder) => evaluate_cpu(config, &inputs, *builder, balance, self),
+            Backend::Gpu(ctx) => evaluate_gpu(ctx, config, &inputs, opts),
+        }
     }
 
-    /// [`evaluate_view`] with this workspace's buffers.
+    /// [`build_targets`] with this workspace's buffers (the vectorised builder's `tobj`).
     ///
     /// # Errors
-    /// As [`evaluate`].
-    pub fn evaluate_view(
+    /// As [`build_targets`].
+    pub fn build_targets(
         &mut self,
         config: &Config,
-        inputs: &InputsView,
-        opts: &EvalOptions,
-    ) -> Result<Evaluation> {
-        evaluate_in(config, inputs, opts, self)
+        targets: ArrayView2<f64>,
+        grids: &[Grid],
+        builder: SoftBuilder,
+    ) -> Result<Vec<LayerTargets>> {
+        config.validate()?;
+        validate_grids(config, grids)?;
+        let bs = grids.first().map_or(0, |g| g.bs);
+        validate_targets(targets, bs, config.nc)?;
+        assign::build_in(config, targets, grids, builder, self)
     }
 }
 
-/// [`evaluate_view`] with its large buffers taken from `ws`; bit for bit the same result.
-fn evaluate_in(
+/// [`evaluate`] on the CPU with soft builder `builder` and the layer balance `balance` (the
+/// default when `None`), its large buffers taken from `ws`.
+pub(crate) fn evaluate_cpu(
     config: &Config,
     inputs: &InputsView,
-    opts: &EvalOptions,
+    builder: SoftBuilder,
+    balance: Option<&[f64]>,
     ws: &mut Workspace,
 ) -> Result<Evaluation> {
     config.validate()?;
@@ -101,17 +108,12 @@ fn evaluate_in(
         validated()?;
     }
     let first_error = |e: Error| validated().err().unwrap_or(e);
-    let balance = balance_in_force(config, opts).map_err(first_error)?;
+    let balance = balance_in_force(config, balance).map_err(first_error)?;
     // The targets depend on the targets and the grids' shapes alone, never on prediction
     // values, so building them before the values are checked changes nothing.
-    let targets = assign::build_in(
-        config,
-        inputs.targets,
-        &grids(config, inputs),
-        opts.builder,
-        ws,
-    )
-    .map_err(first_error)?;
+    let grids = Grid::of(config, inputs);
+    let targets =
+        assign::build_in(config, inputs.targets, &grids, builder, ws).map_err(first_error)?;
     let checked = compute::compute_checked(config, inputs, targets, &balance, ws);
     if checked.illegal {
         // The loss pass met an illegal logit: the validation names the first one.
@@ -120,10 +122,33 @@ fn evaluate_in(
     finite_or_error(checked.evaluation)
 }
 
+/// [`evaluate`] on the GPU device `ctx`.
+fn evaluate_gpu(
+    ctx: &GpuContext,
+    config: &Config,
+    inputs: &InputsView,
+    opts: &EvalOptions,
+) -> Result<Evaluation> {
+    // Until the GPU path reads borrowed inputs, it is handed an owned copy.
+    let owned = Inputs {
+        targets: inputs.targets.to_owned(),
+        predictions: inputs
+            .predictions
+            .iter()
+            .map(|p| match p {
+                PredictionView::F32(a) => Prediction::F32(a.to_owned()),
+                PredictionView::F64(a) => Prediction::F64(a.to_owned()),
+            })
+            .collect(),
+    };
+    crate::gpu::evaluate(Some(ctx), config, &owned, opts)
+}
+
 /// The targets of every layer from the `[nt, 6]` `targets` and the layers' grids alone (no
-/// predictions): what a training loop needs before its own loss. The same targets as an
-/// evaluation's ([`crate::LayerResult::tobj`], [`crate::LayerResult::rows`]); for the YOLOv5
-/// assigner `tobj` is all zeros (its targets are the IoUs of the predictions, spec section 3).
+/// predictions; [`Grid::of`] gives a batch's): what a training loop needs before its own
+/// loss. The same targets as an evaluation's ([`crate::LayerResult::tobj`],
+/// [`crate::LayerResult::rows`]); for the YOLOv5 assigner `tobj` is all zeros (its targets
+/// are the IoUs of the predictions, spec section 3).
 ///
 /// ```
 /// use soft_objectness::{build_targets, Config, Grid, SoftBuilder};
@@ -137,19 +162,15 @@ fn evaluate_in(
 ///
 /// # Errors
 /// [`Config::validate`]; one grid per anchor layer, each with the configured `na`, the same
-/// batch size and at least one cell; the targets' rules of spec section 8
-/// ([`validate_targets`]); a layer whose boxes cover too many cells.
+/// batch size and at least one cell; the targets' rules of spec section 8; a layer whose
+/// boxes cover too many cells.
 pub fn build_targets(
     config: &Config,
     targets: ArrayView2<f64>,
     grids: &[Grid],
     builder: SoftBuilder,
 ) -> Result<Vec<LayerTargets>> {
-    config.validate()?;
-    validate_grids(config, grids)?;
-    let bs = grids.first().map_or(0, |g| g.bs);
-    validate_targets(targets, bs, config.nc)?;
-    assign::build_in(config, targets, grids, builder, &mut Workspace::new())
+    Workspace::new().build_targets(config, targets, grids, builder)
 }
 
 /// One grid per anchor layer, each `[bs, na, ny >= 1, nx >= 1]` with one batch size `bs >= 1`.
@@ -195,26 +216,21 @@ fn validate_grids(config: &Config, grids: &[Grid]) -> Result<()> {
     Ok(())
 }
 
-/// [`evaluate`] on a whole case.
-///
-/// # Errors
-/// As [`evaluate`].
-pub fn evaluate_case(case: &Case, opts: &EvalOptions) -> Result<Evaluation> {
-    evaluate(&case.config, &case.inputs, opts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Assigner;
-    use crate::default_batch::{Workload, build};
-    use crate::inputs::Prediction;
+    use crate::default_batch::DefaultBatch;
+
+    fn build(b: &DefaultBatch) -> (Config, Inputs) {
+        b.build().unwrap()
+    }
 
     /// Buffers left over from a larger, different batch (stale values everywhere) change no
     /// bit of any later result, for both assigners and both builders.
     #[test]
     fn recycled_buffers_change_nothing() {
-        let big = Workload {
+        let big = DefaultBatch {
             batch: 3,
             width: 128,
             height: 96,
@@ -222,7 +238,7 @@ mod tests {
             boxes_per_image: 9,
             seed: 7,
         };
-        let small = Workload {
+        let small = DefaultBatch {
             batch: 2,
             width: 96,
             height: 64,
@@ -240,10 +256,7 @@ mod tests {
             for builder in [SoftBuilder::Vectorised, SoftBuilder::Loop] {
                 let (c, i) = build(&small);
                 let c = Config { assigner, ..c };
-                let opts = EvalOptions {
-                    builder,
-                    balance: None,
-                };
+                let opts = EvalOptions::with_backend(Backend::Cpu(builder));
                 let fresh = evaluate(&c, &i, &opts).unwrap();
                 let reused = ws.evaluate(&c, &i, &opts).unwrap();
                 assert_eq!(fresh, reused, "{assigner:?} {builder:?}");
@@ -255,8 +268,12 @@ mod tests {
         }
         // Targets alone come back too.
         let (c, i) = build(&small);
-        let t = ws.build(&c, &i, SoftBuilder::Vectorised).unwrap();
-        assert_eq!(t, assign::build(&c, &i, SoftBuilder::Vectorised).unwrap());
+        let grids = Grid::of(&c, &i.view());
+        let t = ws
+            .build_targets(&c, i.targets.view(), &grids, SoftBuilder::Vectorised)
+            .unwrap();
+        let fresh = build_targets(&c, i.targets.view(), &grids, SoftBuilder::Vectorised);
+        assert_eq!(t, fresh.unwrap());
         ws.recycle_targets(t);
     }
 
@@ -266,7 +283,7 @@ mod tests {
     /// `evaluate` names exactly what `Inputs::validate` names.
     #[test]
     fn fused_check_gives_the_validation_error() {
-        let (c, base) = build(&Workload {
+        let (c, base) = build(&DefaultBatch {
             batch: 2,
             width: 96,
             height: 64,
@@ -326,7 +343,7 @@ mod tests {
 
     #[test]
     fn build_targets_equals_the_evaluation_targets() {
-        let (c, i) = build(&Workload {
+        let (c, i) = build(&DefaultBatch {
             batch: 2,
             width: 96,
             height: 64,
@@ -335,19 +352,19 @@ mod tests {
             seed: 8,
         });
         let view = i.view();
-        let t = build_targets(&c, view.targets, &grids(&c, &view), SoftBuilder::Loop).unwrap();
+        let t = build_targets(&c, view.targets, &Grid::of(&c, &view), SoftBuilder::Loop).unwrap();
         let e = evaluate(&c, &i, &EvalOptions::default()).unwrap();
         for (t, r) in t.iter().zip(&e.layers) {
             assert_eq!(t.tobj, r.tobj);
             assert_eq!(t.rows, r.rows);
         }
-        let mut bad = grids(&c, &view);
+        let mut bad = Grid::of(&c, &view);
         bad[1].na = 2;
         let err = build_targets(&c, view.targets, &bad, SoftBuilder::Loop).unwrap_err();
         assert!(err.to_string().contains("shapes[1]"), "{err}");
         let err = build_targets(&c, view.targets, &bad[..2], SoftBuilder::Loop).unwrap_err();
         assert!(err.to_string().contains("shapes"), "{err}");
-        let mut huge = grids(&c, &view);
+        let mut huge = Grid::of(&c, &view);
         huge[0].ny = 1 << 20;
         huge[0].nx = 1 << 20;
         let err = build_targets(&c, view.targets, &huge, SoftBuilder::Loop).unwrap_err();

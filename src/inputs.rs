@@ -213,13 +213,13 @@ impl Inputs {
 ///
 /// ```
 /// use ndarray::{Array2, Array5};
-/// use soft_objectness::{evaluate_view, Config, EvalOptions, InputsView, PredictionView};
+/// use soft_objectness::{evaluate, Config, EvalOptions, InputsView, PredictionView};
 /// let config = Config { nc: 1, anchors: ndarray::Array3::from_elem((1, 1, 2), 2.0), ..Config::default() };
 /// let targets = Array2::from_shape_vec((1, 6), vec![0.0, 0.0, 0.5, 0.5, 0.5, 0.5]).unwrap();
 /// let logits = vec![0.0f32; 4 * 4 * 6]; // a caller's buffer, [1, 1, 4, 4, 6]
 /// let p = ndarray::ArrayView5::from_shape((1, 1, 4, 4, 6), &logits).unwrap();
 /// let inputs = InputsView { targets: targets.view(), predictions: vec![PredictionView::F32(p)] };
-/// let e = evaluate_view(&config, &inputs, &EvalOptions::default()).unwrap();
+/// let e = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
 /// assert_eq!(e.layers[0].counts.positive, 1);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +228,20 @@ pub struct InputsView<'a> {
     pub targets: ArrayView2<'a, f64>,
     /// One array per layer.
     pub predictions: Vec<PredictionView<'a>>,
+}
+
+impl<'a> From<&'a Inputs> for InputsView<'a> {
+    /// [`Inputs::view`].
+    fn from(inputs: &'a Inputs) -> InputsView<'a> {
+        inputs.view()
+    }
+}
+
+impl<'a> From<&InputsView<'a>> for InputsView<'a> {
+    /// A copy of the view (the arrays stay where they are).
+    fn from(view: &InputsView<'a>) -> InputsView<'a> {
+        view.clone()
+    }
 }
 
 impl InputsView<'_> {
@@ -371,14 +385,7 @@ pub const PIXEL_LIKE: f64 = 4.0;
 /// A warning when the targets look like pixel coordinates: some `x`, `y`, `w` or `h` above
 /// [`PIXEL_LIKE`] (legal, but a box several images wide is almost always a unit mistake).
 ///
-/// ```
-/// use soft_objectness::inputs::target_warning;
-/// let pixels = ndarray::array![[0.0, 1.0, 320.0, 240.0, 64.0, 48.0]];
-/// let w = target_warning(pixels.view()).unwrap();
-/// assert!(w.contains("row 0 (x)") && w.contains("320"), "{w}");
-/// assert!(target_warning(ndarray::array![[0.0, 1.0, 0.5, 0.5, 0.2, 0.1]].view()).is_none());
-/// ```
-pub fn target_warning(targets: ArrayView2<f64>) -> Option<String> {
+pub(crate) fn target_warning(targets: ArrayView2<f64>) -> Option<String> {
     const COLS: [&str; 4] = ["x", "y", "w", "h"];
     let mut worst: Option<(usize, usize, f64)> = None;
     for (r, row) in targets.outer_iter().enumerate() {
@@ -403,6 +410,14 @@ mod tests {
 
     /// The per-precision check is [`illegal_logit`] of the widened value: every f32 exponent
     /// with several mantissas, the f64 boundary at `MAX_LOGIT`, the special values.
+    #[test]
+    fn pixel_targets_earn_a_warning() {
+        let pixels = ndarray::array![[0.0, 1.0, 320.0, 240.0, 64.0, 48.0]];
+        let w = target_warning(pixels.view()).unwrap();
+        assert!(w.contains("row 0 (x)") && w.contains("320"), "{w}");
+        assert!(target_warning(ndarray::array![[0.0, 1.0, 0.5, 0.5, 0.2, 0.1]].view()).is_none());
+    }
+
     #[test]
     fn illegal_is_the_rule() {
         for e in 0u32..256 {

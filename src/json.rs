@@ -235,26 +235,6 @@ pub(crate) fn count(v: &Value, field: &str) -> Result<u64> {
     Ok(x as u64)
 }
 
-/// Picks one of `accepted`, echoing the value and listing the accepted ones on failure.
-pub(crate) fn choice<'a>(v: &Value, field: &str, accepted: &[&'a str]) -> Result<&'a str> {
-    let s = v.as_str().ok_or_else(|| {
-        type_err(
-            field,
-            &format!("a string, one of: {}", accepted.join(", ")),
-            v,
-        )
-    })?;
-    accepted
-        .iter()
-        .copied()
-        .find(|a| *a == s)
-        .ok_or_else(|| Error::UnknownValue {
-            field: field.into(),
-            value: shorten(s),
-            accepted: accepted.join(", "),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

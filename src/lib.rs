@@ -47,45 +47,45 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod answer;
-pub mod array;
-pub mod assign;
-pub mod case;
+mod answer;
+mod array;
+mod assign;
+mod case;
 pub mod casegen;
-pub mod config;
+mod config;
 pub mod conformance;
 pub mod default_batch;
-pub mod error;
-pub mod eval;
+mod error;
+mod eval;
 pub mod gpu;
-pub mod grad;
-pub mod inputs;
+mod grad;
+mod inputs;
+#[doc(hidden)]
+pub mod internals;
 mod json;
-pub mod loss;
+mod loss;
 pub mod npy;
-pub mod options;
+mod options;
 #[cfg(feature = "plot")]
 #[cfg_attr(docsrs, doc(cfg(feature = "plot")))]
 pub mod plot;
 mod prefetch;
-pub mod result;
-pub mod targets;
+mod result;
+mod targets;
 mod totals;
-pub mod workspace;
+mod vocab;
+mod workspace;
 
-pub use answer::Answer;
+pub use answer::{Answer, MatchedRow};
 pub use array::{JsonArray, Limits};
 pub use case::Case;
 pub use config::{Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, SoftLoss};
-pub use conformance::{Report, Tolerances, compare};
-pub use error::{Error, GpuError, Result};
-pub use eval::{build_targets, evaluate, evaluate_case, evaluate_view};
+pub use error::{Error, GpuError, GpuLimit, Result};
+pub use eval::{build_targets, evaluate};
 pub use grad::{GradElement, Gradient, RowGrad};
 pub use inputs::{Inputs, InputsView, Prediction, PredictionView};
-pub use options::{EvalOptions, SoftBuilder};
+pub use options::{Backend, BackendKind, EvalOptions};
 pub use result::{CellClass, Counts, Evaluation, LayerResult};
-pub use targets::{Grid, LayerTargets, Row};
+pub use targets::{Grid, LayerTargets, Row, SoftBuilder};
+pub use vocab::Named;
 pub use workspace::Workspace;
-
-/// The former name of [`SoftBuilder`].
-pub type Builder = SoftBuilder;

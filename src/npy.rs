@@ -134,6 +134,8 @@ fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
     idx
 }
 
+/// Decodes a `.npy` stream: the header, checked before anything else is read, then the data
+/// in bounded chunks. `total`, when known, is the stream's length in bytes.
 fn decode_from(
     r: &mut impl Read,
     total: Option<u64>,
@@ -141,6 +143,46 @@ fn decode_from(
     field: &str,
     limits: &Limits,
 ) -> Result<NpyArray> {
+    let (shape, dtype, start) = read_header(r, path)?;
+    let n = check_shape(&shape, field, limits)?;
+    let width = match dtype {
+        Dtype::F32 => 4,
+        Dtype::F64 => 8,
+    };
+    let need = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_mul(width))
+        .ok_or_else(|| npy_err(path, start, "size overflow"))?;
+    let data = Data {
+        path,
+        field,
+        shape: &shape,
+        start,
+        need,
+    };
+    if let Some(total) = total {
+        let have = total.saturating_sub(start as u64);
+        if have != need as u64 {
+            return Err(data.mismatch(have));
+        }
+    }
+    let a = match dtype {
+        Dtype::F32 => NpyArray::F32(data.read::<f32>(r)?),
+        Dtype::F64 => NpyArray::F64(data.read::<f64>(r)?),
+    };
+    if total.is_none() && fill(r, &mut [0u8; 1], path)? > 0 {
+        return Err(npy_err(
+            path,
+            start + need,
+            format!("trailing bytes after the {need} bytes of data"),
+        ));
+    }
+    Ok(a)
+}
+
+/// The magic, the version's header length and the header: `(shape, dtype, offset of the
+/// data)`.
+fn read_header(r: &mut impl Read, path: &Path) -> Result<(Vec<usize>, Dtype, usize)> {
     let mut prefix = [0u8; 12];
     let got = fill(r, &mut prefix[..10], path)?;
     if got < 10 || &prefix[..6] != MAGIC {
@@ -185,81 +227,82 @@ fn decode_from(
         ));
     }
     let (shape, dtype) = parse_header(&hbytes, path, hstart)?;
-    let start = hstart + hlen;
-    let n = check_shape(&shape, field, limits)?;
-    let width = if dtype == Dtype::F32 { 4 } else { 8 };
-    let need = usize::try_from(n)
-        .ok()
-        .and_then(|n| n.checked_mul(width))
-        .ok_or_else(|| npy_err(path, start, "size overflow"))?;
-    let mismatch = |have: u64| {
+    Ok((shape, dtype, hstart + hlen))
+}
+
+/// The data part of a `.npy` stream: `need` bytes from offset `start`, of an array `shape`
+/// named `field`.
+struct Data<'a> {
+    path: &'a Path,
+    field: &'a str,
+    shape: &'a [usize],
+    start: usize,
+    need: usize,
+}
+
+/// An element type the reader decodes.
+trait Decode: Copy + Into<f64> {
+    /// Bytes per element.
+    const WIDTH: usize;
+    /// The element from its little-endian bytes (`WIDTH` of them).
+    fn from_le(b: &[u8]) -> Self;
+}
+
+impl Decode for f32 {
+    const WIDTH: usize = 4;
+    fn from_le(b: &[u8]) -> Self {
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+impl Decode for f64 {
+    const WIDTH: usize = 8;
+    fn from_le(b: &[u8]) -> Self {
+        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+}
+
+impl Data<'_> {
+    /// The error of a data part of `have` bytes.
+    fn mismatch(&self, have: u64) -> Error {
         npy_err(
-            path,
-            start,
-            format!("data has {have} bytes, shape {shape:?} needs {need}"),
+            self.path,
+            self.start,
+            format!(
+                "data has {have} bytes, shape {:?} needs {}",
+                self.shape, self.need
+            ),
         )
-    };
-    if let Some(total) = total {
-        let have = total.saturating_sub(start as u64);
-        if have != need as u64 {
-            return Err(mismatch(have));
-        }
     }
-    let check = |i: usize, x: f64| -> Result<()> {
-        if x.is_finite() {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                format!("{field} at {:?}", unravel(i, &shape)),
-                num(x),
-                "must be a finite number",
-            ))
-        }
-    };
-    let mut buf = vec![0u8; CHUNK_BYTES.min(need)];
-    let mut done = 0usize;
-    let mut f32s = Vec::new();
-    let mut f64s = Vec::new();
-    match dtype {
-        Dtype::F32 => f32s.reserve_exact(need / 4),
-        Dtype::F64 => f64s.reserve_exact(need / 8),
-    }
-    while done < need {
-        let want = buf.len().min(need - done);
-        let got = fill(r, &mut buf[..want], path)?;
-        if got < want {
-            return Err(mismatch((done + got) as u64));
-        }
-        match dtype {
-            Dtype::F32 => {
-                for c in buf[..want].chunks_exact(4) {
-                    let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-                    check(f32s.len(), f64::from(x))?;
-                    f32s.push(x);
-                }
+
+    /// Every element, read in chunks of at most [`CHUNK_BYTES`], each checked to be finite
+    /// (the first that is not is named with its index).
+    fn read<T: Decode>(&self, r: &mut impl Read) -> Result<ArrayD<T>> {
+        let mut buf = vec![0u8; CHUNK_BYTES.min(self.need)];
+        let mut values: Vec<T> = Vec::with_capacity(self.need / T::WIDTH);
+        let mut done = 0usize;
+        while done < self.need {
+            let want = buf.len().min(self.need - done);
+            let got = fill(r, &mut buf[..want], self.path)?;
+            if got < want {
+                return Err(self.mismatch((done + got) as u64));
             }
-            Dtype::F64 => {
-                for c in buf[..want].chunks_exact(8) {
-                    let x = f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-                    check(f64s.len(), x)?;
-                    f64s.push(x);
+            for c in buf[..want].chunks_exact(T::WIDTH) {
+                let x = T::from_le(c);
+                if !x.into().is_finite() {
+                    return Err(Error::invalid(
+                        format!("{} at {:?}", self.field, unravel(values.len(), self.shape)),
+                        num(x.into()),
+                        "must be a finite number",
+                    ));
                 }
+                values.push(x);
             }
+            done += want;
         }
-        done += want;
+        ArrayD::from_shape_vec(IxDyn(self.shape), values)
+            .map_err(|e| npy_err(self.path, self.start, e.to_string()))
     }
-    if total.is_none() && fill(r, &mut [0u8; 1], path)? > 0 {
-        return Err(npy_err(
-            path,
-            start + need,
-            format!("trailing bytes after the {need} bytes of data"),
-        ));
-    }
-    let shaped = |e: ndarray::ShapeError| npy_err(path, start, e.to_string());
-    Ok(match dtype {
-        Dtype::F32 => NpyArray::F32(ArrayD::from_shape_vec(IxDyn(&shape), f32s).map_err(shaped)?),
-        Dtype::F64 => NpyArray::F64(ArrayD::from_shape_vec(IxDyn(&shape), f64s).map_err(shaped)?),
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,16 +445,35 @@ pub fn write<T: NpyElement>(path: &Path, a: &ArrayD<T>) -> Result<()> {
     f.write_all(&out).map_err(io)
 }
 
-/// Reads an array given inline (`{"shape", "data"}`) or by reference (`{"npy": FILE}`).
+/// Reads an array given inline (`{"shape", "data"}`, every element a finite number) or by
+/// reference (`{"npy": FILE}`): the one reader of the case format's arrays, for cases,
+/// answers and the Python binding alike.
 ///
-/// A reference must be a relative path without `..` components, resolved in `base_dir`
-/// (defined here: a case from elsewhere must not read files outside its own directory).
-/// Shared by cases and answers.
-pub(crate) fn read_value(
+/// A reference must be a relative path without `..` components, resolved in `base_dir` (the
+/// folder of the file that holds it; the current directory when `None`): a case or an answer
+/// from elsewhere never reads a file outside its own folder.
+///
+/// ```
+/// use soft_objectness::{Limits, npy};
+/// let v = serde_json::json!({"shape": [2], "data": [1.5, -2.0]});
+/// let a = npy::read_value(&v, "x", None, &Limits::default()).unwrap().into_f64();
+/// assert_eq!(a.as_slice().unwrap(), &[1.5, -2.0]);
+/// for outside in ["/etc/passwd.npy", "../x.npy"] {
+///     let v = serde_json::json!({"npy": outside});
+///     let err = npy::read_value(&v, "x", None, &Limits::default()).unwrap_err();
+///     assert_eq!(err.field(), Some("x.npy"));
+/// }
+/// ```
+///
+/// # Errors
+/// [`Error::Invalid`] naming `FIELD.npy` for a path outside `base_dir` or a missing file,
+/// then the errors of [`read`]; for inline data [`Error::Type`], [`Error::Missing`],
+/// [`Error::Shape`], [`Error::TooLarge`] or [`Error::Invalid`] naming the field.
+pub fn read_value(
     v: &Value,
     field: &str,
-    limits: &Limits,
     base_dir: Option<&Path>,
+    limits: &Limits,
 ) -> Result<NpyArray> {
     if let Some(obj) = v.as_object()
         && let Some(file) = obj.get("npy")
@@ -470,8 +532,8 @@ mod tests {
         let e = read_value(
             &v,
             "inputs.predictions[0]",
-            &Limits::default(),
             Some(dir.path()),
+            &Limits::default(),
         )
         .unwrap_err()
         .to_string();

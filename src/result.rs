@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::Assigner;
 use crate::grad::Gradient;
 use crate::targets::Row;
+use crate::vocab::Named;
 
 /// The class of a `tobj` cell (spec 4.9), decided by exact comparisons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellClass {
     /// `tobj == 1` (YOLOv5 assigner: `tobj > 0`).
     Positive,
@@ -52,20 +52,36 @@ impl CellClass {
             CellClass::Soft => 2,
         }
     }
+}
 
-    /// `"positive"`, `"negative"` or `"soft"` (the answer format's names).
-    pub fn name(self) -> &'static str {
-        match self {
-            CellClass::Positive => "positive",
-            CellClass::Negative => "negative",
-            CellClass::Soft => "soft",
-        }
-    }
+impl Named for CellClass {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            CellClass::Positive,
+            "positive",
+            "tobj == 1 (YOLOv5 assigner: tobj > 0)",
+        ),
+        (CellClass::Negative, "negative", "tobj == 0"),
+        (CellClass::Soft, "soft", "0 < tobj < 1 (soft assigner only)"),
+    ];
 }
 
 impl fmt::Display for CellClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl Serialize for CellClass {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for CellClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        CellClass::parse("cell class", &name).map_err(serde::de::Error::custom)
     }
 }
 
@@ -154,9 +170,9 @@ pub struct LayerResult {
     pub rows: Vec<Row>,
     /// Cell classes.
     pub counts: Counts,
-    /// `H_i`: mean hard objectness loss (baseline: mean over every cell).
+    /// `H_i`: mean hard objectness loss (YOLOv5 assigner: mean over every cell).
     pub hard_loss: f64,
-    /// `S_i`: mean soft objectness loss (0 for the baseline).
+    /// `S_i`: mean soft objectness loss (0 for the YOLOv5 assigner).
     pub soft_loss: f64,
     /// Mean `1 - CIoU` over the rows (before the box gain).
     pub box_loss: f64,
@@ -166,7 +182,7 @@ pub struct LayerResult {
     pub ciou_alpha: Vec<f64>,
 }
 
-/// The result of an evaluation (spec section 7): [`crate::evaluate`], [`crate::gpu::evaluate`].
+/// The result of an evaluation (spec section 7), on every backend ([`crate::evaluate`]).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Evaluation {

@@ -1,10 +1,37 @@
 //! What an assigner produces: the grid of a layer, its objectness targets and the rows handed
-//! to the box and class losses (spec sections 2 to 4).
+//! to the box and class losses (spec sections 2 to 4); which soft builder produces them.
 
 use ndarray::Array4;
 
 use crate::config::Config;
 use crate::inputs::InputsView;
+use crate::vocab::Named;
+
+/// Which implementation of the soft assigner builds the targets on the CPU; both give the same
+/// targets, bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SoftBuilder {
+    /// One cell at a time, the formulas as written: the readable reference.
+    Loop,
+    /// Separable distances, parallel over `(image, anchor)` planes.
+    #[default]
+    Vectorised,
+}
+
+impl Named for SoftBuilder {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            SoftBuilder::Vectorised,
+            "vectorised",
+            "separable distances, parallel over planes",
+        ),
+        (
+            SoftBuilder::Loop,
+            "loop",
+            "one cell at a time, the formulas as written",
+        ),
+    ];
+}
 
 /// One row that the assigner hands to the box and class losses.
 ///
@@ -57,6 +84,34 @@ impl Grid {
     pub fn cells(&self) -> usize {
         self.bs * self.na * self.ny * self.nx
     }
+
+    /// The grid of every layer of `inputs`, from the prediction shapes and `config`'s anchors
+    /// per layer: what [`crate::build_targets`] needs from a batch.
+    ///
+    /// ```
+    /// use soft_objectness::{Config, Grid, Inputs, Prediction};
+    /// let inputs = Inputs {
+    ///     targets: ndarray::Array2::zeros((0, 6)),
+    ///     predictions: vec![Prediction::F32(ndarray::Array5::zeros((2, 3, 8, 6, 85)))],
+    /// };
+    /// let grids = Grid::of(&Config::default(), &inputs.view());
+    /// assert_eq!(grids, [Grid { bs: 2, na: 3, ny: 8, nx: 6 }]);
+    /// ```
+    pub fn of(config: &Config, inputs: &InputsView) -> Vec<Grid> {
+        inputs
+            .predictions
+            .iter()
+            .map(|p| {
+                let s = p.shape();
+                Grid {
+                    bs: s[0],
+                    na: config.na(),
+                    ny: s[2],
+                    nx: s[3],
+                }
+            })
+            .collect()
+    }
 }
 
 /// The targets of one layer.
@@ -64,26 +119,14 @@ impl Grid {
 pub struct LayerTargets {
     /// Grid geometry.
     pub grid: Grid,
-    /// Objectness targets `[bs, na, ny, nx]`. For the baseline assigner this is filled by the
+    /// Objectness targets `[bs, na, ny, nx]`. For the YOLOv5 assigner this is filled by the
     /// loss (its target is the IoU of the prediction) and is all zeros until then.
     pub tobj: Array4<f64>,
     /// Rows for the box and class losses, in emission order.
     pub rows: Vec<Row>,
 }
 
-/// The grid of every layer, from the prediction shapes.
-pub fn grids(config: &Config, inputs: &InputsView) -> Vec<Grid> {
-    inputs
-        .predictions
-        .iter()
-        .map(|p| {
-            let s = p.shape();
-            Grid {
-                bs: s[0],
-                na: config.na(),
-                ny: s[2],
-                nx: s[3],
-            }
-        })
-        .collect()
+/// The grid of every layer ([`Grid::of`]).
+pub(crate) fn grids(config: &Config, inputs: &InputsView) -> Vec<Grid> {
+    Grid::of(config, inputs)
 }

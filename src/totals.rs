@@ -5,13 +5,12 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::grad::Gradient;
-use crate::options::EvalOptions;
 use crate::result::{Evaluation, LayerResult};
 
-/// The balance in force: `opts.balance` (one finite entry `>= 0` per layer) or the default.
+/// The balance in force: `balance` (one finite entry `>= 0` per layer) or the default.
 /// Shared by every backend.
-pub fn balance_in_force(config: &Config, opts: &EvalOptions) -> Result<Vec<f64>> {
-    let Some(b) = &opts.balance else {
+pub fn balance_in_force(config: &Config, balance: Option<&[f64]>) -> Result<Vec<f64>> {
+    let Some(b) = balance else {
         return Ok(config.default_balance());
     };
     if b.len() != config.nl() {
@@ -31,7 +30,7 @@ pub fn balance_in_force(config: &Config, opts: &EvalOptions) -> Result<Vec<f64>>
             v,
             "must be a finite number >= 0",
         )),
-        None => Ok(b.clone()),
+        None => Ok(b.to_vec()),
     }
 }
 

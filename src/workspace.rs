@@ -1,10 +1,10 @@
 //! Reusable buffers for repeated evaluations (a training loop, a benchmark).
 //!
 //! An evaluation hands its large arrays to the caller: every layer's `tobj` and the dense
-//! objectness channel of the gradient (together `2 * 8` bytes per cell, 6.5 MB for the standard
+//! objectness channel of the gradient (together `2 * 8` bytes per cell, 6.5 MB for the default
 //! batch of 16 images at 640x640). Fresh arrays of that size come from the operating system as
 //! untouched pages, and the first write to each page costs a page fault (about a microsecond
-//! each, some 1600 per evaluation of the standard batch). A [`Workspace`] keeps the buffers of
+//! each, some 1600 per evaluation of the default batch). A [`Workspace`] keeps the buffers of
 //! evaluations given back with [`Workspace::recycle`] and lends them to the next evaluation it
 //! runs, so that a loop of evaluations touches the same memory every time.
 //!
@@ -17,15 +17,16 @@ use crate::targets::LayerTargets;
 /// Spare buffers kept at most (the largest are kept).
 const MAX_SPARE: usize = 16;
 
-/// Values of the largest score-table buffer kept per layer (2 MB; the standard batch's take
+/// Values of the largest score-table buffer kept per layer (2 MB; the default batch's take
 /// 10 to 60 KB).
 const MAX_TABLE_SCORES: usize = 1 << 18;
 
 /// Buffers lent to evaluations and given back by the caller.
 ///
 /// ```
-/// use soft_objectness::{EvalOptions, Workspace, default_batch::{build, Workload}, evaluate};
-/// let (config, inputs) = build(&Workload { batch: 2, width: 64, height: 64, nc: 3, boxes_per_image: 4, seed: 1 });
+/// use soft_objectness::{EvalOptions, Workspace, default_batch::DefaultBatch, evaluate};
+/// let small = DefaultBatch { batch: 2, width: 64, height: 64, nc: 3, boxes_per_image: 4, seed: 1 };
+/// let (config, inputs) = small.build().unwrap();
 /// let mut ws = Workspace::new();
 /// let opts = EvalOptions::default();
 /// let first = ws.evaluate(&config, &inputs, &opts).unwrap();

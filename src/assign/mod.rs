@@ -7,7 +7,7 @@
 //! * [`soft_vec`]: the same rules, vectorised and parallel over `(image, anchor)` planes.
 //!
 //! Both soft builders produce bit-identical targets for every input. What they produce
-//! ([`Grid`], [`LayerTargets`], [`Row`]) lives in [`crate::targets`]; the old paths stay valid.
+//! ([`Grid`], [`LayerTargets`], [`crate::targets::Row`]) lives in [`crate::targets`].
 
 pub mod matching;
 pub mod score;
@@ -15,8 +15,7 @@ pub mod soft_loop;
 pub mod soft_vec;
 pub mod yolov5;
 
-pub use crate::options::SoftBuilder as Builder;
-pub use crate::targets::{Grid, LayerTargets, Row};
+pub use crate::targets::{Grid, LayerTargets};
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -24,7 +23,7 @@ use rayon::prelude::*;
 use crate::config::{Assigner, Config};
 use crate::error::Result;
 use crate::inputs::Inputs;
-use crate::options::SoftBuilder;
+use crate::targets::SoftBuilder;
 use crate::workspace::Workspace;
 
 /// The grid of every layer, from the prediction shapes ([`crate::targets::grids`]).

@@ -20,7 +20,7 @@ enum Anchors {
 }
 
 /// One case of the edge mix before its predictions are drawn. A row is the base row it
-/// starts from ([`SOFT`], [`BASELINE`], [`YOLOV5S`]) with the fields that make it an edge.
+/// starts from ([`SOFT`], [`YOLOV5`], [`YOLOV5S`]) with the fields that make it an edge.
 struct Row {
     /// The case's key: the start of its name and its file stem.
     key: &'static str,
@@ -78,8 +78,8 @@ const SOFT: Row = Row {
     saturate: false,
 };
 
-/// [`SOFT`] with the baseline YOLOv5 assigner.
-const BASELINE: Row = Row {
+/// [`SOFT`] with the YOLOv5 assigner.
+const YOLOV5: Row = Row {
     assigner: Assigner::Yolov5,
     ..SOFT
 };
@@ -173,12 +173,12 @@ const ROWS: &[Row] = &[
     Row { key: "leave-bottom", why: "box range below the last row",
         score: power(4), targets: &[LEAVE_ALL[3]], ..SOFT },
     Row { key: "leave-all-sides-yolov5", why: "baseline: neighbour cells and clamping on every side",
-        targets: &LEAVE_ALL, ..BASELINE },
+        targets: &LEAVE_ALL, ..YOLOV5 },
     Row { key: "xy-exactly-0-and-1",
         why: "centres exactly on the image border (gi = nx is clamped)",
         score: power(10), targets: XY01, ..SOFT },
     Row { key: "xy-exactly-0-and-1-yolov5", why: "baseline with centres exactly on the border",
-        targets: XY01, ..BASELINE },
+        targets: XY01, ..YOLOV5 },
     Row { key: "larger-than-grid",
         why: "boxes larger than the image: ranges wider than the grid on both sides",
         anchors: LARGE, score: gauss(1.0), targets: LARGER, ..SOFT },
@@ -192,7 +192,7 @@ const ROWS: &[Row] = &[
     Row { key: "equal-cells-max", why: "equal cell counts overlapping with overlap = max",
         score: power(10), overlap: Overlap::Max, targets: EQUAL, ..SOFT },
     Row { key: "empty-targets", why: "no targets at all: every cell a hard negative", ..SOFT },
-    Row { key: "empty-targets-yolov5", why: "baseline with no targets", ..BASELINE },
+    Row { key: "empty-targets-yolov5", why: "baseline with no targets", ..YOLOV5 },
     Row { key: "layer-without-matches",
         why: "a tiny box matches layer 0 only; layers 1 and 2 have no rows",
         targets: &[[0.0, 1.0, 0.40, 0.60, 0.05, 0.06], [1.0, 2.0, 0.70, 0.20, 0.05, 0.06]],
@@ -242,7 +242,7 @@ const ROWS: &[Row] = &[
     Row { key: "focal", why: "focal loss (fl_gamma 1.5) on hard cells and classes",
         hyp: Hyp { fl_gamma: 1.5, ..HYP }, targets: ORDINARY, ..SOFT },
     Row { key: "focal-yolov5", why: "baseline with focal loss",
-        hyp: Hyp { fl_gamma: 1.5, ..HYP }, targets: ORDINARY, ..BASELINE },
+        hyp: Hyp { fl_gamma: 1.5, ..HYP }, targets: ORDINARY, ..YOLOV5 },
     Row { key: "label-smoothing", why: "label smoothing 0.1 on the class targets",
         hyp: Hyp { label_smoothing: 0.1, ..HYP }, targets: ORDINARY, ..SOFT },
     Row { key: "pos-weights", why: "obj_pw 2.5 and cls_pw 0.6",
@@ -274,7 +274,7 @@ const ROWS: &[Row] = &[
         why: "logits of magnitude 40: saturated sigmoids, the 1e-6 guards",
         saturate: true, targets: ORDINARY, ..SOFT },
     Row { key: "saturated-logits-yolov5", why: "baseline with saturated logits",
-        saturate: true, targets: ORDINARY, ..BASELINE },
+        saturate: true, targets: ORDINARY, ..YOLOV5 },
     Row { key: "three-images", why: "boxes on three images, the same box on two of them",
         batch: 3,
         targets: &[[0.0, 0.0, 0.40, 0.55, 0.43, 0.30],
@@ -294,7 +294,7 @@ const ROWS: &[Row] = &[
     Row { key: "ciou-v7", why: "YOLOv5 v7.0's CIoU (sizes as given) in the box loss",
         ciou: Ciou::V7, targets: ORDINARY, ..YOLOV5S },
     Row { key: "ciou-v7-yolov5", why: "YOLOv5 v7.0's CIoU as the YOLOv5 assigner's objectness target",
-        ciou: Ciou::V7, targets: ORDINARY, anchors: Anchors::Yolov5s, grids: G64, ..BASELINE },
+        ciou: Ciou::V7, targets: ORDINARY, anchors: Anchors::Yolov5s, grids: G64, ..YOLOV5 },
 ];
 
 impl Anchors {
@@ -390,8 +390,16 @@ mod tests {
     use crate::assign::matching::match_layer;
     use crate::assign::score::{CellRange, distance};
     use crate::casegen::stem;
-    use crate::options::SoftBuilder;
-    use crate::{EvalOptions, evaluate_case};
+    use crate::eval::evaluate;
+    use crate::options::{Backend, EvalOptions};
+    use crate::targets::{Grid, SoftBuilder};
+
+    fn evaluate_case(
+        c: &Case,
+        opts: &EvalOptions,
+    ) -> crate::error::Result<crate::result::Evaluation> {
+        evaluate(&c.config, &c.inputs, opts)
+    }
 
     fn edge(key: &str) -> Case {
         edge_cases(5)
@@ -401,8 +409,8 @@ mod tests {
     }
 
     /// Every matched row of every layer with its cell range.
-    fn ranges(c: &Case) -> Vec<(usize, assign::matching::Matched, CellRange, assign::Grid)> {
-        let grids = assign::grids(&c.config, &c.inputs);
+    fn ranges(c: &Case) -> Vec<(usize, assign::matching::Matched, CellRange, Grid)> {
+        let grids = Grid::of(&c.config, &c.inputs.view());
         let mut out = Vec::new();
         for (l, g) in grids.into_iter().enumerate() {
             for m in match_layer(&c.config, c.inputs.targets.view(), l, g) {
@@ -426,10 +434,7 @@ mod tests {
             // Loop and vectorised builders agree on every edge case.
             let l = evaluate_case(
                 c,
-                &EvalOptions {
-                    builder: SoftBuilder::Loop,
-                    balance: None,
-                },
+                &EvalOptions::with_backend(Backend::Cpu(SoftBuilder::Loop)),
             )
             .unwrap();
             assert_eq!(l, e, "{}", c.name);
@@ -438,7 +443,7 @@ mod tests {
 
     #[test]
     fn boxes_leave_each_side() {
-        let side = |key: &str, f: &dyn Fn(&CellRange, &assign::Grid) -> bool| {
+        let side = |key: &str, f: &dyn Fn(&CellRange, &Grid) -> bool| {
             assert!(
                 ranges(&edge(key)).iter().any(|(_, _, r, g)| f(r, g)),
                 "{key}"

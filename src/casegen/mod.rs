@@ -1,38 +1,135 @@
-//! Seeded case generation (`softobj gen`): random cases over every option, and the *edge mix*,
-//! a fixed list of small cases that together exercise every rule of the spec.
+//! Seeded case generation (`softobj gen`, Python's `gen_cases`): random cases over every
+//! option, and the *edge mix*, a fixed list of small cases that together exercise every rule of
+//! the spec. [`generate`] makes them, named and optionally with the oracle's answer;
+//! [`write_case`] writes one to disk.
 //!
-//! Everything is a function of the seed (and the case's index): the same seed gives the same
-//! cases, bit for bit, and the same files byte for byte ([`case_json`]).
+//! Everything is a function of the seed (and the case's index): the same request gives the
+//! same cases, bit for bit, and the same files byte for byte.
 //!
 //! Generated inputs are friendly to single-precision implementations: prediction logits are
-//! multiples of `2^-10` and target coordinates multiples of `2^-12` (see [`quantize_logit`],
-//! [`quantize_coord`]), so they are exact in f32, and `x * nx`, `gw / 2`, `gx - gw / 2` are
-//! exact in f32 too for grids up to 2048 cells: an f32 port sees the oracle's cell ranges.
+//! multiples of `2^-10` and target coordinates multiples of `2^-12`, so they are exact in
+//! f32, and `x * nx`, `gw / 2`, `gx - gw / 2` are exact in f32 too for grids up to 2048 cells:
+//! an f32 port sees the oracle's cell ranges.
 //!
-//! The parts:
-//! * `random`: the seeded streams ([`rng_for`]), the one random configuration generator
-//!   ([`random_config`] over a [`ConfigSpace`], shared by `softobj gen`, the tests and the
-//!   fuzz targets), random targets, predictions and whole cases ([`random_case`]);
-//! * `edge`: the edge mix, a table of rows turned into cases ([`edge_cases`]);
-//! * `write`: file names and case files ([`stem`], [`case_json`], [`write_case`]).
+//! The parts: `random` (the seeded streams, the one random configuration generator over a
+//! space of options, random targets, predictions and whole cases), `edge` (the edge mix, a
+//! table of rows turned into cases), `write` (case files).
 //!
 //! ```
-//! use soft_objectness::casegen::{GenOptions, edge_cases, random_case};
-//! let opts = GenOptions::default();
-//! let a = random_case(&opts, 3).unwrap();
-//! assert_eq!(a, random_case(&opts, 3).unwrap()); // deterministic
-//! assert!(soft_objectness::evaluate_case(&a, &Default::default()).is_ok());
-//! let edges = edge_cases(opts.seed);
-//! assert!(edges.iter().any(|c| c.name.starts_with("empty-targets")));
+//! use soft_objectness::casegen::{Cases, GenOptions, Generate, generate};
+//! let request = Generate::new(Cases::Random { count: 2, shape: GenOptions::default() }, 3);
+//! let cases = generate(&request).unwrap();
+//! assert_eq!(cases[1].stem, "case-001");
+//! assert_eq!(cases, generate(&request).unwrap()); // deterministic
+//!
+//! let mut edge = Generate::new(Cases::Edge, 3);
+//! edge.with_expected = true; // the oracle's answer in each case's `expected`
+//! let edges = generate(&edge).unwrap();
+//! assert!(edges.iter().any(|g| g.stem.ends_with("-empty-targets")));
+//! assert!(edges.iter().all(|g| g.case.expected.is_some()));
 //! ```
 
-mod edge;
-mod random;
+pub(crate) mod edge;
+pub(crate) mod random;
 mod write;
 
-pub use edge::edge_cases;
-pub use random::{
-    Anchors, ConfigSpace, Draw, GenOptions, SoftLossDraw, describe, quantize_coord, quantize_logit,
-    random_case, random_config, random_predictions, random_targets, rng_for,
-};
-pub use write::{case_json, stem, write_case};
+pub use random::GenOptions;
+pub use write::{WriteOptions, write_case};
+
+use edge::edge_cases;
+use random::random_case;
+
+use crate::answer::Answer;
+use crate::case::Case;
+use crate::error::Result;
+use crate::eval::evaluate;
+use crate::options::EvalOptions;
+
+/// Which cases to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cases {
+    /// `count` random cases of the given shape, over every option of the configuration.
+    Random {
+        /// How many.
+        count: u64,
+        /// Their images, batch and classes.
+        shape: GenOptions,
+    },
+    /// The edge mix: a fixed list of small cases (names stable, predictions drawn from the
+    /// seed) covering every rule of the spec, each on its own grids.
+    Edge,
+}
+
+/// A request for cases: which, under which seed, with or without the oracle's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Generate {
+    /// Which cases.
+    pub cases: Cases,
+    /// Seed of every random choice; the same seed gives the same cases.
+    pub seed: u64,
+    /// Attach the oracle's answer as each case's `expected` (fixtures instead of queries).
+    pub with_expected: bool,
+}
+
+impl Generate {
+    /// A request for `cases` under `seed`, without answers.
+    pub fn new(cases: Cases, seed: u64) -> Generate {
+        Generate {
+            cases,
+            seed,
+            with_expected: false,
+        }
+    }
+}
+
+/// One generated case with the stem of its file names (`case-000`, `edge-00-KEY`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The file stem: `case-NNN` for random case `NNN`, `edge-NN-KEY` for edge case `NN`.
+    pub stem: String,
+    /// The case.
+    pub case: Case,
+}
+
+/// The cases of `request`, in order. Every case is validated, and with `with_expected`
+/// evaluated once on the CPU (the default soft builder) for its `expected`: a case the oracle
+/// refuses is a bug of the generator.
+///
+/// # Errors
+/// [`GenOptions::validate`] for random cases; an evaluation error (a bug) otherwise.
+pub fn generate(request: &Generate) -> Result<Vec<Generated>> {
+    let mut out: Vec<Generated> = match request.cases {
+        Cases::Edge => edge_cases(request.seed)
+            .into_iter()
+            .enumerate()
+            .map(|(k, case)| Generated {
+                stem: format!("edge-{k:02}-{}", write::stem(&case)),
+                case,
+            })
+            .collect(),
+        Cases::Random { count, shape } => {
+            shape.validate()?;
+            (0..count)
+                .map(|k| {
+                    random_case(&shape, request.seed, k).map(|case| Generated {
+                        stem: format!("case-{k:03}"),
+                        case,
+                    })
+                })
+                .collect::<Result<_>>()?
+        }
+    };
+    for g in &mut out {
+        let case = &mut g.case;
+        if request.with_expected {
+            let e = evaluate(&case.config, &case.inputs, &EvalOptions::default())?;
+            case.expected = Some(Answer::from_evaluation(&e, &case.config));
+        } else {
+            case.config.validate()?;
+            case.inputs.validate(&case.config)?;
+        }
+    }
+    Ok(out)
+}

@@ -12,14 +12,14 @@ use crate::config::{
     Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, SoftLoss, YOLOV5S_STRIDES,
     yolov5s_anchors,
 };
-use crate::error::{Error, Result};
+use crate::default_batch::validate_shape;
+use crate::error::Result;
 use crate::inputs::{Inputs, Prediction};
+use crate::vocab::Named;
 
 /// The shape of generated random cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GenOptions {
-    /// Seed of every random choice.
-    pub seed: u64,
     /// Image width in pixels, a multiple of 32 (the three YOLOv5s strides 8, 16, 32).
     pub width: usize,
     /// Image height in pixels, a multiple of 32.
@@ -31,10 +31,9 @@ pub struct GenOptions {
 }
 
 impl Default for GenOptions {
-    /// Small cases: seed 0, 64x64 images (grids 8x8, 4x4, 2x2), batch 2, 3 classes.
+    /// Small cases: 64x64 images (grids 8x8, 4x4, 2x2), batch 2, 3 classes.
     fn default() -> Self {
         GenOptions {
-            seed: 0,
             width: 64,
             height: 64,
             batch: 2,
@@ -44,38 +43,15 @@ impl Default for GenOptions {
 }
 
 impl GenOptions {
-    /// Checks the options.
+    /// Checks the options: the shape rules of the default batch
+    /// ([`DefaultBatch::validate`](crate::default_batch::DefaultBatch::validate)) under the
+    /// name `gen`.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming `gen.image`, `gen.batch` or `gen.nc`.
+    /// [`Error::Invalid`] naming `gen.width`, `gen.height`, `gen.batch` or `gen.nc`;
+    /// [`Error::TooLarge`] when the predictions would exceed the element limit.
     pub fn validate(&self) -> Result<()> {
-        let (w, h) = (self.width, self.height);
-        if w == 0 || h == 0 || w % 32 != 0 || h % 32 != 0 || w > 65536 || h > 65536 {
-            return Err(Error::invalid(
-                "gen.image",
-                format!("{w}x{h}"),
-                "width and height must be positive multiples of 32, at most 65536",
-            ));
-        }
-        if self.batch == 0 || self.batch > 4096 {
-            return Err(Error::invalid("gen.batch", self.batch, "must be 1 to 4096"));
-        }
-        if self.nc == 0 || self.nc > 100_000 {
-            return Err(Error::invalid("gen.nc", self.nc, "must be 1 to 100000"));
-        }
-        // The stride-8 layer is the largest; refuse what a case could not hold.
-        let elements = (self.batch as u64 * 3)
-            .saturating_mul((w / 8) as u64 * (h / 8) as u64)
-            .saturating_mul(5 + self.nc as u64);
-        let limit = crate::array::Limits::default().max_elements;
-        if elements > limit {
-            return Err(Error::TooLarge {
-                field: "gen (predictions of the stride-8 layer)".into(),
-                elements,
-                limit,
-            });
-        }
-        Ok(())
+        validate_shape("gen", self.width, self.height, self.batch, self.nc)
     }
 }
 
@@ -93,7 +69,7 @@ pub fn rng_for(seed: u64, stream: u64) -> StdRng {
 /// decimal).
 ///
 /// ```
-/// use soft_objectness::casegen::quantize_logit;
+/// use soft_objectness::internals::casegen::quantize_logit;
 /// assert_eq!(quantize_logit(0.1), 102.0 / 1024.0);
 /// assert_eq!(quantize_logit(0.1) as f32 as f64, quantize_logit(0.1));
 /// ```
@@ -104,7 +80,7 @@ pub fn quantize_logit(x: f64) -> f64 {
 /// Rounds a normalised coordinate to a multiple of `2^-12`.
 ///
 /// ```
-/// use soft_objectness::casegen::quantize_coord;
+/// use soft_objectness::internals::casegen::quantize_coord;
 /// assert_eq!(quantize_coord(0.5), 0.5);
 /// assert_eq!(quantize_coord(0.05), 205.0 / 4096.0);
 /// ```
@@ -148,7 +124,7 @@ impl Draw {
     /// Draws one number.
     ///
     /// ```
-    /// use soft_objectness::casegen::{Draw, rng_for};
+    /// use soft_objectness::internals::casegen::{Draw, rng_for};
     /// let mut rng = rng_for(0, 0);
     /// assert_eq!(Draw::Just(2.0).sample(&mut rng), 2.0);
     /// let x = Draw::Mix(&[(1, Draw::Pick(&[1.0, 2.0])), (3, Draw::Uniform(5.0, 6.0))])
@@ -436,7 +412,7 @@ impl ConfigSpace {
 /// passes the [`ConfigSpace`] it needs.
 ///
 /// ```
-/// use soft_objectness::casegen::{ConfigSpace, random_config, rng_for};
+/// use soft_objectness::internals::casegen::{ConfigSpace, random_config, rng_for};
 /// let c = random_config(&mut rng_for(7, 0), &ConfigSpace::EVERY_OPTION, 2, 1, 4);
 /// assert_eq!((c.nl(), c.na(), c.nc), (2, 1, 4));
 /// assert!(c.validate().is_ok());
@@ -508,29 +484,18 @@ pub fn random_config<R: Rng + ?Sized>(
     }
 }
 /// A short description of the options of a configuration, used in case names.
-pub fn describe(c: &Config) -> String {
-    let assigner = match c.assigner {
-        Assigner::Soft => "soft",
-        Assigner::Yolov5 => "yolov5",
-    };
-    let distance = match c.distance {
-        Distance::CellIndex => "cell_index",
-        Distance::Continuous => "continuous",
-        Distance::Diagonal => "diagonal",
-    };
+pub(crate) fn describe(c: &Config) -> String {
+    let assigner = c.assigner.name();
+    let distance = c.distance.name();
     let score = match c.score {
-        Score::Power { n } => format!("power n={n}"),
-        Score::Gaussian { sigma } => format!("gaussian sigma={sigma}"),
+        Score::Power { n } => format!("{} n={n}", c.score.kind().name()),
+        Score::Gaussian { sigma } => format!("{} sigma={sigma}", c.score.kind().name()),
     };
     let loss = match c.soft_loss {
-        SoftLoss::Loss1 { gamma } => format!("loss1 gamma={gamma}"),
-        SoftLoss::Loss2 => "loss2".into(),
-        SoftLoss::Loss3 => "loss3".into(),
+        SoftLoss::Loss1 { gamma } => format!("{} gamma={gamma}", c.soft_loss.kind().name()),
+        SoftLoss::Loss2 | SoftLoss::Loss3 => c.soft_loss.kind().name().to_string(),
     };
-    let overlap = match c.overlap {
-        Overlap::LastWrite => "last_write",
-        Overlap::Max => "max",
-    };
+    let overlap = c.overlap.name();
     let mut s = if c.assigner == Assigner::Soft {
         format!("{assigner}, {distance}, {score}, {loss}, {overlap}")
     } else {
@@ -627,15 +592,16 @@ pub fn random_predictions(
         .collect()
 }
 
-/// Random case number `index` under `opts`: a random configuration from [`ConfigSpace::GEN`]
-/// (every assigner, distance, score, soft loss, overlap, focal, label smoothing, positive
-/// weights, autobalance; YOLOv5s anchors), [`random_targets`] and [`random_predictions`].
+/// Random case number `index` of seed `seed` under `opts`: a random configuration from
+/// [`ConfigSpace::GEN`] (every assigner, distance, score, soft loss, overlap, focal, label
+/// smoothing, positive weights, autobalance; YOLOv5s anchors), [`random_targets`] and
+/// [`random_predictions`].
 ///
 /// # Errors
 /// [`GenOptions::validate`].
-pub fn random_case(opts: &GenOptions, index: u64) -> Result<Case> {
+pub fn random_case(opts: &GenOptions, seed: u64, index: u64) -> Result<Case> {
     opts.validate()?;
-    let mut rng = rng_for(opts.seed, index);
+    let mut rng = rng_for(seed, index);
     let config = random_config(&mut rng, &ConfigSpace::GEN, 3, 3, opts.nc);
     let targets = random_targets(&mut rng, opts.batch, opts.nc);
     let grids: Vec<(usize, usize)> = YOLOV5S_STRIDES
@@ -653,8 +619,7 @@ pub fn random_case(opts: &GenOptions, index: u64) -> Result<Case> {
     );
     Ok(Case {
         name: format!(
-            "random-{index:03} (seed {}, {}x{}, batch {}): {}",
-            opts.seed,
+            "random-{index:03} (seed {seed}, {}x{}, batch {}): {}",
             opts.width,
             opts.height,
             opts.batch,
@@ -675,15 +640,24 @@ mod tests {
     use super::*;
     use crate::casegen::{GenOptions, edge_cases};
     use crate::error::Error;
-    use crate::{EvalOptions, evaluate_case};
+    use crate::eval::evaluate;
+    use crate::options::EvalOptions;
 
     #[test]
     fn generation_is_deterministic_and_seed_dependent() {
         let o = GenOptions::default();
-        assert_eq!(random_case(&o, 0).unwrap(), random_case(&o, 0).unwrap());
-        assert_ne!(random_case(&o, 0).unwrap(), random_case(&o, 1).unwrap());
-        let o2 = GenOptions { seed: 1, ..o };
-        assert_ne!(random_case(&o, 0).unwrap(), random_case(&o2, 0).unwrap());
+        assert_eq!(
+            random_case(&o, 0, 0).unwrap(),
+            random_case(&o, 0, 0).unwrap()
+        );
+        assert_ne!(
+            random_case(&o, 0, 0).unwrap(),
+            random_case(&o, 0, 1).unwrap()
+        );
+        assert_ne!(
+            random_case(&o, 0, 0).unwrap(),
+            random_case(&o, 1, 0).unwrap()
+        );
         assert_eq!(edge_cases(3), edge_cases(3));
         assert_ne!(edge_cases(3)[0].inputs, edge_cases(4)[0].inputs);
     }
@@ -695,8 +669,8 @@ mod tests {
         let mut distances = std::collections::BTreeSet::new();
         let (mut power, mut gauss, mut leaving, mut empty_image) = (0, 0, 0, 0);
         for i in 0..60 {
-            let c = random_case(&o, i).unwrap();
-            evaluate_case(&c, &EvalOptions::default()).unwrap();
+            let c = random_case(&o, 0, i).unwrap();
+            evaluate(&c.config, &c.inputs, &EvalOptions::default()).unwrap();
             assigners.insert(format!("{:?}", c.config.assigner));
             distances.insert(format!("{:?}", c.config.distance));
             match c.config.score {
@@ -752,7 +726,10 @@ mod tests {
             width: 100,
             ..GenOptions::default()
         };
-        assert_eq!(random_case(&bad, 0).unwrap_err().field(), Some("gen.image"));
+        assert_eq!(
+            random_case(&bad, 0, 0).unwrap_err().field(),
+            Some("gen.width")
+        );
         let bad = GenOptions {
             batch: 0,
             ..GenOptions::default()
@@ -763,7 +740,6 @@ mod tests {
             height: 65536,
             batch: 16,
             nc: 80,
-            seed: 0,
         };
         assert!(matches!(huge.validate(), Err(Error::TooLarge { .. })));
     }

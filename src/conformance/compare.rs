@@ -1,6 +1,7 @@
-//! The comparison itself: [`compare_with`] dispatches each field of an answer to its own
+//! The comparison itself: [`compare`] dispatches each field of an answer to its own
 //! comparison, which records every value into one [`FieldReport`].
 
+use super::CheckOptions;
 use super::report::{
     CHANNEL_KINDS, ClassChanges, FieldReport, Group, Location, Report, channel_kind, sci, short,
 };
@@ -9,105 +10,25 @@ use super::{explain, patterns};
 use crate::answer::{Answer, MatchedRow};
 use crate::array::JsonArray;
 use crate::config::{Assigner, Config};
-use crate::inputs::Inputs;
+use crate::inputs::InputsView;
 use crate::result::{CellClass, Counts, Evaluation};
 use crate::targets::Row;
 
-/// Options of [`compare_with`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CompareOptions {
-    /// Tolerances.
-    pub tolerances: Tolerances,
-    /// How many failures to list per field.
-    pub listed: usize,
-}
-
-impl Default for CompareOptions {
-    fn default() -> Self {
-        CompareOptions {
-            tolerances: Tolerances::F64,
-            listed: 8,
-        }
-    }
-}
-
-/// What a comparison may know beyond the answer and the oracle, and which fields it checks.
-///
-/// ```
-/// use soft_objectness::conformance::{CompareOptions, Scope, compare_scoped};
-/// use soft_objectness::{Answer, EvalOptions, evaluate, default_batch::{Workload, build}};
-///
-/// let (config, inputs) = build(&Workload { batch: 1, width: 64, height: 64, nc: 3, boxes_per_image: 3, seed: 7 });
-/// let oracle = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
-/// let mut answer = Answer::from_evaluation(&oracle, &config);
-/// answer.loss = None; // not written yet
-/// let only = ["tobj".to_string(), "counts".to_string()];
-/// let scope = Scope { inputs: Some(&inputs), only: Some(&only) };
-/// let report = compare_scoped(&config, &oracle, &answer, &CompareOptions::default(), &scope);
-/// assert!(report.conforms() && report.missing.is_empty());
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Scope<'a> {
-    /// The case's inputs: with them, each listed `tobj` or `grad` mismatch shows the input
-    /// logit of its cell and channel ([`Mismatch::logit`](super::Mismatch::logit)).
-    pub inputs: Option<&'a Inputs>,
-    /// Check only these fields (names of [`crate::answer::ANSWER_KEYS`]); the others are
-    /// neither compared nor missing. `None`: every field.
-    pub only: Option<&'a [String]>,
-}
-
-impl Scope<'_> {
-    fn wants(&self, field: &str) -> bool {
-        self.only.is_none_or(|o| o.iter().any(|f| f == field))
-    }
-}
-
-/// Compares `answer` with the oracle's evaluation `oracle` of a case with `config`, listing
-/// the first 8 failures per field. See [`compare_with`].
-pub fn compare(config: &Config, oracle: &Evaluation, answer: &Answer, tol: &Tolerances) -> Report {
-    compare_with(
-        config,
-        oracle,
-        answer,
-        &CompareOptions {
-            tolerances: *tol,
-            ..CompareOptions::default()
-        },
-    )
-}
-
-/// Compares `answer` with the oracle's evaluation `oracle` under the rules of [`Tolerances`].
-///
-/// The fields come in the order of spec section 10, then the optional ones of
-/// docs/decisions.md item 10; a required field the answer lacks goes to [`Report::missing`],
-/// an optional one to [`Report::not_given`].
-///
-/// Never fails: shape and layer-count disagreements become [`Report::problems`].
-pub fn compare_with(
+/// Compares `answer` with the oracle's evaluation `oracle` of a case with `config` under
+/// `opts` (see [`super::check`]); with the case's `inputs`, each listed `tobj` and `grad`
+/// mismatch shows its input logit. Never fails: shape and layer-count disagreements become
+/// [`Report::problems`].
+pub(crate) fn compare(
     config: &Config,
     oracle: &Evaluation,
     answer: &Answer,
-    opts: &CompareOptions,
-) -> Report {
-    compare_scoped(config, oracle, answer, opts, &Scope::default())
-}
-
-/// [`compare_with`] limited to the fields of `scope.only`, with the case's inputs (then each
-/// listed `tobj` and `grad` mismatch shows its input logit). Either way each `tobj` mismatch
-/// names the oracle row that wrote the cell ([`Mismatch::writer`](super::Mismatch::writer)),
-/// and a non-conforming answer is searched for the failure [`Report::patterns`] of
-/// [`Pattern`](super::Pattern).
-pub fn compare_scoped(
-    config: &Config,
-    oracle: &Evaluation,
-    answer: &Answer,
-    opts: &CompareOptions,
-    scope: &Scope,
+    inputs: Option<&InputsView>,
+    opts: &CheckOptions,
 ) -> Report {
     let mut report = Report::new(opts.tolerances);
-    report.only = scope.only.map(<[String]>::to_vec);
+    report.only = opts.only.clone();
     let r = &mut report;
-    let pick = |name: &str| scope.wants(name);
+    let pick = |name: &str| opts.wants(name);
     for (name, got, want) in [
         ("loss", answer.loss, oracle.loss),
         ("lbox", answer.lbox, oracle.lbox),
@@ -163,7 +84,7 @@ pub fn compare_scoped(
         let f = matched(got, oracle, config, opts, &mut r.problems);
         r.fields.push(f);
     }
-    explain::annotate(&mut report, config, oracle, scope.inputs);
+    explain::annotate(&mut report, config, oracle, inputs);
     if !report.conforms() {
         report.patterns = patterns::recognise(&report, oracle, config.assigner, answer);
     }
@@ -219,7 +140,7 @@ fn same_shape(
 }
 
 /// One scalar loss (`loss`, `lbox`, `lobj`, `lcls`): `|got - want| <= atol + rtol |want|`.
-fn scalar(name: &str, got: f64, want: f64, opts: &CompareOptions) -> FieldReport {
+fn scalar(name: &str, got: f64, want: f64, opts: &CheckOptions) -> FieldReport {
     let tol = &opts.tolerances;
     let mut r = FieldReport::new(name, scalar_rule(tol), opts.listed);
     r.record(
@@ -239,7 +160,7 @@ fn tobj(
     got: &[JsonArray],
     oracle: &Evaluation,
     assigner: Assigner,
-    opts: &CompareOptions,
+    opts: &CheckOptions,
     problems: &mut Vec<String>,
     changes: &mut ClassChanges,
 ) -> FieldReport {
@@ -275,7 +196,7 @@ fn tobj(
 fn counts(
     got: &[Counts],
     oracle: &Evaluation,
-    opts: &CompareOptions,
+    opts: &CheckOptions,
     problems: &mut Vec<String>,
 ) -> FieldReport {
     let mut r = FieldReport::new("counts", "exact".into(), opts.listed);
@@ -301,7 +222,7 @@ fn counts(
 fn grad(
     got: &[JsonArray],
     oracle: &Evaluation,
-    opts: &CompareOptions,
+    opts: &CheckOptions,
     problems: &mut Vec<String>,
 ) -> FieldReport {
     let tol = &opts.tolerances;
@@ -350,7 +271,7 @@ fn per_layer(
     name: &str,
     got: &[f64],
     want: &[f64],
-    opts: &CompareOptions,
+    opts: &CheckOptions,
     problems: &mut Vec<String>,
 ) -> FieldReport {
     let tol = &opts.tolerances;
@@ -380,7 +301,7 @@ fn matched(
     got: &[Vec<MatchedRow>],
     oracle: &Evaluation,
     config: &Config,
-    opts: &CompareOptions,
+    opts: &CheckOptions,
     problems: &mut Vec<String>,
 ) -> FieldReport {
     let tol = &opts.tolerances;
@@ -460,7 +381,16 @@ fn matched_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::{OPTIONAL, REQUIRED};
+
+    const REQUIRED: [&str; 7] = Answer::REQUIRED;
+    const OPTIONAL: [&str; 4] = Answer::OPTIONAL;
+
+    /// The comparison without inputs, listing 8 failures per field.
+    fn compare_tol(config: &Config, oracle: &Evaluation, a: &Answer, tol: &Tolerances) -> Report {
+        let mut opts = CheckOptions::default();
+        opts.tolerances = *tol;
+        compare(config, oracle, a, None, &opts)
+    }
 
     fn small() -> (Config, Evaluation) {
         crate::default_batch::small_evaluation()
@@ -469,7 +399,7 @@ mod tests {
     #[test]
     fn own_answer_conforms_with_zero_error() {
         let (config, e) = small();
-        let r = compare(
+        let r = compare_tol(
             &config,
             &e,
             &Answer::from_evaluation(&e, &config),
@@ -495,7 +425,7 @@ mod tests {
             tobj_atol: 1e-3,
             ..Tolerances::F32
         };
-        let r = compare(&config, &e, &a, &loose);
+        let r = compare_tol(&config, &e, &a, &loose);
         assert!(!r.conforms());
         assert_eq!(r.class_changes.total(), 1);
         assert_eq!(r.class_changes.get(CellClass::Positive, CellClass::Soft), 1);
@@ -524,12 +454,12 @@ mod tests {
         let g = &mut a.grad.as_mut().unwrap()[2].data;
         let k = g.iter().position(|&v| v != 0.0).unwrap();
         g[k] += 0.9e-10 * g_max;
-        assert!(compare(&config, &e, &a, &Tolerances::F64).conforms());
+        assert!(compare_tol(&config, &e, &a, &Tolerances::F64).conforms());
         let g = &mut a.grad.as_mut().unwrap()[2].data;
         g[k] += 0.2e-10 * g_max;
-        let r = compare(&config, &e, &a, &Tolerances::F64);
+        let r = compare_tol(&config, &e, &a, &Tolerances::F64);
         assert_eq!(r.failed_fields(), vec!["grad"]);
-        assert!(compare(&config, &e, &a, &Tolerances::F32).conforms());
+        assert!(compare_tol(&config, &e, &a, &Tolerances::F32).conforms());
     }
 
     #[test]
@@ -539,28 +469,27 @@ mod tests {
         let mut a = full.clone();
         a.grad = None;
         a.matched = None;
-        let r = compare(&config, &e, &a, &Tolerances::F64);
+        let r = compare_tol(&config, &e, &a, &Tolerances::F64);
         assert_eq!(r.missing, vec!["grad"]);
         assert_eq!(r.not_given, vec!["matched"]);
         assert!(!r.conforms());
 
         let mut a = full.clone();
         a.tobj.as_mut().unwrap().pop();
-        let r = compare(&config, &e, &a, &Tolerances::F64);
+        let r = compare_tol(&config, &e, &a, &Tolerances::F64);
         assert!(!r.conforms());
         assert!(r.problems[0].contains("tobj: 2 layers"), "{:?}", r.problems);
 
         let mut a = full;
         a.counts.as_mut().unwrap()[0].soft += 1;
-        let r = compare(&config, &e, &a, &Tolerances::F32);
+        let r = compare_tol(&config, &e, &a, &Tolerances::F32);
         assert_eq!(r.failed_fields(), vec!["counts"]);
     }
 
-    fn opts(listed: usize) -> CompareOptions {
-        CompareOptions {
-            tolerances: Tolerances::F64,
-            listed,
-        }
+    fn opts(listed: usize) -> CheckOptions {
+        let mut o = CheckOptions::default();
+        o.listed = listed;
+        o
     }
 
     #[test]
@@ -570,10 +499,8 @@ mod tests {
             atol: 1e-2,
             ..Tolerances::F64
         };
-        let o = CompareOptions {
-            tolerances: tol,
-            listed: 8,
-        };
+        let mut o = CheckOptions::default();
+        o.tolerances = tol;
         // Allowed: 1e-2 + 1e-3 * 10 = 2e-2.
         assert!(scalar("loss", 10.019, 10.0, &o).passed());
         let r = scalar("loss", 10.021, 10.0, &o);

@@ -6,7 +6,7 @@ use super::report::{Location, Mismatch, Report, Writer};
 use crate::assign::matching::Matched;
 use crate::assign::score;
 use crate::config::{Assigner, Config, Overlap};
-use crate::inputs::{Inputs, PredictionView};
+use crate::inputs::{InputsView, PredictionView};
 use crate::result::Evaluation;
 use crate::targets::{Grid, Row};
 
@@ -16,7 +16,7 @@ pub(crate) fn annotate(
     report: &mut Report,
     config: &Config,
     oracle: &Evaluation,
-    inputs: Option<&Inputs>,
+    inputs: Option<&InputsView>,
 ) {
     for field in &mut report.fields {
         for m in field.kept_mut() {
@@ -25,7 +25,7 @@ pub(crate) fn annotate(
     }
 }
 
-fn explain(m: &mut Mismatch, config: &Config, oracle: &Evaluation, inputs: Option<&Inputs>) {
+fn explain(m: &mut Mismatch, config: &Config, oracle: &Evaluation, inputs: Option<&InputsView>) {
     let (layer, image, anchor, y, x, channel) = match m.at {
         Location::Cell {
             layer,
@@ -49,7 +49,7 @@ fn explain(m: &mut Mismatch, config: &Config, oracle: &Evaluation, inputs: Optio
     };
     m.logit = inputs
         .and_then(|i| i.predictions.get(layer))
-        .and_then(|p| logit(p.view(), [image, anchor, y, x, channel]));
+        .and_then(|p| logit(*p, [image, anchor, y, x, channel]));
 }
 
 /// The prediction at `at`, when inside the array.
@@ -63,18 +63,7 @@ fn logit(p: PredictionView, at: [usize; 5]) -> Option<f64> {
 /// Which row of the oracle's layer `layer` wrote `tobj[cell]` (`cell = [image, anchor, y,
 /// x]`), by the rules of spec section 4 replayed for that one cell; `None` when no row wrote
 /// it (its target is the initial 0) or the cell is outside the layer.
-///
-/// ```
-/// use soft_objectness::conformance::writer;
-/// use soft_objectness::{EvalOptions, evaluate, default_batch::{Workload, build}};
-///
-/// let (config, inputs) = build(&Workload { batch: 1, width: 64, height: 64, nc: 3, boxes_per_image: 3, seed: 7 });
-/// let oracle = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
-/// let row = &oracle.layers[0].rows[0];
-/// let w = writer(&config, &oracle, 0, [row.b, row.a, row.gj, row.gi]).unwrap();
-/// assert!(w.centre); // a centre cell: the centre pass wrote 1 there
-/// ```
-pub fn writer(
+pub(crate) fn writer(
     config: &Config,
     oracle: &Evaluation,
     layer: usize,
@@ -167,6 +156,15 @@ fn clamped_to(first: i64, len: i64, c: usize, n: usize) -> std::ops::RangeInclus
 mod tests {
     use super::*;
     use crate::config::{Distance, Score};
+
+    #[test]
+    fn a_centre_cell_was_written_by_the_centre_pass() {
+        let (config, oracle) = crate::default_batch::small_evaluation();
+        let row = &oracle.layers[0].rows[0];
+        let w = writer(&config, &oracle, 0, [row.b, row.a, row.gj, row.gi]).unwrap();
+        assert!(w.centre);
+        assert!(writer(&config, &oracle, 0, [99, 0, 0, 0]).is_none());
+    }
 
     #[test]
     fn clamping_gathers_the_cells_beyond_an_edge() {

@@ -1,35 +1,42 @@
-//! Conformance: how far another implementation's answer is from the oracle's (the
-//! `softobj check` command).
+//! Conformance: does another implementation's answer conform to the oracle's (the `softobj
+//! check` command, Python's `check`)?
 //!
 //! An implementation under test evaluates a case and writes an answer in the shape of spec
 //! section 10 (`loss`, `lbox`, `lobj`, `lcls`, `tobj`, `counts`, `grad`, optionally the extra
-//! keys of docs/decisions.md item 10). [`load_answer`] reads it (a bare answer, a case file with
-//! `expected`, or a folder written by `softobj eval --out` with `.npy` arrays; the answer
-//! format and its I/O live in [`crate::answer`]) and [`compare`] measures it against an
-//! [`Evaluation`](crate::Evaluation) of the oracle under [`Tolerances`].
+//! keys of docs/decisions.md item 10). [`Answer::load`](crate::Answer::load) reads it (a bare
+//! answer, a case file with `expected`, or a folder written by `softobj eval --out`) and
+//! [`check`] runs the oracle on the case's inputs and measures the answer against it under
+//! [`Tolerances`] (the rules, with their formulas).
 //!
-//! The pieces: [`Tolerances`] (the rules, with their formulas), [`compare_with`] (one
-//! comparison per field of the answer; [`compare_scoped`] with the case's inputs and a choice
-//! of fields), the [`Report`] it returns, with failures broken down by layer and channel
-//! ([`Group`]), each listed mismatch with its input logit and the oracle row that wrote a
-//! `tobj` cell ([`Writer`], found by [`writer`]), and the failure [`Pattern`]s recognised.
+//! The [`Report`] it returns breaks each field's failures down by layer and channel
+//! ([`Group`]), lists the first mismatches ([`Mismatch`] at a [`Location`]) with their input
+//! logit and, for a `tobj` cell, the oracle row that wrote it ([`Writer`]), counts the cells
+//! whose class changed ([`ClassChanges`]) and names the failure [`Pattern`]s it recognises.
 //!
 //! ```
-//! use soft_objectness::conformance::{Tolerances, compare};
-//! use soft_objectness::{Answer, EvalOptions, evaluate, default_batch::{Workload, build}};
+//! use soft_objectness::conformance::{CheckOptions, Tolerances, check};
+//! use soft_objectness::{Answer, EvalOptions, evaluate, default_batch::DefaultBatch};
 //!
-//! let (config, inputs) = build(&Workload { batch: 1, width: 64, height: 64, nc: 3, boxes_per_image: 3, seed: 7 });
+//! let (config, inputs) = DefaultBatch { batch: 1, width: 64, height: 64, nc: 3, ..DefaultBatch::standard(3) }.build().unwrap();
 //! let oracle = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
 //! let mut answer = Answer::from_evaluation(&oracle, &config);
-//! assert!(compare(&config, &oracle, &answer, &Tolerances::F64).conforms());
+//! let opts = CheckOptions::default(); // Tolerances::F64, every field
+//! assert!(check(&config, &inputs, &answer, &opts).unwrap().conforms());
 //!
 //! // One gradient component 1% off: no longer conforming.
 //! let g = &mut answer.grad.as_mut().unwrap()[0].data;
 //! let k = (0..g.len()).max_by(|&i, &j| g[i].abs().total_cmp(&g[j].abs())).unwrap();
 //! g[k] *= 1.01;
-//! let report = compare(&config, &oracle, &answer, &Tolerances::F64);
+//! let report = check(&config, &inputs, &answer, &opts).unwrap();
 //! assert!(!report.conforms());
 //! println!("{report}");
+//!
+//! // While a port is half written: only the fields it writes.
+//! answer.loss = None;
+//! let mut partial = CheckOptions::default();
+//! partial.only = Some(vec!["tobj".into(), "counts".into()]);
+//! let report = check(&config, &inputs, &answer, &partial).unwrap();
+//! assert!(report.conforms() && report.missing.is_empty());
 //! ```
 
 mod compare;
@@ -38,16 +45,117 @@ mod patterns;
 mod report;
 mod tolerance;
 
-pub use compare::{CompareOptions, Scope, compare, compare_scoped, compare_with};
-pub use explain::writer;
-pub use report::{
-    CHANNEL_KINDS, ClassChanges, FieldReport, Group, Location, Mismatch, Pattern, Report, Writer,
-    channel_kind, short,
-};
+pub use report::{ClassChanges, FieldReport, Group, Location, Mismatch, Pattern, Report, Writer};
 pub use tolerance::Tolerances;
 
-// The answer format and the cell classes have their own modules; these paths stay valid.
-pub use crate::answer::{
-    OPTIONAL, REQUIRED, answer_file, answer_from_value, load_answer, write_answer_dir,
-};
-pub use crate::result::CellClass;
+pub(crate) use compare::compare;
+
+use crate::answer::Answer;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::eval::evaluate_cpu;
+use crate::inputs::InputsView;
+use crate::targets::SoftBuilder;
+use crate::workspace::Workspace;
+
+/// How [`check`] compares.
+///
+/// ```
+/// use soft_objectness::conformance::{CheckOptions, Tolerances};
+/// let mut opts = CheckOptions::default();
+/// opts.tolerances = Tolerances::F32;
+/// opts.only = Some(vec!["gradient".into()]);
+/// assert_eq!(opts.validate().unwrap_err().field(), Some("only"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// The tolerances (default [`Tolerances::F64`]).
+    pub tolerances: Tolerances,
+    /// How many failures to list per field (default 8).
+    pub listed: usize,
+    /// Check only these fields (names of [`Answer::KEYS`]); the others are neither compared
+    /// nor missing. `None` (the default): every field.
+    pub only: Option<Vec<String>>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            tolerances: Tolerances::F64,
+            listed: 8,
+            only: None,
+        }
+    }
+}
+
+impl CheckOptions {
+    /// Checks the tolerances ([`Tolerances::validate`]) and that every field of `only` is a
+    /// key of an answer.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the tolerance, [`Error::UnknownValue`] naming `only`.
+    pub fn validate(&self) -> Result<()> {
+        self.tolerances.validate()?;
+        for f in self.only.iter().flatten() {
+            if !Answer::KEYS.contains(&f.as_str()) {
+                return Err(Error::UnknownValue {
+                    field: "only".into(),
+                    value: crate::json::shorten(f),
+                    accepted: Answer::KEYS.join(", "),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether field `name` is checked.
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|f| f == name))
+    }
+}
+
+/// Runs the oracle on `inputs` (on the CPU, the default soft builder) and compares `answer`
+/// with its evaluation under `opts`.
+///
+/// The fields come in the order of spec section 10, then the optional ones of
+/// docs/decisions.md item 10; a required field the answer lacks goes to [`Report::missing`],
+/// an optional one to [`Report::not_given`]; shape and layer-count disagreements become
+/// [`Report::problems`]. Each listed `tobj` or `grad` mismatch shows the input logit of its
+/// cell and channel, each `tobj` mismatch the oracle row that wrote the cell, and a
+/// non-conforming answer is searched for the failure [`Report::patterns`].
+///
+/// # Errors
+/// [`CheckOptions::validate`], then every error of [`crate::evaluate`] on the inputs (the
+/// answer itself is never an error: whatever it holds is judged in the report).
+pub fn check<'a>(
+    config: &Config,
+    inputs: impl Into<InputsView<'a>>,
+    answer: &Answer,
+    opts: &CheckOptions,
+) -> Result<Report> {
+    Workspace::new().check(config, inputs, answer, opts)
+}
+
+impl Workspace {
+    /// [`check`] with this workspace's buffers for the oracle's evaluation.
+    ///
+    /// # Errors
+    /// As [`check`].
+    pub fn check<'a>(
+        &mut self,
+        config: &Config,
+        inputs: impl Into<InputsView<'a>>,
+        answer: &Answer,
+        opts: &CheckOptions,
+    ) -> Result<Report> {
+        opts.validate()?;
+        let inputs = inputs.into();
+        let oracle = evaluate_cpu(config, &inputs, SoftBuilder::default(), None, self)?;
+        let report = compare(config, &oracle, answer, Some(&inputs), opts);
+        self.recycle(oracle);
+        Ok(report)
+    }
+}

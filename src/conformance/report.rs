@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::tolerance::Tolerances;
+pub(crate) use super::tolerance::short;
 use crate::result::CellClass;
 
 /// Where a compared value sits.
@@ -108,10 +109,10 @@ impl fmt::Display for Location {
 
 /// The kinds of gradient channel a failure breakdown groups by: `tx, ty, tw, th` (box),
 /// `obj`, and `cls` (every class channel together).
-pub const CHANNEL_KINDS: [&str; 6] = ["tx", "ty", "tw", "th", "obj", "cls"];
+pub(crate) const CHANNEL_KINDS: [&str; 6] = ["tx", "ty", "tw", "th", "obj", "cls"];
 
 /// The kind of channel `c` ([`CHANNEL_KINDS`] index): `0..4` itself, every class `5`.
-pub fn channel_kind(c: usize) -> usize {
+pub(crate) fn channel_kind(c: usize) -> usize {
     c.min(5)
 }
 
@@ -508,7 +509,8 @@ pub struct Report {
     /// Failure patterns recognised (empty when the answer conforms).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<Pattern>,
-    /// The fields checked, when the comparison was limited to some ([`super::Scope::only`]);
+    /// The fields checked, when the comparison was limited to some
+    /// ([`CheckOptions::only`](super::CheckOptions::only));
     /// the others are neither compared nor missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only: Option<Vec<String>>,
@@ -583,15 +585,6 @@ fn num(x: f64) -> String {
     }
 }
 
-/// A tolerance as written by a person: `0`, `1e-12`, `2e-5`, `0.5`.
-pub fn short(x: f64) -> String {
-    if x == 0.0 || (1e-3..1e3).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
-}
-
 /// An error for the report's table: `0`, or 4 significant digits in exponent form.
 pub(crate) fn sci(x: f64) -> String {
     if x == 0.0 {
@@ -602,8 +595,32 @@ pub(crate) fn sci(x: f64) -> String {
 }
 
 impl fmt::Display for Report {
-    /// The human-readable report `softobj check` prints.
+    /// The human-readable report `softobj check` prints: the field table, then the details of
+    /// the failures, then the verdict.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_table(f)?;
+        self.write_breakdown(f)?;
+        self.write_mismatches(f)?;
+        for p in &self.problems {
+            writeln!(f, "problem: {p}")?;
+        }
+        if !self.missing.is_empty() {
+            writeln!(f, "missing (required): {}", self.missing.join(", "))?;
+        }
+        if !self.not_given.is_empty() {
+            writeln!(f, "not given (optional): {}", self.not_given.join(", "))?;
+        }
+        for p in &self.patterns {
+            writeln!(f, "looks like: {p}")?;
+        }
+        write!(f, "result: {}", self.verdict())
+    }
+}
+
+impl Report {
+    /// One line per compared field, the fields checked, the gradient's scale and the `tobj`
+    /// class changes.
+    fn write_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "{:<10} {:>10} {:>8} {:>11} {:>11}  rule",
@@ -638,6 +655,11 @@ impl fmt::Display for Report {
                 self.class_changes
             )?;
         }
+        Ok(())
+    }
+
+    /// The failing groups of each field, and each failing field's worst mismatch.
+    fn write_breakdown(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for r in &self.fields {
             let failing: Vec<String> = r
                 .breakdown
@@ -659,40 +681,34 @@ impl fmt::Display for Report {
                 writeln!(f, "worst {} {m}", r.field)?;
             }
         }
+        Ok(())
+    }
+
+    /// The first mismatches of every field, and how many more there are.
+    fn write_mismatches(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let listed: Vec<&FieldReport> = self
             .fields
             .iter()
             .filter(|r| !r.first_failures.is_empty())
             .collect();
-        if !listed.is_empty() {
-            writeln!(f, "first mismatches:")?;
-            for r in listed {
-                for m in &r.first_failures {
-                    writeln!(f, "  {} {m}", r.field)?;
-                }
-                if r.failed > r.first_failures.len() as u64 {
-                    writeln!(
-                        f,
-                        "  {} ... {} more",
-                        r.field,
-                        r.failed - r.first_failures.len() as u64
-                    )?;
-                }
+        if listed.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "first mismatches:")?;
+        for r in listed {
+            for m in &r.first_failures {
+                writeln!(f, "  {} {m}", r.field)?;
+            }
+            if r.failed > r.first_failures.len() as u64 {
+                writeln!(
+                    f,
+                    "  {} ... {} more",
+                    r.field,
+                    r.failed - r.first_failures.len() as u64
+                )?;
             }
         }
-        for p in &self.problems {
-            writeln!(f, "problem: {p}")?;
-        }
-        if !self.missing.is_empty() {
-            writeln!(f, "missing (required): {}", self.missing.join(", "))?;
-        }
-        if !self.not_given.is_empty() {
-            writeln!(f, "not given (optional): {}", self.not_given.join(", "))?;
-        }
-        for p in &self.patterns {
-            writeln!(f, "looks like: {p}")?;
-        }
-        write!(f, "result: {}", self.verdict())
+        Ok(())
     }
 }
 

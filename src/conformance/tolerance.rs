@@ -88,6 +88,29 @@ impl Tolerances {
     }
 }
 
+impl std::fmt::Display for Tolerances {
+    /// `rtol 1e-12, atol 0, tobj_atol 0, grad_rtol 1e-10`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rtol {}, atol {}, tobj_atol {}, grad_rtol {}",
+            short(self.rtol),
+            short(self.atol),
+            short(self.tobj_atol),
+            short(self.grad_rtol)
+        )
+    }
+}
+
+/// A tolerance as written by a person: `0`, `1e-12`, `2e-5`, `0.5`.
+pub(crate) fn short(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e3).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
 impl Default for Tolerances {
     fn default() -> Self {
         Tolerances::F64

@@ -123,7 +123,7 @@ pub fn evaluate(
 ) -> Result<Evaluation> {
     config.validate()?;
     inputs.validate(config)?;
-    let balance = crate::totals::balance_in_force(config, opts)?;
+    let balance = crate::totals::balance_in_force(config, opts.balance.as_deref())?;
     let ctx = match ctx {
         Some(c) => c,
         None => GpuContext::shared()?,

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use super::figure::{FAMILY, Figure, e2s, save};
 use crate::case::Case;
 use crate::config::{Assigner, Config};
-use crate::default_batch::{Workload, build};
+use crate::default_batch::DefaultBatch;
 use crate::error::{Error, Result};
 use crate::eval::evaluate;
 use crate::inputs::Inputs;
@@ -286,8 +286,8 @@ pub fn tobj_figures(out: &Path, case: Option<&Case>, images: usize) -> Result<Ve
             &c.inputs,
         ),
         None => {
-            let w = Workload::standard(8);
-            owned = build(&w);
+            let w = DefaultBatch::standard(8);
+            owned = w.build()?;
             (
                 format!(
                     "the default batch ({} images {}x{}, seed {:#x})",

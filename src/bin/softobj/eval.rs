@@ -4,9 +4,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::ValueEnum;
-use soft_objectness::answer::read_json_text;
-use soft_objectness::{Answer, Case, EvalOptions, Limits, Result, SoftBuilder, evaluate_case};
+use soft_objectness::{
+    Answer, Backend, BackendKind, Case, EvalOptions, Limits, Named, Result, SoftBuilder, evaluate,
+};
+
+use crate::vocab::{named, names};
 
 /// The path that names standard input.
 pub const STDIN: &str = "-";
@@ -20,10 +22,10 @@ pub fn is_stdin(path: &Path) -> bool {
 /// resolve in the current directory), under `limits`, and prints its warnings on stderr.
 pub fn load_case(path: &Path, limits: &Limits) -> Result<Case> {
     let case = if is_stdin(path) {
-        let text = read_json_text(std::io::stdin().lock(), "(standard input)", limits)?;
-        Case::from_json_str_with(&text, limits, Some(Path::new(".")))?
+        let text = limits.read_json(std::io::stdin().lock(), "(standard input)")?;
+        Case::from_json_str(&text, Some(Path::new(".")), limits)?
     } else {
-        Case::load_with(path, limits)?
+        Case::load(path, limits)?
     };
     warn(&case.warnings);
     Ok(case)
@@ -37,47 +39,18 @@ pub fn warn(warnings: &[String]) {
     }
 }
 
-/// Which soft builder to run.
-#[derive(Debug, Clone, Copy, ValueEnum, Default)]
-pub enum BuilderArg {
-    /// The plain loop builder.
-    Loop,
-    /// The vectorised, parallel builder.
-    #[default]
-    Vectorised,
-}
-
-impl From<BuilderArg> for SoftBuilder {
-    fn from(b: BuilderArg) -> SoftBuilder {
-        match b {
-            BuilderArg::Loop => SoftBuilder::Loop,
-            BuilderArg::Vectorised => SoftBuilder::Vectorised,
-        }
-    }
-}
-
-/// Where the case is evaluated.
-#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
-pub enum BackendArg {
-    /// The f64 oracle on the CPU.
-    #[default]
-    Cpu,
-    /// The f32 WGSL shaders through wgpu (cargo feature `gpu`; see docs/gpu.md).
-    Gpu,
-}
-
 #[derive(clap::Args)]
 pub struct Args {
     /// The case file (spec section 10); `-` reads it from standard input.
     #[arg(value_name = "CASE")]
     case: PathBuf,
     /// Soft builder (CPU backend).
-    #[arg(long, value_enum, default_value_t)]
-    builder: BuilderArg,
-    /// Evaluate on the CPU (the f64 oracle) or on the GPU (f32 shaders; WGPU_BACKEND and
+    #[arg(long, value_parser = named::<SoftBuilder>(), default_value = SoftBuilder::default().name())]
+    builder: SoftBuilder,
+    /// Where to evaluate: the CPU (the f64 oracle) or the GPU (f32 shaders; WGPU_BACKEND and
     /// WGPU_ADAPTER_NAME choose the adapter).
-    #[arg(long, value_enum, default_value_t)]
-    backend: BackendArg,
+    #[arg(long, value_parser = names::<BackendKind>(), default_value = BackendKind::Cpu.name())]
+    backend: String,
     /// Indented JSON (about three times the bytes) instead of the compact default.
     #[arg(long, conflicts_with = "compact")]
     pretty: bool,
@@ -106,18 +79,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         max_json_bytes: args.max_json_bytes,
     };
     let case = load_case(&args.case, &limits)?;
-    let opts = EvalOptions {
-        builder: args.builder.into(),
-        balance: None,
-    };
-    let e = match args.backend {
-        BackendArg::Cpu => evaluate_case(&case, &opts)?,
-        BackendArg::Gpu => soft_objectness::gpu::evaluate(None, &case.config, &case.inputs, &opts)?,
-    };
+    let backend = Backend::parse("--backend", &args.backend, args.builder)?;
+    let e = evaluate(
+        &case.config,
+        &case.inputs,
+        &EvalOptions::with_backend(backend),
+    )?;
+    let mut out = std::io::stdout().lock();
     if let Some(dir) = &args.out {
-        let files = soft_objectness::answer::write_answer_dir(dir, &e, &case.config)?;
-        let mut out = std::io::stdout().lock();
-        for f in files {
+        for f in Answer::write_dir(dir, &e, &case.config)? {
             let _ = writeln!(out, "{}", f.display());
         }
         return Ok(ExitCode::SUCCESS);
@@ -129,7 +99,6 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         serde_json::to_string(&answer)
     }
     .map_err(soft_objectness::Error::from)?;
-    let mut out = std::io::stdout().lock();
     // A closed pipe (e.g. `| head`) is not an error of the evaluation.
     let _ = writeln!(out, "{text}");
     Ok(ExitCode::SUCCESS)

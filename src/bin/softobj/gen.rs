@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use soft_objectness::casegen::{GenOptions, edge_cases, random_case, stem, write_case};
-use soft_objectness::{Answer, Error, EvalOptions, Result, evaluate_case};
+use soft_objectness::Result;
+use soft_objectness::casegen::{Cases, GenOptions, Generate, WriteOptions, generate, write_case};
 
 /// `WxH`, e.g. `640x640`.
 fn parse_image(s: &str) -> std::result::Result<(usize, usize), String> {
@@ -50,79 +50,43 @@ pub struct Args {
     /// Write each prediction layer as `.npy` (f32) beside the case, referenced from its JSON.
     #[arg(long)]
     npy: bool,
-    /// Overwrite files that already exist (without it, an existing file is an error and
-    /// nothing is written).
+    /// Overwrite files that already exist (without it, an existing file is an error, and
+    /// nothing of its case is written).
     #[arg(long)]
     force: bool,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let opts = GenOptions {
-        seed: args.seed,
-        width: args.image.0,
-        height: args.image.1,
-        batch: args.batch,
-        nc: args.nc,
-    };
-    let cases: Vec<(String, soft_objectness::Case)> = if args.edge {
-        edge_cases(args.seed)
-            .into_iter()
-            .enumerate()
-            .map(|(k, c)| (format!("edge-{k:02}-{}", stem(&c)), c))
-            .collect()
+    let cases = if args.edge {
+        Cases::Edge
     } else {
-        opts.validate()?;
-        (0..args.count)
-            .map(|k| random_case(&opts, k).map(|c| (format!("case-{k:03}"), c)))
-            .collect::<Result<_>>()?
-    };
-    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
-        path: args.out.clone(),
-        source,
-    })?;
-    if !args.force {
-        refuse_existing(&args.out, cases.iter().map(|(s, _)| s.as_str()))?;
-    }
-    let mut out = std::io::stdout().lock();
-    for (file_stem, case) in &cases {
-        // Every generated case is evaluated once: a case the oracle refuses is a bug here.
-        let expected = if args.with_expected {
-            let e = evaluate_case(case, &EvalOptions::default())?;
-            Some(Answer::from_evaluation(&e, &case.config))
-        } else {
-            case.config.validate()?;
-            case.inputs.validate(&case.config)?;
-            None
-        };
-        let files = write_case(case, &args.out, file_stem, args.npy, expected.as_ref())?;
-        let _ = writeln!(out, "{}  {}", files[0].display(), case.name);
-    }
-    let _ = writeln!(out, "wrote {} cases to {}", cases.len(), args.out.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-/// An error naming the first file of `stems` already in `dir` (`STEM.json`, or `STEM.pL.npy`
-/// for the `.npy` layers), before anything is written.
-fn refuse_existing<'a>(dir: &std::path::Path, stems: impl Iterator<Item = &'a str>) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(()); // a new folder
-    };
-    let existing: Vec<String> = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    for stem in stems {
-        let json = format!("{stem}.json");
-        let npy = format!("{stem}.p");
-        if let Some(f) = existing
-            .iter()
-            .find(|f| **f == json || (f.starts_with(&npy) && f.ends_with(".npy")))
-        {
-            return Err(Error::invalid(
-                "--out",
-                dir.join(f).display(),
-                "already exists; pass --force to overwrite, or choose another folder",
-            ));
+        Cases::Random {
+            count: args.count,
+            shape: GenOptions {
+                width: args.image.0,
+                height: args.image.1,
+                batch: args.batch,
+                nc: args.nc,
+            },
         }
+    };
+    let mut request = Generate::new(cases, args.seed);
+    request.with_expected = args.with_expected;
+    let generated = generate(&request)?;
+    let opts = WriteOptions {
+        npy: args.npy,
+        force: args.force,
+    };
+    let mut out = std::io::stdout().lock();
+    for g in &generated {
+        let files = write_case(&g.case, &args.out, &g.stem, &opts)?;
+        let _ = writeln!(out, "{}  {}", files[0].display(), g.case.name);
     }
-    Ok(())
+    let _ = writeln!(
+        out,
+        "wrote {} cases to {}",
+        generated.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ mod pin;
 mod pipe;
 mod plot;
 mod summary;
+mod vocab;
 
 use std::process::ExitCode;
 

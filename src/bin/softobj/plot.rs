@@ -24,7 +24,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let case = args
         .case
         .as_ref()
-        .map(soft_objectness::Case::load)
+        .map(|path| soft_objectness::Case::load(path, &soft_objectness::Limits::default()))
         .transpose()?;
     let files = soft_objectness::plot::write_all(&args.out, case.as_ref(), args.images)?;
     let mut out = std::io::stdout().lock();

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use soft_objectness::default_batch::{self, Workload};
-use soft_objectness::loss::compute;
-use soft_objectness::{Assigner, Config, Inputs, Result, SoftBuilder, assign};
+use soft_objectness::default_batch::DefaultBatch;
+use soft_objectness::internals::loss::compute;
+use soft_objectness::{Assigner, Config, Grid, Inputs, Named, Result, SoftBuilder, build_targets};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,9 +47,9 @@ fn ms(d: Duration) -> String {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let reps = args.reps.max(1);
-    let w = Workload::standard(args.boxes);
+    let w = DefaultBatch::standard(args.boxes);
     let t0 = Instant::now();
-    let (config, inputs) = default_batch::build(&w);
+    let (config, inputs) = w.build()?;
     let t_gen = t0.elapsed();
     println!(
         "soft-objectness default batch: {} images {}x{}, {} classes, {} boxes (seed {:#x}), YOLOv5s anchors, {} rayon threads",
@@ -73,19 +73,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 }
 
 fn report(config: &Config, inputs: &Inputs, reps: usize) -> Result<()> {
-    let name = match config.assigner {
-        Assigner::Soft => "soft assigner (gaussian sigma 1, cell_index, loss2)",
-        Assigner::Yolov5 => "baseline YOLOv5 assigner",
-    };
-    println!("== {name}");
+    println!(
+        "== {} assigner: {}",
+        config.assigner.name(),
+        config.assigner.meaning()
+    );
     let (_, t_validate) = time(reps, || {
         config.validate().and_then(|_| inputs.validate(config))
     })?;
-    let (targets, t_build) = time(reps, || {
-        assign::build(config, inputs, SoftBuilder::Vectorised)
-    })?;
+    let grids = Grid::of(config, &inputs.view());
+    let build = |builder| build_targets(config, inputs.targets.view(), &grids, builder);
+    let (targets, t_build) = time(reps, || build(SoftBuilder::Vectorised))?;
     let t_loop = if config.assigner == Assigner::Soft {
-        Some(time(reps, || assign::build(config, inputs, SoftBuilder::Loop))?.1)
+        Some(time(reps, || build(SoftBuilder::Loop))?.1)
     } else {
         None
     };
