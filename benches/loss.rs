@@ -1,4 +1,4 @@
-//! The loss on the standard workload (batch 16, 640x640, 80 classes) at 8 and 32 boxes per
+//! The loss on the default batch (batch 16, 640x640, 80 classes) at 8 and 32 boxes per
 //! image, f32 and f64 predictions: validation, the forward alone, forward + sparse gradient
 //! (fresh buffers and a [`Workspace`]), and whole evaluations.
 //!
@@ -8,9 +8,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use soft_objectness::default_batch::{Workload, build};
-use soft_objectness::loss::compute;
-use soft_objectness::{EvalOptions, Prediction, SoftBuilder, Workspace, assign, evaluate};
+use soft_objectness::default_batch::DefaultBatch;
+use soft_objectness::internals::assign;
+use soft_objectness::internals::loss::compute;
+use soft_objectness::{EvalOptions, Prediction, SoftBuilder, Workspace, evaluate};
 
 fn loss(c: &mut Criterion) {
     let mut g = c.benchmark_group("loss");
@@ -19,7 +20,7 @@ fn loss(c: &mut Criterion) {
         .sample_size(30);
     for boxes in [8, 32] {
         for dtype in ["f32", "f64"] {
-            let (config, mut inputs) = build(&Workload::standard(boxes));
+            let (config, mut inputs) = DefaultBatch::standard(boxes).build().unwrap();
             if dtype == "f64" {
                 for p in &mut inputs.predictions {
                     *p = Prediction::F64(p.to_f64());

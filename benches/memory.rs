@@ -1,18 +1,18 @@
 //! Peak heap of an evaluation, measured by a counting global allocator (not a criterion
 //! benchmark): `cargo bench --bench memory`.
 //!
-//! For the standard workload (batch 16, 640x640, 80 classes) at 8 and 32 boxes per image, with
+//! For the default batch (batch 16, 640x640, 80 classes) at 8 and 32 boxes per image, with
 //! f32 and f64 predictions, it prints the largest number of bytes allocated at once during
 //! `evaluate` beyond what was allocated before it (the predictions themselves), as a fraction of
 //! the prediction arrays, and fails (exit code 1) when the whole footprint, predictions
-//! included, passes 1.3 times the prediction arrays (project issue 5). No f64 copy of f32
+//! included, passes 1.3 times the prediction arrays (the memory budget of docs/performance.md). No f64 copy of f32
 //! predictions and no dense gradient may appear, or the check fails.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use soft_objectness::default_batch::{Workload, build};
+use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::{EvalOptions, Prediction, Workspace, evaluate};
 
 /// The system allocator, counting the bytes in use and their peak.
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
     // `cargo bench` passes `--bench`; any other argument is a filter, which this ignores.
     let mut ok = true;
     println!(
-        "peak heap of evaluate (counting allocator), standard workload: batch 16, 640x640, 80 classes"
+        "peak heap of evaluate (counting allocator), default batch: batch 16, 640x640, 80 classes"
     );
     println!(
         "{:>6} {:>5} {:>14} {:>14} {:>10} {:>12} {:>14}",
@@ -84,7 +84,7 @@ fn main() -> ExitCode {
     );
     for boxes in [8, 32] {
         for dtype in ["f32", "f64"] {
-            let (config, mut inputs) = build(&Workload::standard(boxes));
+            let (config, mut inputs) = DefaultBatch::standard(boxes).build().unwrap();
             if dtype == "f64" {
                 for p in &mut inputs.predictions {
                     *p = Prediction::F64(p.to_f64());

@@ -7,16 +7,17 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use soft_objectness::default_batch::{Workload, build};
-use soft_objectness::{EvalOptions, SoftBuilder, assign, evaluate};
+use soft_objectness::default_batch::DefaultBatch;
+use soft_objectness::internals::assign;
+use soft_objectness::{EvalOptions, SoftBuilder, evaluate};
 
-fn sweep(c: &mut Criterion, group: &str, points: &[Workload], key: fn(&Workload) -> usize) {
+fn sweep(c: &mut Criterion, group: &str, points: &[DefaultBatch], key: fn(&DefaultBatch) -> usize) {
     let mut g = c.benchmark_group(group);
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(10);
     for w in points {
-        let (config, inputs) = build(w);
+        let (config, inputs) = w.build().unwrap();
         let opts = EvalOptions::default();
         g.throughput(Throughput::Elements(key(w) as u64));
         g.bench_with_input(BenchmarkId::new("soft_targets", key(w)), &(), |b, _| {
@@ -30,17 +31,17 @@ fn sweep(c: &mut Criterion, group: &str, points: &[Workload], key: fn(&Workload)
 }
 
 fn scaling(c: &mut Criterion) {
-    let boxes: Vec<Workload> = [2, 8, 32, 128]
+    let boxes: Vec<DefaultBatch> = [2, 8, 32, 128]
         .iter()
-        .map(|&n| Workload::standard(n))
+        .map(|&n| DefaultBatch::standard(n))
         .collect();
     sweep(c, "scaling_boxes", &boxes, |w| w.boxes_per_image * w.batch);
-    let sizes: Vec<Workload> = [160, 320, 640, 1280]
+    let sizes: Vec<DefaultBatch> = [160, 320, 640, 1280]
         .iter()
-        .map(|&px| Workload {
+        .map(|&px| DefaultBatch {
             width: px,
             height: px,
-            ..Workload::standard(8)
+            ..DefaultBatch::standard(8)
         })
         .collect();
     sweep(c, "scaling_cells", &sizes, |w| w.width * w.height);

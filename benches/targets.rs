@@ -1,6 +1,6 @@
-//! Target building on the standard workload (batch 16, 640x640, 80 classes, YOLOv5s anchors) at
+//! Target building on the default batch (batch 16, 640x640, 80 classes, YOLOv5s anchors) at
 //! 8 and 32 boxes per image: anchor matching, the vectorised soft builder (fresh buffers and a
-//! [`Workspace`]), the loop soft builder, and the baseline YOLOv5 assigner.
+//! [`Workspace`]), the loop soft builder, and the YOLOv5 assigner.
 //!
 //! `cargo bench --bench targets`; docs/performance.md has the figures.
 
@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use soft_objectness::assign::{self, matching};
-use soft_objectness::default_batch::{Workload, build};
+use soft_objectness::default_batch::DefaultBatch;
+use soft_objectness::internals::assign::{self, matching};
 use soft_objectness::{Assigner, Config, SoftBuilder, Workspace};
 
 fn targets(c: &mut Criterion) {
@@ -17,7 +17,7 @@ fn targets(c: &mut Criterion) {
     g.warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for boxes in [8, 32] {
-        let (config, inputs) = build(&Workload::standard(boxes));
+        let (config, inputs) = DefaultBatch::standard(boxes).build().unwrap();
         let soft = Config {
             assigner: Assigner::Soft,
             ..config.clone()
@@ -50,7 +50,7 @@ fn targets(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("soft_loop", boxes), |b| {
             b.iter(|| assign::build(&soft, &inputs, SoftBuilder::Loop).unwrap())
         });
-        g.bench_function(BenchmarkId::new("baseline_yolov5", boxes), |b| {
+        g.bench_function(BenchmarkId::new("yolov5", boxes), |b| {
             b.iter(|| assign::build(&base, &inputs, SoftBuilder::Vectorised).unwrap())
         });
     }

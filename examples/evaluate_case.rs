@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use soft_objectness::{Case, EvalOptions, evaluate_case};
+use soft_objectness::{Case, EvalOptions, Limits, evaluate};
 
 fn main() -> ExitCode {
     let path = std::env::args()
@@ -17,14 +17,14 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| "fixtures/soft_default.json".to_string());
     // Every error names the field and the value at fault, e.g.
     // `inputs.targets row 3 (class): must be an integer class in 0..80 (got 80)`.
-    let case = match Case::load(&path) {
+    let case = match Case::load(&path, &Limits::default()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{path}: {e}");
             return ExitCode::from(2);
         }
     };
-    let e = match evaluate_case(&case, &EvalOptions::default()) {
+    let e = match evaluate(&case.config, &case.inputs, &EvalOptions::default()) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("{path}: {e}");

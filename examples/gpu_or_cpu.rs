@@ -11,17 +11,20 @@
 
 use std::process::ExitCode;
 
+use soft_objectness::conformance::{CheckOptions, Tolerances, check};
 use soft_objectness::{
-    Case, Error, EvalOptions, Evaluation, GpuError, Tolerances, compare, evaluate_case, gpu,
+    Answer, Backend, Case, Error, EvalOptions, Evaluation, GpuError, Limits, evaluate,
 };
 
 /// The GPU's evaluation, or `None` when this machine or build has no GPU path.
 fn on_the_gpu(case: &Case) -> Result<Option<Evaluation>, Error> {
-    match gpu::evaluate(None, &case.config, &case.inputs, &EvalOptions::default()) {
-        Ok(e) => Ok(Some(e)),
-        Err(Error::Gpu(GpuError::NoAdapter { .. } | GpuError::NotCompiled)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    let backend = match Backend::gpu() {
+        Ok(b) => b,
+        Err(Error::Gpu(GpuError::NoAdapter { .. } | GpuError::NotCompiled)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let opts = EvalOptions::with_backend(backend);
+    evaluate(&case.config, &case.inputs, &opts).map(Some)
 }
 
 fn main() -> ExitCode {
@@ -29,12 +32,14 @@ fn main() -> ExitCode {
         .nth(1)
         .unwrap_or_else(|| "fixtures/soft_default.json".to_string());
     let run = || -> Result<(), Error> {
-        let case = Case::load(&path)?;
-        let cpu = evaluate_case(&case, &EvalOptions::default())?;
+        let case = Case::load(&path, &Limits::default())?;
+        let cpu = evaluate(&case.config, &case.inputs, &EvalOptions::default())?;
         match on_the_gpu(&case)? {
             Some(g) => {
-                let answer = soft_objectness::Answer::from_evaluation(&g, &case.config);
-                let report = compare(&case.config, &cpu, &answer, &Tolerances::F32);
+                let answer = Answer::from_evaluation(&g, &case.config);
+                let mut opts = CheckOptions::default();
+                opts.tolerances = Tolerances::F32;
+                let report = check(&case.config, &case.inputs, &answer, &opts)?;
                 println!(
                     "GPU loss {:.7} (CPU {:.9}): {}",
                     g.loss,

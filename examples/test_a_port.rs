@@ -1,5 +1,6 @@
 //! Test a port of the loss inside `cargo test`, against the oracle, with the crate's own
-//! comparison (`compare`) and tolerance presets (`Tolerances::F64`, `Tolerances::F32`).
+//! comparison (`conformance::check`) and tolerance presets (`Tolerances::F64`,
+//! `Tolerances::F32`).
 //!
 //! ```sh
 //! cargo test --release --example test_a_port     # the tests below
@@ -13,9 +14,8 @@
 //! says where to look.
 
 use ndarray::Axis;
-use soft_objectness::{
-    Answer, Case, EvalOptions, Prediction, Report, Tolerances, compare, evaluate_case,
-};
+use soft_objectness::conformance::{CheckOptions, Report, Tolerances};
+use soft_objectness::{Answer, Case, EvalOptions, Limits, Prediction, evaluate};
 
 /// Your implementation goes here: the answer it computes for `case`.
 fn my_port(case: &Case) -> Answer {
@@ -23,13 +23,15 @@ fn my_port(case: &Case) -> Answer {
     for p in &mut f32_case.inputs.predictions {
         *p = Prediction::F32(p.to_f64().mapv(|v| v as f32));
     }
-    let e = evaluate_case(&f32_case, &EvalOptions::default()).expect("a valid case");
+    let e = evaluate(&f32_case.config, &f32_case.inputs, &EvalOptions::default())
+        .expect("a valid case");
     Answer::from_evaluation(&e, &case.config)
 }
 
 /// A port with a bug: every tobj layer transposed in its last two axes (x and y swapped).
 fn buggy_port(case: &Case) -> Answer {
-    let mut e = evaluate_case(case, &EvalOptions::default()).expect("a valid case");
+    let mut e =
+        evaluate(&case.config, &case.inputs, &EvalOptions::default()).expect("a valid case");
     for layer in &mut e.layers {
         let (ny, nx) = (layer.tobj.len_of(Axis(2)), layer.tobj.len_of(Axis(3)));
         if ny == nx {
@@ -46,13 +48,15 @@ fn buggy_port(case: &Case) -> Answer {
 
 /// The oracle's judgement of `answer` for `case`.
 fn check(case: &Case, answer: &Answer, tol: &Tolerances) -> Report {
-    let oracle = evaluate_case(case, &EvalOptions::default()).expect("a valid case");
-    compare(&case.config, &oracle, answer, tol)
+    let mut opts = CheckOptions::default();
+    opts.tolerances = *tol;
+    soft_objectness::conformance::check(&case.config, &case.inputs, answer, &opts)
+        .expect("a valid case")
 }
 
 fn fixture(name: &str) -> Case {
     let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Case::load(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    Case::load(&path, &Limits::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn main() {

@@ -6,8 +6,10 @@ mod common;
 use common::{assert_bits_eq, random_case};
 use proptest::prelude::*;
 use soft_objectness::SoftBuilder;
-use soft_objectness::assign;
-use soft_objectness::{Assigner, Config, EvalOptions, Evaluation, Inputs, Overlap, evaluate};
+use soft_objectness::internals::assign;
+use soft_objectness::{
+    Assigner, Backend, Config, EvalOptions, Evaluation, Inputs, Overlap, evaluate,
+};
 
 fn soft(mut config: Config) -> Config {
     config.assigner = Assigner::Soft;
@@ -65,7 +67,7 @@ proptest! {
 #[test]
 fn equal_cell_counts_keep_target_order() {
     use ndarray::{Array3, Array5, array};
-    use soft_objectness::assign::score::gaussian;
+    use soft_objectness::internals::assign::score::gaussian;
     use soft_objectness::{Prediction, Score};
     let config = Config {
         nc: 1,
@@ -133,10 +135,7 @@ fn eval_in_pool(
         evaluate(
             config,
             inputs,
-            &EvalOptions {
-                builder,
-                balance: None,
-            },
+            &EvalOptions::with_backend(Backend::Cpu(builder)),
         )
         .unwrap()
     })
@@ -181,12 +180,14 @@ fn assert_evaluations_identical(a: &Evaluation, b: &Evaluation) {
 /// many chunks (the standard 640x640 batch, 4 images).
 #[test]
 fn results_do_not_depend_on_thread_count() {
-    use soft_objectness::default_batch::{Workload, build};
+    use soft_objectness::default_batch::DefaultBatch;
     for assigner in [Assigner::Soft, Assigner::Yolov5] {
-        let (config, inputs) = build(&Workload {
+        let (config, inputs) = DefaultBatch {
             batch: 4,
-            ..Workload::standard(16)
-        });
+            ..DefaultBatch::standard(16)
+        }
+        .build()
+        .unwrap();
         let config = Config {
             assigner,
             autobalance: true,

@@ -547,7 +547,7 @@ fn bench_times_the_stages_asked_for() {
         .iter()
         .map(|s| s["stage"].as_str().expect("stage name"))
         .collect();
-    assert_eq!(stages, ["match", "soft_vec", "soft_vec_ws"]);
+    assert_eq!(stages, ["match", "soft-vec", "soft-vec-ws"]);
     assert!(v["stages"][1]["median_s"].as_f64().expect("median") > 0.0);
     assert_eq!(v["pinned"], Value::Bool(false));
     if cfg!(target_os = "linux") {

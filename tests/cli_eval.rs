@@ -80,7 +80,7 @@ fn default_run_prints_the_summary() {
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "soft assigner",
-        "baseline YOLOv5 assigner",
+        "yolov5 assigner",
         "positive",
         "soft",
         "negative",

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use soft_objectness::casegen::{ConfigSpace, random_config, rng_for};
+use soft_objectness::internals::casegen::{ConfigSpace, random_config, rng_for};
 use soft_objectness::{
     Assigner, Config, Distance, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
 };

@@ -11,8 +11,10 @@ mod common;
 
 use common::fixtures::{fixture_files, fixtures_dir};
 use sha2::{Digest, Sha256};
-use soft_objectness::conformance::{self, Tolerances};
-use soft_objectness::{Answer, Case, Config, EvalOptions, Evaluation, SoftBuilder, evaluate_case};
+use soft_objectness::conformance::{CheckOptions, check};
+use soft_objectness::{
+    Answer, Backend, Case, Config, EvalOptions, Evaluation, Limits, SoftBuilder, evaluate,
+};
 
 #[test]
 fn manifest_lists_every_fixture_with_its_checksum() {
@@ -53,18 +55,24 @@ fn manifest_lists_every_fixture_with_its_checksum() {
     );
 }
 
-/// Our evaluation `e` against the fixture's expected answer `want`, by the crate's own f64
-/// conformance rules ([`Tolerances::F64`]: losses within 1e-12 relative, tobj exact with its
-/// cell classes, counts exact, gradients within 1e-10 of the largest component, matched rows
-/// exact and their `tbox` within 1e-12 relative), plus two checks stricter than any preset:
-/// tobj bit for bit (the preset takes -0 for +0) and matched anchors exactly (the preset allows
-/// 1e-12 relative).
-fn compare(fixture: &str, config: &Config, e: &Evaluation, want: &Answer) -> Vec<String> {
-    let mut failures = Vec::new();
-    let report = conformance::compare(config, e, want, &Tolerances::F64);
-    if !report.conforms() {
-        failures.push(format!("{fixture}:\n{report}"));
+/// The fixture's expected answer `want` checked against the oracle by the crate's own f64
+/// conformance rules ([`CheckOptions::default`], `Tolerances::F64`: losses within 1e-12
+/// relative, tobj exact with its cell classes, counts exact, gradients within 1e-10 of the
+/// largest component, matched rows exact and their `tbox` within 1e-12 relative).
+fn conforms(fixture: &str, case: &Case, want: &Answer) -> Vec<String> {
+    let report = check(&case.config, &case.inputs, want, &CheckOptions::default())
+        .unwrap_or_else(|e| panic!("{fixture}: {e}"));
+    if report.conforms() {
+        Vec::new()
+    } else {
+        vec![format!("{fixture}:\n{report}")]
     }
+}
+
+/// Two checks of an evaluation `e` stricter than any preset: tobj bit for bit (the preset
+/// takes -0 for +0) and matched anchors exactly (the preset allows 1e-12 relative).
+fn bit_exact(fixture: &str, config: &Config, e: &Evaluation, want: &Answer) -> Vec<String> {
+    let mut failures = Vec::new();
     let got = Answer::from_evaluation(e, config);
     if let (Some(gt), Some(wt)) = (&got.tobj, &want.tobj) {
         for (l, (g, w)) in gt.iter().zip(wt).enumerate() {
@@ -93,6 +101,8 @@ fn compare(fixture: &str, config: &Config, e: &Evaluation, want: &Answer) -> Vec
     failures
 }
 
+/// Every fixture conforms to the oracle, and both soft builders give the fixture's tobj and
+/// matched rows exactly and the same evaluation as each other.
 #[test]
 fn every_fixture_through_both_builders() {
     let files = fixture_files();
@@ -104,27 +114,25 @@ fn every_fixture_through_both_builders() {
     let mut failures = Vec::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let case = Case::load(path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let case = Case::load(path, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = case
             .expected
             .clone()
             .unwrap_or_else(|| panic!("{name}: no expected answer"));
+        failures.extend(conforms(&name, &case, &want));
+        let mut evaluations = Vec::new();
         for builder in [SoftBuilder::Loop, SoftBuilder::Vectorised] {
-            let e = evaluate_case(
-                &case,
-                &EvalOptions {
-                    builder,
-                    balance: None,
-                },
-            )
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-            failures.extend(compare(
-                &format!("{name} ({builder:?})"),
-                &case.config,
-                &e,
-                &want,
-            ));
+            let opts = EvalOptions::with_backend(Backend::Cpu(builder));
+            let e = evaluate(&case.config, &case.inputs, &opts)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let fixture = format!("{name} ({builder:?})");
+            failures.extend(bit_exact(&fixture, &case.config, &e, &want));
+            evaluations.push(e);
         }
+        assert_eq!(
+            evaluations[0], evaluations[1],
+            "{name}: the builders differ"
+        );
     }
     assert!(
         failures.is_empty(),

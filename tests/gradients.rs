@@ -7,9 +7,9 @@ mod common;
 
 use ndarray::{Array3, array};
 use soft_objectness::SoftBuilder;
-use soft_objectness::assign;
-use soft_objectness::loss::compute::{Constants, compute_with};
-use soft_objectness::loss::iou::{IouKind, bbox_iou_grad, bbox_iou_grad_with};
+use soft_objectness::internals::assign;
+use soft_objectness::internals::loss::compute::{Constants, compute_with};
+use soft_objectness::internals::loss::iou::{IouKind, bbox_iou_grad, bbox_iou_grad_with};
 use soft_objectness::{
     Assigner, Config, Distance, EvalOptions, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
     evaluate,

@@ -4,9 +4,10 @@ mod common;
 
 use common::evaluate_legal;
 use ndarray::{Array3, Array5, array};
-use soft_objectness::assign::score::{CellRange, distance};
-use soft_objectness::assign::{Grid, matching::Matched};
-use soft_objectness::loss::iou::EPS as IOU_EPS;
+use soft_objectness::Grid;
+use soft_objectness::internals::assign::matching::Matched;
+use soft_objectness::internals::assign::score::{CellRange, distance};
+use soft_objectness::internals::loss::iou::EPS as IOU_EPS;
 use soft_objectness::{Config, Distance, Evaluation, Inputs, Prediction, Score, SoftLoss};
 
 const LN2: f64 = std::f64::consts::LN_2;
@@ -171,9 +172,11 @@ fn spec_worked_example() {
     for (cj, ci, d_want, g_want, p_want) in table {
         let d = distance(Distance::CellIndex, &m, &r, cj, ci, grid);
         assert!((d - d_want).abs() < 5e-5, "d at ({cj}, {ci}): {d}");
-        let g = soft_objectness::assign::score::score(Score::Gaussian { sigma: 1.0 }, d).unwrap();
+        let g = soft_objectness::internals::assign::score::score(Score::Gaussian { sigma: 1.0 }, d)
+            .unwrap();
         assert!((g - g_want).abs() < 5e-5, "gaussian at ({cj}, {ci}): {g}");
-        let p = soft_objectness::assign::score::score(Score::Power { n: 10 }, d).unwrap();
+        let p =
+            soft_objectness::internals::assign::score::score(Score::Power { n: 10 }, d).unwrap();
         let rel = if p_want == 0.0 {
             p
         } else {

@@ -9,12 +9,49 @@ use std::time::Instant;
 
 use common::assert_bits_eq;
 use ndarray::{ArrayD, IxDyn};
-use soft_objectness::casegen::{GenOptions, edge_cases, random_case, write_case};
-use soft_objectness::conformance::{Tolerances, compare, load_answer, write_answer_dir};
-use soft_objectness::default_batch::{Workload, build};
-use soft_objectness::{
-    Answer, Case, EvalOptions, Inputs, Limits, Prediction, evaluate, evaluate_case, npy,
-};
+use soft_objectness::casegen::{Cases, GenOptions, Generate, WriteOptions, generate, write_case};
+use soft_objectness::conformance::{CheckOptions, Tolerances, check};
+use soft_objectness::default_batch::DefaultBatch;
+use soft_objectness::{Answer, Case, EvalOptions, Inputs, Limits, Prediction, evaluate, npy};
+
+/// Random case `k` of seed 0, default shape.
+fn random_case(k: u64) -> Case {
+    let shape = GenOptions::default();
+    let request = Generate::new(
+        Cases::Random {
+            count: k + 1,
+            shape,
+        },
+        0,
+    );
+    generate(&request).unwrap().remove(k as usize).case
+}
+
+/// The edge mix of seed `seed`.
+fn edge_cases(seed: u64) -> Vec<Case> {
+    let request = Generate::new(Cases::Edge, seed);
+    generate(&request)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.case)
+        .collect()
+}
+
+/// Writes `c` as `DIR/STEM.json`, its predictions inline or as `.npy` files.
+fn write(c: &Case, dir: &Path, stem: &str, npy: bool) -> Vec<std::path::PathBuf> {
+    write_case(c, dir, stem, &WriteOptions { npy, force: false }).unwrap()
+}
+
+/// Checks `a` against the oracle's evaluation of `c` under `tolerances`.
+fn check_with(
+    c: &Case,
+    a: &Answer,
+    tolerances: Tolerances,
+) -> soft_objectness::conformance::Report {
+    let mut opts = CheckOptions::default();
+    opts.tolerances = tolerances;
+    check(&c.config, &c.inputs, a, &opts).unwrap()
+}
 
 fn with_f64_predictions(c: &Case) -> Case {
     Case {
@@ -32,7 +69,7 @@ fn with_f64_predictions(c: &Case) -> Case {
 }
 
 fn answer_json(c: &Case) -> String {
-    let e = evaluate_case(c, &EvalOptions::default()).unwrap();
+    let e = evaluate(&c.config, &c.inputs, &EvalOptions::default()).unwrap();
     serde_json::to_string(&Answer::from_evaluation(&e, &c.config)).unwrap()
 }
 
@@ -40,19 +77,16 @@ fn answer_json(c: &Case) -> String {
 fn npy_predictions_in_f32_and_f64_give_the_answer_of_the_json_form() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut cases: Vec<Case> = (0..6)
-        .map(|k| random_case(&GenOptions::default(), k).unwrap())
-        .collect();
+    let mut cases: Vec<Case> = (0..6).map(random_case).collect();
     cases.extend(edge_cases(9).into_iter().step_by(7));
     for (k, c) in cases.iter().enumerate() {
-        let inline =
-            Case::load(&write_case(c, d, &format!("inline{k}"), false, None).unwrap()[0]).unwrap();
-        let f32_files = write_case(c, d, &format!("f32-{k}"), true, None).unwrap();
-        let f64_files =
-            write_case(&with_f64_predictions(c), d, &format!("f64-{k}"), true, None).unwrap();
+        let inline = write(c, d, &format!("inline{k}"), false);
+        let inline = Case::load(&inline[0], &Limits::default()).unwrap();
+        let f32_files = write(c, d, &format!("f32-{k}"), true);
+        let f64_files = write(&with_f64_predictions(c), d, &format!("f64-{k}"), true);
         assert_eq!(f32_files.len(), 1 + c.config.nl());
-        let from_f32 = Case::load(&f32_files[0]).unwrap();
-        let from_f64 = Case::load(&f64_files[0]).unwrap();
+        let from_f32 = Case::load(&f32_files[0], &Limits::default()).unwrap();
+        let from_f64 = Case::load(&f64_files[0], &Limits::default()).unwrap();
         // The .npy files keep their precision; JSON is read as f64.
         assert!(
             from_f32
@@ -96,14 +130,14 @@ fn npy_predictions_in_f32_and_f64_give_the_answer_of_the_json_form() {
 fn targets_may_be_npy_too() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let c = random_case(&GenOptions::default(), 4).unwrap();
-    let files = write_case(&c, d, "c", true, None).unwrap();
+    let c = random_case(4);
+    let files = write(&c, d, "c", true);
     npy::write(&d.join("t.npy"), &c.inputs.targets.clone().into_dyn()).unwrap();
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
     v["inputs"]["targets"] = serde_json::json!({"npy": "t.npy"});
     std::fs::write(d.join("t.json"), v.to_string()).unwrap();
-    let back = Case::load(d.join("t.json")).unwrap();
+    let back = Case::load(d.join("t.json"), &Limits::default()).unwrap();
     assert_eq!(back.inputs.targets, c.inputs.targets);
     assert_eq!(answer_json(&back), answer_json(&c));
 }
@@ -196,16 +230,19 @@ fn assert_answers_equal(a: &Answer, b: &Answer) {
 fn answer_folders_read_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     for (k, c) in edge_cases(2).iter().enumerate().step_by(5) {
-        let e = evaluate_case(c, &EvalOptions::default()).unwrap();
+        let e = evaluate(&c.config, &c.inputs, &EvalOptions::default()).unwrap();
         let out = dir.path().join(format!("a{k}"));
-        let files = write_answer_dir(&out, &e, &c.config).unwrap();
+        let files = Answer::write_dir(&out, &e, &c.config).unwrap();
         assert_eq!(files.len(), 1 + 2 * c.config.nl());
         assert_eq!(files[0], out.join("answer.json"));
-        let back = load_answer(&out).unwrap();
+        let back = Answer::load(&out, &Limits::default()).unwrap();
         assert_answers_equal(&back, &Answer::from_evaluation(&e, &c.config));
-        assert!(compare(&c.config, &e, &back, &Tolerances::F64).conforms());
+        assert!(check_with(c, &back, Tolerances::F64).conforms());
         // The file itself works too.
-        assert_eq!(load_answer(&out.join("answer.json")).unwrap(), back);
+        assert_eq!(
+            Answer::load(&out.join("answer.json"), &Limits::default()).unwrap(),
+            back
+        );
     }
 }
 
@@ -213,16 +250,16 @@ fn answer_folders_read_back_exactly() {
 fn answer_folders_with_f32_arrays_are_widened() {
     // Another implementation may store its tobj and grad as float32.
     let dir = tempfile::tempdir().unwrap();
-    let c = random_case(&GenOptions::default(), 1).unwrap();
-    let e = evaluate_case(&c, &EvalOptions::default()).unwrap();
+    let c = random_case(1);
+    let e = evaluate(&c.config, &c.inputs, &EvalOptions::default()).unwrap();
     let out = dir.path().join("a");
-    write_answer_dir(&out, &e, &c.config).unwrap();
+    Answer::write_dir(&out, &e, &c.config).unwrap();
     for l in 0..c.config.nl() {
         let g = e.grad.dense_layer(l).mapv(|x| x as f32).into_dyn();
         npy::write(&out.join(format!("grad_{l}.npy")), &g).unwrap();
     }
-    let back = load_answer(&out).unwrap();
-    let r = compare(&c.config, &e, &back, &Tolerances::F32);
+    let back = Answer::load(&out, &Limits::default()).unwrap();
+    let r = check_with(&c, &back, Tolerances::F32);
     assert!(r.conforms(), "{r}");
     let grad = r.fields.iter().find(|f| f.field == "grad").unwrap();
     assert!(
@@ -240,12 +277,12 @@ fn size_of_dir(d: &Path) -> u64 {
 
 #[test]
 fn the_realistic_batch_goes_through_npy() {
-    // The standard workload: 16 images of 640x640, 80 classes, YOLOv5s anchors (34 million
+    // The default batch: 16 images of 640x640, 80 classes, YOLOv5s anchors (34 million
     // prediction values). JSON would take gigabytes; .npy keeps it at the size of the data.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let w = Workload::standard(8);
-    let (config, inputs) = build(&w);
+    let w = DefaultBatch::standard(8);
+    let (config, inputs) = w.build().unwrap();
     let case = Case {
         name: "default batch".into(),
         config,
@@ -254,27 +291,21 @@ fn the_realistic_batch_goes_through_npy() {
         warnings: Vec::new(),
     };
     let t0 = Instant::now();
-    let files = write_case(&case, &d.join("case"), "batch", true, None).err();
-    assert!(
-        files.is_some(),
-        "writing into a missing folder must fail cleanly"
-    );
-    std::fs::create_dir_all(d.join("case")).unwrap();
-    let files = write_case(&case, &d.join("case"), "batch", true, None).unwrap();
+    let files = write(&case, &d.join("case"), "batch", true);
     let t_write = t0.elapsed();
     let t1 = Instant::now();
-    let loaded = Case::load(&files[0]).unwrap();
+    let loaded = Case::load(&files[0], &Limits::default()).unwrap();
     let t_load = t1.elapsed();
     assert_eq!(loaded.inputs, case.inputs);
     let t2 = Instant::now();
     let e = evaluate(&loaded.config, &loaded.inputs, &EvalOptions::default()).unwrap();
     let t_eval = t2.elapsed();
     let t3 = Instant::now();
-    write_answer_dir(&d.join("answer"), &e, &loaded.config).unwrap();
+    Answer::write_dir(&d.join("answer"), &e, &loaded.config).unwrap();
     let t_answer = t3.elapsed();
     let t4 = Instant::now();
-    let back = load_answer(&d.join("answer")).unwrap();
-    let report = compare(&loaded.config, &e, &back, &Tolerances::F64);
+    let back = Answer::load(&d.join("answer"), &Limits::default()).unwrap();
+    let report = check_with(&loaded, &back, Tolerances::F64);
     let t_check = t4.elapsed();
     assert!(report.conforms(), "{report}");
     assert!(report.fields.iter().all(|f| f.max_abs_err == 0.0));

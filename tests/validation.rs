@@ -6,7 +6,7 @@ mod common;
 use common::assert_error;
 use ndarray::{Array2, Array3, Array5, array};
 use soft_objectness::{
-    Case, Config, Error, EvalOptions, Hyp, Inputs, Prediction, Score, SoftLoss, evaluate,
+    Case, Config, Error, EvalOptions, Hyp, Inputs, Limits, Prediction, Score, SoftLoss, evaluate,
 };
 
 fn config() -> Config {
@@ -243,7 +243,7 @@ fn power_n_negative_odd_or_fractional() {
     // From JSON, negative and fractional values are caught before they become a u32.
     for bad in ["-2", "2.5", "3"] {
         let text = case_json(&format!(r#""score": {{"kind": "power", "n": {bad}}}"#));
-        let e = Case::from_json_str(&text).unwrap_err();
+        let e = Case::from_json_str(&text, None, &Limits::default()).unwrap_err();
         assert_eq!(e.field(), Some("config.score.n"), "{e}");
         assert!(e.to_string().contains(bad), "{e}");
     }
@@ -304,17 +304,34 @@ fn case_json(config_extra: &str) -> String {
 
 #[test]
 fn unknown_config_keys_are_errors() {
-    let e = Case::from_json_str(&case_json(r#""autobalanse": true"#)).unwrap_err();
+    let e = Case::from_json_str(
+        &case_json(r#""autobalanse": true"#),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.field(), Some("config"));
     assert!(e.to_string().contains("autobalanse"));
-    let e = Case::from_json_str(&case_json(r#""hyp": {"fl_gama": 1.0}"#)).unwrap_err();
+    let e = Case::from_json_str(
+        &case_json(r#""hyp": {"fl_gama": 1.0}"#),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.field(), Some("config.hyp"));
-    let e = Case::from_json_str(&case_json(
-        r#""score": {"kind": "gaussian", "sigma": 1, "n": 2}"#,
-    ))
+    let e = Case::from_json_str(
+        &case_json(r#""score": {"kind": "gaussian", "sigma": 1, "n": 2}"#),
+        None,
+        &Limits::default(),
+    )
     .unwrap_err();
     assert_eq!(e.field(), Some("config.score"));
-    let e = Case::from_json_str(&case_json(r#""distance": "manhattan""#)).unwrap_err();
+    let e = Case::from_json_str(
+        &case_json(r#""distance": "manhattan""#),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains("manhattan") && e.to_string().contains("cell_index"),
         "{e}"
@@ -322,5 +339,5 @@ fn unknown_config_keys_are_errors() {
     // Unknown keys outside config are ignored (fixtures carry metadata).
     let text =
         case_json(r#""overlap": "max""#).replacen('{', r#"{"generator": {"torch": "x"}, "#, 1);
-    Case::from_json_str(&text).unwrap();
+    Case::from_json_str(&text, None, &Limits::default()).unwrap();
 }

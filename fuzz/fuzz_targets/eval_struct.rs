@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use ndarray::{Array2, Array5};
 use rand::RngCore;
-use soft_objectness::casegen::{Anchors, ConfigSpace, Draw, SoftLossDraw, random_config};
+use soft_objectness::internals::casegen::{Anchors, ConfigSpace, Draw, SoftLossDraw, random_config};
 use soft_objectness::{Assigner, Distance, Inputs, Overlap, Prediction};
 
 #[allow(dead_code)]

@@ -389,7 +389,7 @@ mod tests {
     use crate::assign;
     use crate::assign::matching::match_layer;
     use crate::assign::score::{CellRange, distance};
-    use crate::casegen::stem;
+    use crate::casegen::write::stem;
     use crate::eval::evaluate;
     use crate::options::{Backend, EvalOptions};
     use crate::targets::{Grid, SoftBuilder};

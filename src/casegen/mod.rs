@@ -31,7 +31,7 @@
 
 pub(crate) mod edge;
 pub(crate) mod random;
-mod write;
+pub(crate) mod write;
 
 pub use random::GenOptions;
 pub use write::{WriteOptions, write_case};

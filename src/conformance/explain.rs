@@ -156,6 +156,7 @@ fn clamped_to(first: i64, len: i64, c: usize, n: usize) -> std::ops::RangeInclus
 mod tests {
     use super::*;
     use crate::config::{Distance, Score};
+    use crate::inputs::Inputs;
 
     #[test]
     fn a_centre_cell_was_written_by_the_centre_pass() {

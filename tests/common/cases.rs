@@ -6,7 +6,7 @@
 use ndarray::{Array2, Array5};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use soft_objectness::casegen::{ConfigSpace, random_config};
+use soft_objectness::internals::casegen::{ConfigSpace, random_config};
 use soft_objectness::{Config, Inputs, Prediction};
 
 pub fn rng(seed: u64) -> StdRng {

@@ -2,7 +2,9 @@
 //! vectorised builders. Shared by the test suites and the fuzz targets (fuzz/ includes this
 //! file by path), so it uses nothing but the crate and std.
 
-use soft_objectness::{Config, EvalOptions, Evaluation, Inputs, Result, SoftBuilder, evaluate};
+use soft_objectness::{
+    Backend, Config, EvalOptions, Evaluation, Inputs, Result, SoftBuilder, evaluate,
+};
 
 /// Bitwise equality of two f64 slices, with the first difference on failure.
 pub fn assert_bits_eq(got: &[f64], want: &[f64], what: &str) {
@@ -60,10 +62,7 @@ fn with_builder(config: &Config, inputs: &Inputs, builder: SoftBuilder) -> Resul
     evaluate(
         config,
         inputs,
-        &EvalOptions {
-            builder,
-            balance: None,
-        },
+        &EvalOptions::with_backend(Backend::Cpu(builder)),
     )
 }
 
@@ -122,10 +121,8 @@ fn next_step(config: &Config, inputs: &Inputs, first: &Evaluation) -> Result<Eva
     evaluate(
         config,
         inputs,
-        &EvalOptions {
-            builder: SoftBuilder::Vectorised,
-            balance: Some(first.balance.clone()),
-        },
+        &EvalOptions::with_backend(Backend::Cpu(SoftBuilder::Vectorised))
+            .balance(first.balance.clone()),
     )
 }
 

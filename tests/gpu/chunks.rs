@@ -2,7 +2,7 @@
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use soft_objectness::default_batch::{self, Workload};
+use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::gpu::{self, GpuError, GpuLimit, testing};
 use soft_objectness::{Assigner, Config, Error, EvalOptions, Overlap, evaluate};
 
@@ -13,14 +13,16 @@ use crate::random::random_case;
 fn splitting_by_image_changes_no_target_or_gradient() {
     let Some(small) = own_ctx() else { return };
     let ctx = ctx().unwrap();
-    let (config, inputs) = default_batch::build(&Workload {
+    let (config, inputs) = default_batch::DefaultBatch {
         batch: 6,
         width: 320,
         height: 256,
         nc: 5,
         boxes_per_image: 12,
         seed: 9,
-    });
+    }
+    .build()
+    .unwrap();
     // 200 KiB: one image of the 40x32 layer per chunk (150 KiB of predictions each), five of
     // the 20x16 layer, all six of the 10x8 layer.
     small.set_binding_limit(200 * 1024);
@@ -74,14 +76,16 @@ fn two_dimensional_dispatch_changes_nothing() {
 #[test]
 fn the_same_case_twice_is_bit_identical() {
     let Some(ctx) = ctx() else { return };
-    let (config, inputs) = default_batch::build(&Workload {
+    let (config, inputs) = default_batch::DefaultBatch {
         batch: 4,
         width: 256,
         height: 256,
         nc: 10,
         boxes_per_image: 16,
         seed: 3,
-    });
+    }
+    .build()
+    .unwrap();
     for overlap in [Overlap::LastWrite, Overlap::Max] {
         let config = Config {
             overlap,

@@ -116,7 +116,7 @@ pub(crate) fn compare(
                 gl.counts, cl.counts
             ));
         }
-        let key = |r: &soft_objectness::assign::Row| (r.b, r.a, r.gj, r.gi, r.class);
+        let key = |r: &soft_objectness::internals::assign::Row| (r.b, r.a, r.gj, r.gi, r.class);
         if gl.rows.iter().map(key).ne(cl.rows.iter().map(key)) {
             return Err(format!("{name}: layer {l} rows differ"));
         }

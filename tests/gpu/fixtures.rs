@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use soft_objectness::default_batch::{self, Workload};
+use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::gpu;
 use soft_objectness::{Assigner, Case, Config, EvalOptions, evaluate};
 
@@ -20,7 +20,7 @@ fn every_fixture_matches_the_oracle() {
     let mut worst = Worst::default();
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let case = Case::load(f).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let case = Case::load(f, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         worst.merge(check(
             ctx,
             &name,
@@ -36,7 +36,7 @@ fn every_fixture_matches_the_oracle() {
 #[test]
 fn standard_workload_matches_the_oracle() {
     let Some(ctx) = ctx() else { return };
-    let (config, inputs) = default_batch::build(&Workload::standard(32));
+    let (config, inputs) = default_batch::build(&DefaultBatch::standard(32));
     let mut worst = Worst::default();
     worst.merge(check(
         ctx,

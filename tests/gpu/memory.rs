@@ -1,7 +1,7 @@
 //! Repeated evaluations reuse their buffers and do not grow memory.
 
 use soft_objectness::EvalOptions;
-use soft_objectness::default_batch::{self, Workload};
+use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::gpu;
 
 use crate::common::{ctx, own_ctx};
@@ -20,14 +20,16 @@ fn rss() -> Option<u64> {
 #[ignore = "run by a_thousand_evaluations_do_not_grow_memory in a process of its own"]
 fn memory_probe() {
     let Some(ctx) = own_ctx() else { return };
-    let (config, inputs) = default_batch::build(&Workload {
+    let (config, inputs) = default_batch::DefaultBatch {
         batch: 2,
         width: 128,
         height: 128,
         nc: 4,
         boxes_per_image: 6,
         seed: 1,
-    });
+    }
+    .build()
+    .unwrap();
     let opts = EvalOptions::default();
     let run = |n: usize| {
         for _ in 0..n {

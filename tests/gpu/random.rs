@@ -4,7 +4,7 @@ use ndarray::{Array2, Array5};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
-use soft_objectness::casegen::{ConfigSpace, random_config};
+use soft_objectness::internals::casegen::{ConfigSpace, random_config};
 use soft_objectness::{Config, EvalOptions, Inputs, Prediction};
 
 use crate::common::{Worst, check, ctx};

@@ -123,14 +123,14 @@ fn shapes_whose_element_count_overflows_or_exceeds_the_limit() {
         ..Limits::default()
     };
     let doc = with("/inputs/predictions/0/data", Some(json!([])));
-    let e = Case::from_json_str_with(&doc.to_string(), &tight, None).unwrap_err();
+    let e = Case::from_json_str(&doc.to_string(), None, &tight).unwrap_err();
     assert_error(
         &e,
         Some("inputs.predictions[0]"),
         &["112 elements exceed the limit of 100"],
     );
     let doc = with("/inputs/targets/shape", Some(json!([1_000_000_000u64, 6])));
-    let e = Case::from_json_str(&doc.to_string()).unwrap_err();
+    let e = Case::from_json_str(&doc.to_string(), None, &Limits::default()).unwrap_err();
     assert_error(
         &e,
         Some("inputs.targets"),
@@ -146,17 +146,17 @@ fn json_text_over_the_byte_limit_is_refused_before_parsing() {
         ..Limits::default()
     };
     // Refused from its length: even malformed text gets the size error, not a parse error.
-    let e = Case::from_json_str_with(&format!("{{{text}"), &tight, None).unwrap_err();
+    let e = Case::from_json_str(&format!("{{{text}"), None, &tight).unwrap_err();
     assert!(matches!(e, Error::JsonTooLarge { limit: 100, .. }), "{e:?}");
     assert!(e.to_string().contains("--max-json-bytes"), "{e}");
     // A file: refused from its size on disk, before it is read.
     let dir = scratch("json_limit");
     let path = dir.join("case.json");
     std::fs::write(&path, &text).unwrap();
-    let e = Case::load_with(&path, &tight).unwrap_err();
+    let e = Case::load(&path, &tight).unwrap_err();
     assert!(matches!(e, Error::JsonTooLarge { .. }), "{e:?}");
     assert!(e.to_string().contains("case.json"), "{e}");
-    Case::load_with(&path, &Limits::default()).unwrap();
+    Case::load(&path, &Limits::default()).unwrap();
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn a_case_file_that_is_not_utf8() {
     bytes.extend_from_slice(&[0xff, 0xfe]);
     bytes.extend_from_slice(b"\"}");
     std::fs::write(&path, bytes).unwrap();
-    let e = Case::load(&path).unwrap_err();
+    let e = Case::load(&path, &Limits::default()).unwrap_err();
     assert!(
         matches!(
             e,

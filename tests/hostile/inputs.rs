@@ -125,19 +125,13 @@ fn balance_state_must_be_finite_and_non_negative() {
         (vec![f64::INFINITY], "inf"),
         (vec![-4.0], "-4"),
     ] {
-        let opts = EvalOptions {
-            balance: Some(balance),
-            ..EvalOptions::default()
-        };
+        let opts = EvalOptions::default().balance(balance);
         let e = evaluate(&case.config, &case.inputs, &opts).unwrap_err();
         assert!(e.to_string().contains(needle), "{e}");
     }
     // A zero weight turns a layer off; with autobalance, dividing by a zero stride-16 weight
     // would give NaN, so the balance in force is kept.
-    let opts = EvalOptions {
-        balance: Some(vec![0.0]),
-        ..EvalOptions::default()
-    };
+    let opts = EvalOptions::default().balance(vec![0.0]);
     let e = evaluate(&case.config, &case.inputs, &opts).unwrap();
     assert_eq!(e.lobj, 0.0);
     let two = Config {
@@ -149,10 +143,7 @@ fn balance_state_must_be_finite_and_non_negative() {
         predictions: vec![case.inputs.predictions[0].clone(); 2],
         ..case.inputs.clone()
     };
-    let opts = EvalOptions {
-        balance: Some(vec![1.0, 0.0]),
-        ..EvalOptions::default()
-    };
+    let opts = EvalOptions::default().balance(vec![1.0, 0.0]);
     let e = evaluate(&two, &inputs, &opts).unwrap();
     assert!(
         e.balance[0].is_finite() && e.balance[1].is_finite(),
@@ -170,10 +161,7 @@ fn a_balance_that_scales_the_loss_past_f64_is_an_error_not_infinity() {
     ))
     .unwrap();
     evaluate(&case.config, &case.inputs, &EvalOptions::default()).unwrap();
-    let opts = EvalOptions {
-        balance: Some(vec![1e308]),
-        ..EvalOptions::default()
-    };
+    let opts = EvalOptions::default().balance(vec![1e308]);
     let e = evaluate(&case.config, &case.inputs, &opts).unwrap_err();
     assert!(matches!(e, Error::NonFinite { .. }), "{e:?}");
     assert!(e.to_string().contains("not a finite number"), "{e}");

@@ -69,7 +69,7 @@ fn with(ptr: &str, v: Option<Value>) -> Value {
 }
 
 fn parse(doc: &Value) -> Result<Case, Error> {
-    Case::from_json_str(&doc.to_string())
+    Case::from_json_str(&doc.to_string(), None, &Limits::default())
 }
 
 /// The error of reading `doc`, asserting its field path and that its message mentions `needles`.

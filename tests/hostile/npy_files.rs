@@ -233,14 +233,17 @@ fn npy_references_in_a_case() {
     // Valid: the same case as `base()`.
     let path = write_case(&with("/inputs/targets", Some(json!({"npy": "t.npy"}))));
     assert_eq!(
-        Case::load(&path).unwrap().inputs.targets,
+        Case::load(&path, &Limits::default())
+            .unwrap()
+            .inputs
+            .targets,
         parse(&base()).unwrap().inputs.targets
     );
     // Truncated file: an .npy error naming the file and offset.
     let bytes = std::fs::read(dir.join("t.npy")).unwrap();
     std::fs::write(dir.join("short.npy"), &bytes[..bytes.len() - 5]).unwrap();
     let path = write_case(&with("/inputs/targets", Some(json!({"npy": "short.npy"}))));
-    let e = Case::load(&path).unwrap_err();
+    let e = Case::load(&path, &Limits::default()).unwrap_err();
     assert!(
         e.to_string().starts_with("invalid .npy ") && e.to_string().contains("short.npy"),
         "{e}"
@@ -248,7 +251,7 @@ fn npy_references_in_a_case() {
     assert!(e.to_string().contains("at byte 128"), "{e}");
     // Missing file: an error naming the field that referenced it, the file and the folder rule.
     let path = write_case(&with("/inputs/targets", Some(json!({"npy": "absent.npy"}))));
-    let e = Case::load(&path).unwrap_err();
+    let e = Case::load(&path, &Limits::default()).unwrap_err();
     assert_eq!(e.field(), Some("inputs.targets.npy"), "{e}");
     assert!(
         e.to_string().contains("absent.npy") && e.to_string().contains("no such file in"),
@@ -258,7 +261,7 @@ fn npy_references_in_a_case() {
     std::fs::create_dir_all(dir.join("sub.npy")).unwrap();
     let path = write_case(&with("/inputs/targets", Some(json!({"npy": "sub.npy"}))));
     assert!(
-        Case::load(&path)
+        Case::load(&path, &Limits::default())
             .unwrap_err()
             .to_string()
             .contains("not a regular file")
@@ -266,7 +269,7 @@ fn npy_references_in_a_case() {
     // References that leave the case's folder.
     for bad in ["../t.npy", "/etc/passwd", "", "sub/../../t.npy"] {
         let path = write_case(&with("/inputs/targets", Some(json!({"npy": bad}))));
-        let e = Case::load(&path).unwrap_err();
+        let e = Case::load(&path, &Limits::default()).unwrap_err();
         assert_error(
             &e,
             Some("inputs.targets.npy"),
@@ -275,7 +278,7 @@ fn npy_references_in_a_case() {
     }
     let path = write_case(&with("/inputs/targets", Some(json!({"npy": 3}))));
     assert_error(
-        &Case::load(&path).unwrap_err(),
+        &Case::load(&path, &Limits::default()).unwrap_err(),
         Some("inputs.targets.npy"),
         &["a string"],
     );

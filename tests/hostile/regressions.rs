@@ -53,7 +53,7 @@ fn answer_npy_references_stay_inside_the_folder() {
             format!(r#"{{"loss": 1.0, "tobj": [{{"npy": "{bad}"}}]}}"#),
         )
         .unwrap();
-        let e = soft_objectness::conformance::load_answer(&answer).unwrap_err();
+        let e = soft_objectness::Answer::load(&answer, &Limits::default()).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("relative path inside"), "{bad}: {msg}");
     }
