@@ -9,14 +9,14 @@ use super::readback::{ChunkLayout, Part, U_KEY};
 use super::record::{ChunkOut, Recorded};
 use crate::config::{Assigner, Config};
 use crate::grad::{Gradient, RowGrad};
-use crate::inputs::Inputs;
+use crate::inputs::InputsView;
 use crate::loss::norm::mean;
 use crate::result::{CellClass, Counts, Evaluation, LayerResult};
 
 /// Builds the [`Evaluation`]: `words` holds each chunk's readback, then each layer's totals.
 pub(crate) fn assemble(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     plans: Vec<LayerPlan>,
     rec: &Recorded,
     words: &[Vec<u32>],

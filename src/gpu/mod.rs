@@ -100,8 +100,12 @@ mod yolov5_assign;
 
 #[cfg(feature = "gpu")]
 pub use context::GpuContext;
+#[cfg(feature = "gpu")]
+pub(crate) use run::run;
 #[cfg(not(feature = "gpu"))]
 pub use standin::GpuContext;
+#[cfg(not(feature = "gpu"))]
+pub(crate) use standin::run;
 
 /// Evaluates a case on the GPU: the same validation, the same [`Evaluation`] as
 /// [`crate::evaluate`], with f32 losses and gradients and the oracle's exact cell classes.
@@ -124,9 +128,8 @@ pub fn evaluate(
     config.validate()?;
     inputs.validate(config)?;
     let balance = crate::totals::balance_in_force(config, opts)?;
-    let ctx = match ctx {
-        Some(c) => c,
-        None => GpuContext::shared()?,
-    };
-    ctx.evaluate_validated(config, inputs, balance)
+    match ctx {
+        Some(c) => run(c, config, &inputs.view(), balance),
+        None => run(&GpuContext::shared()?, config, &inputs.view(), balance),
+    }
 }

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::box_cls::RowOut;
-use super::context::GpuContext;
+use super::context::Inner;
 use super::kernel::grid_of;
 use crate::error::{GpuError, Result};
 
@@ -99,7 +99,7 @@ impl ChunkLayout {
     }
 }
 
-impl GpuContext {
+impl Inner {
     /// Waits for the submitted work and copies `(buffer, bytes)` back as 32-bit words, every
     /// buffer mapped at once and unmapped again.
     pub(crate) fn read_back(&self, buffers: &[(wgpu::Buffer, u64)]) -> Result<Vec<Vec<u32>>> {

@@ -14,7 +14,7 @@ use super::plan::{LayerPlan, SoftHost};
 use super::soft_assign::{ScoreClasses, SoftParams, SoftRow, Term};
 use crate::config::{Config, Distance, SoftLoss};
 use crate::error::{GpuError, Result};
-use crate::inputs::Prediction;
+use crate::inputs::PredictionView;
 use crate::loss::norm::{class_targets, mean};
 use crate::targets::Grid;
 
@@ -43,14 +43,21 @@ where
     }
 }
 
-/// The predictions of images `b0..b1` of layer `l` as f32 (borrowed when already f32).
-pub(crate) fn pred_chunk(p: &Prediction, l: usize, b0: usize, b1: usize) -> Result<Cow<'_, [f32]>> {
-    let a = match p {
-        Prediction::F32(a) => return Ok(images(a.view(), b0, b1)),
-        Prediction::F64(a) => a,
+/// The predictions of images `b0..b1` of layer `l` as f32: borrowed from the caller's array
+/// when it is f32 and contiguous there, else copied (f64 values converted, refusing those that
+/// overflow f32).
+pub(crate) fn pred_chunk<'a>(
+    p: &PredictionView<'a>,
+    l: usize,
+    b0: usize,
+    b1: usize,
+) -> Result<Cow<'a, [f32]>> {
+    let a = match *p {
+        PredictionView::F32(a) => return Ok(images(a, b0, b1)),
+        PredictionView::F64(a) => a,
     };
     let first = b0 * a.len() / a.shape()[0];
-    let part = images(a.view(), b0, b1);
+    let part = images(a, b0, b1);
     let mut out = Vec::with_capacity(part.len());
     for (i, &v) in part.iter().enumerate() {
         let f = v as f32;
