@@ -7,10 +7,10 @@ use super::box_cls::RowOut;
 use super::plan::LayerPlan;
 use super::readback::{ChunkLayout, Part, U_KEY};
 use super::record::{ChunkOut, Recorded};
-use crate::config::{Assigner, Config};
+use crate::config::Config;
 use crate::grad::{Gradient, RowGrad};
 use crate::inputs::InputsView;
-use crate::loss::norm::mean;
+use crate::loss::norm::LayerSums;
 use crate::result::{CellClass, Counts, Evaluation, LayerResult};
 
 /// Builds the [`Evaluation`]: `words` holds each chunk's readback, then each layer's totals.
@@ -121,33 +121,26 @@ impl LayerWords {
         counts: Counts,
     ) -> (LayerResult, Array4<f64>, Vec<RowGrad>) {
         let grid = plan.grid;
-        let assigner = if self.soft_assigner {
-            Assigner::Soft
-        } else {
-            Assigner::Yolov5
-        };
-        let n_hard = match assigner {
-            Assigner::Soft => counts.positive + counts.negative,
-            Assigner::Yolov5 => grid.cells() as u64,
-        };
-        let n = plan.rows.len();
-        let nc = config.nc;
-        let box_sum: f64 = self.row_out.iter().map(|r| f64::from(r.box_term)).sum();
-        let cls_sum: f64 = self.row_out.iter().map(|r| f64::from(r.cls_sum)).sum();
+        let losses = LayerSums {
+            hard: self.hard_sum,
+            soft: self.soft_sum,
+            boxes: self.row_out.iter().map(|r| f64::from(r.box_term)).sum(),
+            classes: self.row_out.iter().map(|r| f64::from(r.cls_sum)).sum(),
+            counts,
+            rows: plan.rows.len(),
+            cells: grid.cells(),
+        }
+        .losses(config);
         let row_grads = self.row_grads(&plan);
         let shape = (grid.bs, grid.na, grid.ny, grid.nx);
         let layer = LayerResult {
             tobj: Array4::from_shape_vec(shape, self.tobj).expect("sized from the grid"),
             rows: plan.rows,
             counts,
-            hard_loss: mean(self.hard_sum, n_hard),
-            soft_loss: mean(self.soft_sum, counts.soft),
-            box_loss: mean(box_sum, n as u64),
-            cls_loss: if nc > 1 {
-                mean(cls_sum, (n * nc) as u64)
-            } else {
-                0.0
-            },
+            hard_loss: losses.hard,
+            soft_loss: losses.soft,
+            box_loss: losses.boxes,
+            cls_loss: losses.classes,
             ciou_alpha: self.row_out.iter().map(|r| f64::from(r.alpha)).collect(),
         };
         let obj = Array4::from_shape_vec(shape, self.gobj).expect("sized from the grid");

@@ -15,7 +15,7 @@ use super::soft_assign::{ScoreClasses, SoftParams, SoftRow, Term};
 use crate::config::{Config, Distance, SoftLoss};
 use crate::error::{GpuError, Result};
 use crate::inputs::PredictionView;
-use crate::loss::norm::{class_targets, mean};
+use crate::loss::norm::{class_targets, obj_scale, row_scales};
 use crate::targets::Grid;
 
 /// `v` as f32, refusing values that overflow or underflow (to zero or a subnormal) in f32.
@@ -128,9 +128,7 @@ impl LayerScalars {
         balance: f64,
     ) -> Result<LayerScalars> {
         let h = &config.hyp;
-        let n_rows = plan.rows.len() as u64;
-        let box_scale = mean(-h.box_gain * bs, n_rows);
-        let cls_scale = mean(h.cls * bs, n_rows * config.nc as u64);
+        let (box_scale, cls_scale) = row_scales(h, bs, plan.rows.len(), config.nc);
         let anchor = |a: usize, k: usize| {
             f32_of(
                 config.anchors[[l, a, k]],
@@ -141,7 +139,7 @@ impl LayerScalars {
             box_scale: f32_of(box_scale, "box gradient scale (box * bs / rows)")?,
             cls_scale: f32_of(cls_scale, "class gradient scale (cls * bs / (rows * nc))")?,
             obj_scale: f32_of(
-                bs * h.obj * balance,
+                obj_scale(h, bs, balance),
                 "objectness scale (bs * obj * balance)",
             )?,
             anchors: (0..plan.grid.na)
