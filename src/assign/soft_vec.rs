@@ -23,7 +23,7 @@ use ndarray::Array4;
 use rayon::prelude::*;
 
 use super::matching::Matched;
-use super::score::{self, CellRange, MAX_PAIRS, Memo, clamp_cell, sq};
+use super::score::{self, CellRange, MAX_PAIRS, Memo, Separable, clamp_cell, index_term};
 use crate::array::zeroed;
 use crate::config::{Config, Distance, Overlap};
 use crate::error::Result;
@@ -142,7 +142,8 @@ struct Scratch {
 }
 
 /// Writes one row's cells into its plane; `table` is its size's score table in `cell_index`
-/// mode (see [`Tables`]), if it has one.
+/// mode (see [`Tables`]), if it has one. Column offset outer, row offset inner (spec 4.4):
+/// clamped cells repeat, and the last write wins.
 fn fill_row(
     config: &Config,
     m: &Matched,
@@ -159,31 +160,19 @@ fn fill_row(
     if let (true, Some(t)) = (inside, table) {
         return fill_inside(config.overlap, r, grid.nx, plane, t);
     }
-    let (nx, ny) = (grid.nx as f64, grid.ny as f64);
     s.cols.clear();
     s.cols
         .extend((0..r.width).map(|dw| clamp_cell(r.gi1 + dw, grid.nx)));
     s.row_at.clear();
     s.row_at
         .extend((0..r.height).map(|dh| clamp_cell(r.gj1 + dh, grid.ny) * grid.nx));
-    s.xs.clear();
-    s.ys.clear();
-    // Column terms X(ci) and row terms Y(cj), squared, as the literal formula writes them.
-    let mut denom = 1.0;
-    match config.distance {
-        Distance::CellIndex => return fill_cell_index(config, r, plane, s, table),
-        Distance::Continuous => {
-            let (hw, hh) = (m.gw / 2.0, m.gh / 2.0);
-            s.xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / hw)));
-            s.ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / hh)));
-        }
-        Distance::Diagonal => {
-            s.xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / nx)));
-            s.ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / ny)));
-            denom = (sq(m.gw / nx) + sq(m.gh / ny)).sqrt();
-        }
+    if let Some(t) = table {
+        return fill_from_table(config.overlap, r, plane, s, t);
     }
-    let diagonal = config.distance == Distance::Diagonal;
+    // The row's column terms X(ci) and row terms Y(cj), combined per cell.
+    let distance = Separable::of(config.distance, m, r, grid);
+    distance.row_terms(r, &mut s.xs, &mut s.ys);
+    let (diagonal, denom) = (distance.denom.is_some(), distance.denom.unwrap_or(1.0));
     for (&x, &ci) in s.xs.iter().zip(&s.cols) {
         for (&y, &at) in s.ys.iter().zip(&s.row_at) {
             let mut d = (x + y).sqrt();
@@ -333,11 +322,11 @@ fn fill_table(
     debug_assert_eq!(out.len(), (2 * kx - 1) * ky as usize);
     let (hw, hh) = (w as f64 / 2.0, h as f64 / 2.0);
     xs.clear();
-    xs.extend((0..kx).map(|k| sq(k as f64 / hw)));
+    xs.extend((0..kx).map(|k| index_term(k as i64, hw)));
     let stride = 2 * kx - 1;
     let mut skips = false;
     for (iy, row) in out.chunks_exact_mut(stride).enumerate() {
-        let y = sq(iy as f64 / hh);
+        let y = index_term(iy as i64, hh);
         for (ix, &x) in xs.iter().enumerate() {
             let v = cache.get(x + y);
             skips |= v.is_nan();
@@ -425,33 +414,15 @@ impl Tables {
     }
 }
 
-/// [`fill_row`] in `cell_index` mode for a row that leaves the grid (or has no table): scores
-/// from the row's size's table, or (a box too large for one) from its column and row terms
-/// cell by cell, the same arithmetic; column offset outer, row offset inner (spec 4.4), since
-/// clamped cells repeat and the last write wins.
-fn fill_cell_index(
-    config: &Config,
-    r: &CellRange,
-    plane: &mut [f64],
-    s: &mut Scratch,
-    table: Option<Table>,
-) {
-    let (kx, ky) = extents(r);
-    if table.is_none() {
-        let (hw, hh) = (r.width as f64 / 2.0, r.height as f64 / 2.0);
-        s.xs.extend((0..kx).map(|k| sq(k as f64 / hw)));
-        s.ys.extend((0..ky).map(|k| sq(k as f64 / hh)));
-    }
+/// [`fill_row`] for a `cell_index` row that leaves the grid: its scores from its size's
+/// table by offset from the centre, cell by cell in the order of [`fill_row`].
+fn fill_from_table(overlap: Overlap, r: &CellRange, plane: &mut [f64], s: &Scratch, t: Table) {
     for (dw, &ci) in s.cols.iter().enumerate() {
         let ix = (r.gi - (r.gi1 + dw as i64)).unsigned_abs() as usize;
         for (dh, &at) in s.row_at.iter().enumerate() {
             let iy = (r.gj - (r.gj1 + dh as i64)).unsigned_abs() as usize;
-            let v = match table {
-                Some(t) => t.get(ix, iy),
-                None => score::score(config.score, (s.xs[ix] + s.ys[iy]).sqrt()),
-            };
-            if let Some(v) = v {
-                write(config.overlap, &mut plane[at + ci], v);
+            if let Some(v) = t.get(ix, iy) {
+                write(overlap, &mut plane[at + ci], v);
             }
         }
     }

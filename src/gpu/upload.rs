@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use ndarray::ArrayView5;
 
 use super::box_cls::BoxRow;
-use super::exact::{self, ClassIntervals};
+use super::exact::ClassIntervals;
 use super::obj_loss;
 use super::plan::{LayerPlan, SoftHost};
 use super::soft_assign::{ScoreClasses, SoftParams, SoftRow, Term};
+use crate::assign::score::Separable;
 use crate::config::{Config, Distance, SoftLoss};
 use crate::error::{GpuError, Result};
 use crate::inputs::PredictionView;
@@ -261,16 +262,9 @@ impl<'a> SoftRecorder<'a> {
     ) -> SoftRow {
         let grid = plan.grid;
         let (m, r) = (&soft.matched[m_i], &soft.ranges[m_i]);
-        let (nx, ny) = (grid.nx as f64, grid.ny as f64);
-        let denom = exact::row_terms(
-            self.config.distance,
-            m,
-            r,
-            nx,
-            ny,
-            &mut self.xs,
-            &mut self.ys,
-        );
+        let distance = Separable::of(self.config.distance, m, r, grid);
+        distance.row_terms(r, &mut self.xs, &mut self.ys);
+        let denom = distance.denom;
         let x_off = out.terms.len() as u32;
         out.terms.extend(self.xs.iter().map(|&v| Term::of(v)));
         let y_off = out.terms.len() as u32;
