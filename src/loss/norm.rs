@@ -31,6 +31,14 @@ pub fn class_targets(eps: f64) -> (f64, f64) {
     (1.0 - 0.5 * eps, 0.5 * eps)
 }
 
+/// The classes a row's class loss runs over (spec 5): all `nc` of them, or none when
+/// `nc <= 1` (a single class has no class loss). Every backend scores, and returns the
+/// gradients of, this many classes per row.
+#[inline]
+pub(crate) fn classes_scored(nc: usize) -> usize {
+    if nc > 1 { nc } else { 0 }
+}
+
 /// `bs * obj * balance`: a layer's objectness gain before its mean (spec 5 and 6).
 #[inline]
 pub(crate) fn obj_scale(h: &Hyp, bs: f64, balance: f64) -> f64 {
@@ -97,10 +105,10 @@ pub(crate) struct LayerLosses {
 
 impl LayerSums {
     /// The layer's losses (spec 5): each sum's mean over its set ([`hard_cells`],
-    /// [`soft_cells`], the rows, the rows times the classes), an empty set giving 0, and no
-    /// class loss when `nc <= 1`.
+    /// [`soft_cells`], the rows, the rows times [`classes_scored`]), an empty set giving 0
+    /// (so no class loss when `nc <= 1`).
     pub(crate) fn losses(&self, config: &Config) -> LayerLosses {
-        let nc = config.nc;
+        let class_terms = self.rows * classes_scored(config.nc);
         LayerLosses {
             hard: mean(
                 self.hard,
@@ -108,11 +116,7 @@ impl LayerSums {
             ),
             soft: mean(self.soft, soft_cells(config.assigner, self.counts)),
             boxes: mean(self.boxes, self.rows as u64),
-            classes: if nc > 1 {
-                mean(self.classes, (self.rows * nc) as u64)
-            } else {
-                0.0
-            },
+            classes: mean(self.classes, class_terms as u64),
         }
     }
 }

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::bce::{bce_element, sigmoid};
 use super::iou::{IouGrad, IouKind, bbox_iou_grad_of};
-use super::norm::{class_targets, row_scales};
+use super::norm::{class_targets, classes_scored, row_scales};
 use super::real::Real;
 use super::vmath::bce_slice;
 use crate::config::{Ciou, Config, Hyp};
@@ -63,9 +63,9 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
             let (ciou, xywh) =
                 box_term::<T, GRAD>(config.ciou, &ps[..4], anchor, r, alpha, box_scale);
             let mut cls = Vec::new();
-            let cls_sum = match config.nc > 1 {
-                true => class_terms::<T, GRAD>(&ps[5..], r.class, (cp, cn), h, cls_scale, &mut cls),
-                false => 0.0,
+            let cls_sum = match classes_scored(config.nc) {
+                0 => 0.0,
+                _ => class_terms::<T, GRAD>(&ps[5..], r.class, (cp, cn), h, cls_scale, &mut cls),
             };
             RowTerms {
                 ciou: ciou.value,
