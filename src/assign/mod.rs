@@ -1,13 +1,13 @@
 //! Target assignment: which cells of which layer are objects, and how much.
 //!
 //! * [`matching`]: anchor matching shared by every assigner (spec section 2).
-//! * [`yolov5`]: the baseline YOLOv5 v6.0 assigner with neighbour cells (spec section 3).
+//! * [`yolov5`]: the YOLOv5 v6.0 assigner with neighbour cells (spec section 3).
 //! * [`score`]: the soft assigner's cell ranges, distance modes and scores (spec 4.1 to 4.6).
 //! * [`soft_loop`]: the soft assigner as a plain loop, the readable reference.
 //! * [`soft_vec`]: the same rules, vectorised and parallel over `(image, anchor)` planes.
 //!
 //! Both soft builders produce bit-identical targets for every input. What they produce
-//! ([`Grid`], [`LayerTargets`], [`Row`]) lives in [`crate::targets`]; the old paths stay valid.
+//! ([`Grid`], [`LayerTargets`], [`Row`]) lives in [`crate::targets`].
 
 pub mod matching;
 pub mod score;
@@ -15,7 +15,6 @@ pub mod soft_loop;
 pub mod soft_vec;
 pub mod yolov5;
 
-pub use crate::options::SoftBuilder as Builder;
 pub use crate::targets::{Grid, LayerTargets, Row};
 
 use ndarray::ArrayView2;
@@ -125,7 +124,7 @@ pub(crate) fn build_in(
             })
             .collect();
     }
-    // The baseline assigner: a few rows per layer, cheaper in one thread.
+    // The YOLOv5 assigner: a few rows per layer, cheaper in one thread.
     Ok(grids
         .iter()
         .copied()

@@ -2,7 +2,7 @@
 //! (4.6), written exactly in the order of the spec so that every implementation rounds alike.
 
 use super::matching::Matched;
-use crate::config::{Distance, Score};
+use crate::config::{Distance, Overlap, Score};
 use crate::error::{Error, Result};
 use crate::targets::{Grid, Row};
 
@@ -327,6 +327,16 @@ impl<F: Fn(f64) -> f64> Memo<F> {
         let v = (self.f)(x);
         self.slots[slot] = (key, v);
         v
+    }
+}
+
+/// Writes score `v` into a cell under the overlap rule (spec 4.7): `last_write` replaces the
+/// cell's value, `max` keeps the larger. Both soft builders write through it.
+#[inline]
+pub(crate) fn write(overlap: Overlap, cell: &mut f64, v: f64) {
+    match overlap {
+        Overlap::LastWrite => *cell = v,
+        Overlap::Max => *cell = cell.max(v),
     }
 }
 

@@ -23,7 +23,7 @@ use ndarray::Array4;
 use rayon::prelude::*;
 
 use super::matching::Matched;
-use super::score::{self, CellRange, MAX_PAIRS, Memo, Separable, clamp_cell, index_term};
+use super::score::{self, CellRange, MAX_PAIRS, Memo, Separable, clamp_cell, index_term, write};
 use crate::array::zeroed;
 use crate::config::{Config, Distance, Overlap};
 use crate::error::Result;
@@ -208,10 +208,11 @@ fn fill_inside(overlap: Overlap, r: &CellRange, nx: usize, plane: &mut [f64], t:
                     *c = if v.is_nan() { *c } else { v };
                 }
             }
-            // `f64::max` returns the other argument when one is NaN.
+            // `f64::max` returns the other argument when one is NaN: a skipped cell keeps its
+            // value.
             Overlap::Max => {
                 for (c, &v) in cells.iter_mut().zip(run) {
-                    *c = c.max(v);
+                    write(overlap, c, v);
                 }
             }
         }
@@ -252,11 +253,10 @@ impl Table<'_> {
 
 /// The `cell_index` score tables of one layer. A row's scores depend only on its `width`,
 /// `height` and the offsets `|gi - ci|`, `|gj - cj|` (`(-k / h)^2` is `(k / h)^2` bit for bit),
-/// so all the rows of one size share one table: each of its scores is computed once (7 and 11
-/// times fewer `exp` calls than one per cell on the standard batch with 8 and 32 boxes per
-/// image). The tables of a layer share one buffer: at 32 boxes per image a layer has about a
-/// thousand sizes, most of them a few dozen entries, and one allocation each cost more than
-/// their scores. A [`crate::Workspace`] keeps the buffer between builds (see there).
+/// so all the rows of one size share one table: each of its scores is computed once, not once
+/// per cell of every row. The tables of a layer share one buffer: a layer of many boxes has
+/// hundreds of sizes, most of them a few dozen entries, and an allocation each would cost more
+/// than their scores. A [`crate::Workspace`] keeps the buffer between builds (see there).
 #[derive(Default)]
 struct Tables {
     /// Per row (matched index): its size's table (an index into `spans`), if it has one.
@@ -379,10 +379,9 @@ impl Tables {
         }
         // Scores through a memo keyed by the squared distance `s = X + Y`: the score is a
         // function of the bits of `s` alone, and the tables of one layer repeat the same `s`
-        // many times (`X = (2 ix / width)^2` is the same for every size of the same ratio; on
-        // the standard batch only a third to a half of the entries are distinct). One pass
-        // with one memo for the layer (the layers are built in parallel): split into parallel
-        // jobs with a memo each, the tables share fewer scores and took longer.
+        // many times (`X = (2 ix / width)^2` is the same for every size of the same ratio).
+        // One pass with one memo for the layer: the layers are already built in parallel, and
+        // parallel jobs with a memo each would share fewer scores.
         let kind = config.score;
         let mut cache = Memo::new(|s: f64| score::score(kind, s.sqrt()).unwrap_or(f64::NAN));
         scores.clear();
@@ -425,15 +424,6 @@ fn fill_from_table(overlap: Overlap, r: &CellRange, plane: &mut [f64], s: &Scrat
                 write(overlap, &mut plane[at + ci], v);
             }
         }
-    }
-}
-
-/// Writes `v` into a cell under the overlap rule (spec 4.7).
-#[inline]
-fn write(overlap: Overlap, cell: &mut f64, v: f64) {
-    match overlap {
-        Overlap::LastWrite => *cell = v,
-        Overlap::Max => *cell = cell.max(v),
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) use crate::totals::totals;
 use crate::workspace::Workspace;
 
 /// The quantities spec section 6 treats as constants for gradients, taken from an evaluation:
-/// CIoU's `alpha` of every row and the baseline assigner's IoU objectness targets.
+/// CIoU's `alpha` of every row and the YOLOv5 assigner's IoU objectness targets.
 ///
 /// Passing them to [`compute_with`] evaluates the loss as a function of the predictions with
 /// these held fixed, whose finite differences are exactly what the analytic gradient computes.

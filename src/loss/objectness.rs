@@ -15,7 +15,7 @@ use crate::array::zeroed;
 use crate::config::{Assigner, Config, SoftLoss};
 use crate::inputs::any_illegal;
 use crate::prefetch::{self, Hint};
-use crate::result::Counts;
+use crate::result::{CellClass, Counts};
 
 /// Cells per reduction chunk (fixed, so that sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
@@ -127,7 +127,9 @@ impl ObjPass {
         out
     }
 
-    /// Whether a cell of target `tv` is soft (spec 4.9): never under YOLOv5.
+    /// Whether a cell of target `tv` is soft: [`CellClass::of`]'s soft class (spec 4.9), written
+    /// without branches for the hot loop. Never under YOLOv5, whose targets `max(CIoU, 0)` are
+    /// positive or negative (the test below holds the two to agree).
     #[inline(always)]
     fn is_soft(&self, tv: f64) -> bool {
         self.soft_assigner & (tv != 0.0) & (tv != 1.0)
@@ -273,11 +275,10 @@ struct Scratch {
 
 /// Cells ahead whose logit is prefetched (to the L2) when the pass reads only the logits:
 /// one cache line per cell, which the hardware prefetchers, stopping at page boundaries,
-/// leave to demand misses. 256 cells (87 KB at 80 classes) ahead. With the L1 hint the pass
-/// stalled on the prefetches themselves (the L1's miss buffers full: about 40% of forward +
-/// gradient); with the L2 hint forward + gradient took 15-25% less time on one thread (an
-/// isolated gather of the logits: 0.8 ms against 3 ms). The checking pass streams every
-/// channel and needs none.
+/// leave to demand misses. 256 cells (87 KB at 80 classes) ahead. The hint is the L2's, not
+/// the L1's: this many lines in flight fill the L1's miss buffers, and the pass would then
+/// stall on the prefetches themselves (docs/performance.md has the measurements). The
+/// checking pass streams every channel and needs none.
 const PREFETCH: usize = 256;
 
 impl ObjPass {
@@ -333,5 +334,27 @@ impl ObjPass {
             soft: s.soft + p.soft,
             illegal: s.illegal | p.illegal,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `is_soft` is `CellClass::of`'s soft class for every target an assigner produces.
+    #[test]
+    fn soft_cells_are_the_cell_class_rule() {
+        let targets = [0.0, -0.0, 1.0, 0.5, 1e-300, 5e-324, 1.0 - f64::EPSILON / 2.0, 0.999];
+        for assigner in [Assigner::Soft, Assigner::Yolov5] {
+            let config = Config {
+                assigner,
+                ..Config::default()
+            };
+            let pass = ObjPass::of(&config, Counts::default(), 1, 1.0);
+            for t in targets {
+                let class = CellClass::of(t, assigner);
+                assert_eq!(pass.is_soft(t), class == CellClass::Soft, "{assigner:?} {t}");
+            }
+        }
     }
 }
