@@ -28,7 +28,11 @@ fn loss(c: &mut Criterion) {
             }
             let id = |name: &str| BenchmarkId::new(format!("{name}/{dtype}"), boxes);
             let balance = config.default_balance();
-            let targets = assign::build(&config, &inputs, SoftBuilder::Vectorised).unwrap();
+            let grids = Grid::of(&config, &inputs.view());
+            let t = inputs.targets.view();
+            let targets =
+                soft_objectness::build_targets(&config, t, &grids, SoftBuilder::Vectorised)
+                    .unwrap();
             let opts = EvalOptions::default();
             g.bench_function(id("validate"), |b| {
                 b.iter(|| inputs.validate(&config).unwrap())
@@ -52,9 +56,12 @@ fn loss(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let t = ws.build(&config, &inputs, SoftBuilder::Vectorised).unwrap();
+                        let built = ws
+                            .build_targets(&config, t, &grids, SoftBuilder::Vectorised)
+                            .unwrap();
                         let t0 = Instant::now();
-                        let e = ws.compute(&config, &inputs, t, &balance);
+                        let e =
+                            compute::compute_in(&config, &inputs.view(), built, &balance, &mut ws);
                         total += t0.elapsed();
                         ws.recycle(black_box(e));
                     }

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use soft_objectness::default_batch::DefaultBatch;
-use soft_objectness::internals::assign;
-use soft_objectness::{EvalOptions, SoftBuilder, evaluate};
+use soft_objectness::{EvalOptions, Grid, SoftBuilder, build_targets, evaluate};
 
 fn sweep(c: &mut Criterion, group: &str, points: &[DefaultBatch], key: fn(&DefaultBatch) -> usize) {
     let mut g = c.benchmark_group(group);
@@ -19,9 +18,18 @@ fn sweep(c: &mut Criterion, group: &str, points: &[DefaultBatch], key: fn(&Defau
     for w in points {
         let (config, inputs) = w.build().unwrap();
         let opts = EvalOptions::default();
+        let grids = Grid::of(&config, &inputs.view());
         g.throughput(Throughput::Elements(key(w) as u64));
         g.bench_with_input(BenchmarkId::new("soft_targets", key(w)), &(), |b, _| {
-            b.iter(|| assign::build(&config, &inputs, SoftBuilder::Vectorised).unwrap())
+            b.iter(|| {
+                build_targets(
+                    &config,
+                    inputs.targets.view(),
+                    &grids,
+                    SoftBuilder::Vectorised,
+                )
+                .unwrap()
+            })
         });
         g.bench_with_input(BenchmarkId::new("evaluate", key(w)), &(), |b, _| {
             b.iter(|| evaluate(&config, &inputs, &opts).unwrap())

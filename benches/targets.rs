@@ -26,9 +26,10 @@ fn targets(c: &mut Criterion) {
             assigner: Assigner::Yolov5,
             ..config
         };
+        let t = inputs.targets.view();
+        let grids = Grid::of(&soft, &inputs.view());
         g.bench_function(BenchmarkId::new("anchor_matching", boxes), |b| {
             b.iter(|| {
-                let grids = assign::grids(&soft, &inputs);
                 let m: Vec<_> = grids
                     .iter()
                     .enumerate()
@@ -38,20 +39,22 @@ fn targets(c: &mut Criterion) {
             })
         });
         g.bench_function(BenchmarkId::new("soft_vectorised", boxes), |b| {
-            b.iter(|| assign::build(&soft, &inputs, SoftBuilder::Vectorised).unwrap())
+            b.iter(|| build_targets(&soft, t, &grids, SoftBuilder::Vectorised).unwrap())
         });
         let mut ws = Workspace::new();
         g.bench_function(BenchmarkId::new("soft_vectorised_workspace", boxes), |b| {
             b.iter(|| {
-                let t = ws.build(&soft, &inputs, SoftBuilder::Vectorised).unwrap();
-                ws.recycle_targets(black_box(t));
+                let built = ws
+                    .build_targets(&soft, t, &grids, SoftBuilder::Vectorised)
+                    .unwrap();
+                ws.recycle_targets(black_box(built));
             })
         });
         g.bench_function(BenchmarkId::new("soft_loop", boxes), |b| {
-            b.iter(|| assign::build(&soft, &inputs, SoftBuilder::Loop).unwrap())
+            b.iter(|| build_targets(&soft, t, &grids, SoftBuilder::Loop).unwrap())
         });
         g.bench_function(BenchmarkId::new("yolov5", boxes), |b| {
-            b.iter(|| assign::build(&base, &inputs, SoftBuilder::Vectorised).unwrap())
+            b.iter(|| build_targets(&base, t, &grids, SoftBuilder::Vectorised).unwrap())
         });
     }
     g.finish();

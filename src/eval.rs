@@ -8,7 +8,7 @@ use crate::assign;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::inputs::{Inputs, InputsView, Prediction, PredictionView, validate_targets};
+use crate::inputs::{InputsView, validate_targets};
 use crate::loss::compute;
 use crate::options::{Backend, EvalOptions};
 use crate::result::Evaluation;
@@ -66,7 +66,7 @@ impl Workspace {
         let balance = opts.balance.as_deref();
         match &opts.backend {
             Backend::Cpu(builder) => evaluate_cpu(config, &inputs, *builder, balance, self),
-            Backend::Gpu(ctx) => evaluate_gpu(ctx, config, &inputs, opts),
+            Backend::Gpu(ctx) => evaluate_gpu(ctx, config, &inputs, balance),
         }
     }
 
@@ -122,26 +122,18 @@ pub(crate) fn evaluate_cpu(
     finite_or_error(checked.evaluation)
 }
 
-/// [`evaluate`] on the GPU device `ctx`.
+/// [`evaluate`] on the GPU device `ctx`: the CPU path's validation in full, then the shaders
+/// on the borrowed inputs.
 fn evaluate_gpu(
     ctx: &GpuContext,
     config: &Config,
     inputs: &InputsView,
-    opts: &EvalOptions,
+    balance: Option<&[f64]>,
 ) -> Result<Evaluation> {
-    // Until the GPU path reads borrowed inputs, it is handed an owned copy.
-    let owned = Inputs {
-        targets: inputs.targets.to_owned(),
-        predictions: inputs
-            .predictions
-            .iter()
-            .map(|p| match p {
-                PredictionView::F32(a) => Prediction::F32(a.to_owned()),
-                PredictionView::F64(a) => Prediction::F64(a.to_owned()),
-            })
-            .collect(),
-    };
-    crate::gpu::evaluate(Some(ctx), config, &owned, opts)
+    config.validate()?;
+    inputs.validate(config)?;
+    let balance = balance_in_force(config, balance)?;
+    crate::gpu::run(ctx, config, inputs, balance)
 }
 
 /// The targets of every layer from the `[nt, 6]` `targets` and the layers' grids alone (no

@@ -5,7 +5,7 @@
 
 /// The assigners' parts: anchor matching, cell ranges and scores, both soft builders.
 pub mod assign {
-    pub use crate::assign::{build, grids, matching, score, soft_loop, soft_vec, yolov5};
+    pub use crate::assign::{build_in, matching, score, soft_loop, soft_vec, yolov5};
 }
 
 /// The losses' parts: the whole loss from built targets, the IoU family.
@@ -25,5 +25,5 @@ pub mod casegen {
 /// The GPU tests' hooks (a small dispatch limit, a lost device, the emulated f64 addition).
 #[cfg(feature = "gpu")]
 pub mod gpu {
-    pub use crate::gpu::testing::{destroy_device, f64_add, set_dispatch_limit};
+    pub use crate::gpu::testing::*;
 }

@@ -27,7 +27,7 @@ pub enum Backend {
     Cpu(SoftBuilder),
     /// The f32 WGSL shaders on a GPU device (cargo feature `gpu`; docs/gpu.md), with the
     /// oracle's exact cell classes. The GPU has a builder of its own.
-    Gpu(&'static GpuContext),
+    Gpu(GpuContext),
 }
 
 impl Default for Backend {

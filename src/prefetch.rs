@@ -1,13 +1,13 @@
-//! Software prefetches for the gathers over the predictions (issue 16): hints only, they
-//! never change a result. Off x86-64 they do nothing.
+//! Software prefetches for the gathers over the predictions: hints only, they never change a
+//! result. Off x86-64 they do nothing.
 //!
 //! The loss reads one cache line per cell for its objectness logit (cells are `5 + nc`
 //! values apart: 340 bytes at 80 classes) and a few lines of each row's cell, scattered.
 //! The hardware prefetchers fetch neither in time (they stop at 4 KiB pages), so each would
-//! be a demand miss. [`line`] asks for a line ahead of its use; with [`Hint::L2`] the request
-//! is held by the L2's miss buffers, which are more than the L1's: on the machine measured
-//! (docs/performance.md, issue 16) a gather of every cell's logit prefetched to the L2 a few
-//! hundred cells ahead took a third of the time it took prefetched to the L1.
+//! be a demand miss. [`line`] asks for a line ahead of its use. With [`Hint::L2`] the request
+//! is held by the L2's miss buffers, which are more than the L1's: a gather of every cell's
+//! logit a few hundred cells ahead keeps that many lines in flight, more than the L1 can
+//! (docs/performance.md has the measurements).
 
 /// Where a prefetched line goes.
 #[derive(Clone, Copy)]

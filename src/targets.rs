@@ -125,8 +125,3 @@ pub struct LayerTargets {
     /// Rows for the box and class losses, in emission order.
     pub rows: Vec<Row>,
 }
-
-/// The grid of every layer ([`Grid::of`]).
-pub(crate) fn grids(config: &Config, inputs: &InputsView) -> Vec<Grid> {
-    Grid::of(config, inputs)
-}

@@ -6,7 +6,6 @@ mod common;
 use common::{assert_bits_eq, random_case};
 use proptest::prelude::*;
 use soft_objectness::SoftBuilder;
-use soft_objectness::internals::assign;
 use soft_objectness::{
     Assigner, Backend, Config, EvalOptions, Evaluation, Inputs, Overlap, evaluate,
 };
@@ -17,8 +16,8 @@ fn soft(mut config: Config) -> Config {
 }
 
 fn check_builders_agree(config: &Config, inputs: &Inputs) {
-    let a = assign::build(config, inputs, SoftBuilder::Loop).unwrap();
-    let b = assign::build(config, inputs, SoftBuilder::Vectorised).unwrap();
+    let a = common::targets_of(config, inputs, SoftBuilder::Loop).unwrap();
+    let b = common::targets_of(config, inputs, SoftBuilder::Vectorised).unwrap();
     assert_eq!(a.len(), b.len());
     for (l, (x, y)) in a.iter().zip(&b).enumerate() {
         assert_eq!(x.rows, y.rows, "layer {l}: matched rows differ");
@@ -55,8 +54,8 @@ proptest! {
             order.swap(i, (s >> 33) as usize % (i + 1));
         }
         let permuted = Inputs { targets: inputs.targets.select(ndarray::Axis(0), &order), ..inputs.clone() };
-        let a = assign::build(&config, &inputs, SoftBuilder::Vectorised).unwrap();
-        let b = assign::build(&config, &permuted, SoftBuilder::Loop).unwrap();
+        let a = common::targets_of(&config, &inputs, SoftBuilder::Vectorised).unwrap();
+        let b = common::targets_of(&config, &permuted, SoftBuilder::Loop).unwrap();
         for (l, (x, y)) in a.iter().zip(&b).enumerate() {
             assert_bits_eq(x.tobj.as_slice().unwrap(), y.tobj.as_slice().unwrap(), &format!("layer {l} tobj"));
         }
@@ -99,13 +98,13 @@ fn equal_cell_counts_keep_target_order() {
     );
     assert_ne!(score_a, score_b);
     for builder in [SoftBuilder::Loop, SoftBuilder::Vectorised] {
-        let t = assign::build(&config, &ab, builder).unwrap();
+        let t = common::targets_of(&config, &ab, builder).unwrap();
         assert_eq!(
             t[0].tobj[[0, 0, 3, 3]],
             score_b,
             "{builder:?}: B written last wins"
         );
-        let u = assign::build(&config, &ba, builder).unwrap();
+        let u = common::targets_of(&config, &ba, builder).unwrap();
         assert_eq!(
             u[0].tobj[[0, 0, 3, 3]],
             score_a,
@@ -116,7 +115,7 @@ fn equal_cell_counts_keep_target_order() {
             overlap: Overlap::Max,
             ..config.clone()
         };
-        let m = assign::build(&max, &ab, builder).unwrap();
+        let m = common::targets_of(&max, &ab, builder).unwrap();
         assert_eq!(m[0].tobj[[0, 0, 3, 3]], score_a.max(score_b));
     }
 }

@@ -7,7 +7,6 @@ mod common;
 
 use ndarray::{Array3, array};
 use soft_objectness::SoftBuilder;
-use soft_objectness::internals::assign;
 use soft_objectness::internals::loss::compute::{Constants, compute_with};
 use soft_objectness::internals::loss::iou::{IouKind, bbox_iou_grad, bbox_iou_grad_with};
 use soft_objectness::{
@@ -25,7 +24,7 @@ const RTOL: f64 = 1e-5;
 
 /// Loss at `inputs` with the gradient constants of the base point.
 fn frozen_loss(config: &Config, inputs: &Inputs, constants: &Constants) -> f64 {
-    let targets = assign::build(config, inputs, SoftBuilder::Loop).unwrap();
+    let targets = common::targets_of(config, inputs, SoftBuilder::Loop).unwrap();
     compute_with(
         config,
         inputs,
@@ -197,7 +196,7 @@ fn focal_label_smoothing_and_pos_weights() {
 }
 
 #[test]
-fn baseline_assigner_every_channel() {
+fn yolov5_assigner_every_channel() {
     for seed in 0..4 {
         let config = Config {
             assigner: Assigner::Yolov5,

@@ -22,56 +22,18 @@ use rayon::prelude::*;
 
 use crate::config::{Assigner, Config};
 use crate::error::Result;
-use crate::inputs::Inputs;
 use crate::targets::SoftBuilder;
 use crate::workspace::Workspace;
 
-/// The grid of every layer, from the prediction shapes ([`crate::targets::grids`]).
-pub fn grids(config: &Config, inputs: &Inputs) -> Vec<Grid> {
-    crate::targets::grids(config, &inputs.view())
-}
-
-/// Builds every layer's targets with the configured assigner. The soft assigner's layers are
-/// built concurrently (rayon); the result does not depend on the number of threads.
-///
-/// Inputs must have been validated ([`Inputs::validate`]); [`crate::evaluate`] does that.
+/// Every layer's targets for the `[nt, 6]` `targets` on the grids `grids`, with the configured
+/// assigner and the vectorised builder's `tobj` buffers taken from `ws`. The soft assigner's
+/// layers are built concurrently (rayon); the result does not depend on the number of threads.
+/// Inputs must have been validated ([`crate::build_targets`] and [`crate::evaluate`] do that).
 ///
 /// # Errors
 /// [`crate::Error::TooLarge`] when the boxes of one layer enumerate more cells than
 /// [`score::MAX_PAIRS`].
-pub fn build(config: &Config, inputs: &Inputs, builder: SoftBuilder) -> Result<Vec<LayerTargets>> {
-    Workspace::new().build(config, inputs, builder)
-}
-
-impl Workspace {
-    /// [`build`] with this workspace's buffers (the vectorised soft builder's `tobj`).
-    ///
-    /// # Errors
-    /// As [`build`].
-    pub fn build(
-        &mut self,
-        config: &Config,
-        inputs: &Inputs,
-        builder: SoftBuilder,
-    ) -> Result<Vec<LayerTargets>> {
-        let inputs = inputs.view();
-        build_in(
-            config,
-            inputs.targets,
-            &crate::targets::grids(config, &inputs),
-            builder,
-            self,
-        )
-    }
-}
-
-/// Every layer's targets for the `[nt, 6]` `targets` on the grids `grids`, with the
-/// vectorised builder's `tobj` buffers taken from `ws`; the result is bit for bit that of
-/// [`build`]. Inputs must have been validated.
-///
-/// # Errors
-/// As [`build`].
-pub(crate) fn build_in(
+pub fn build_in(
     config: &Config,
     targets: ArrayView2<f64>,
     grids: &[Grid],

@@ -2,7 +2,7 @@
 //! (4.6), written exactly in the order of the spec so that every implementation rounds alike.
 
 use super::matching::Matched;
-use crate::config::{Distance, Score};
+use crate::config::{Distance, Overlap, Score};
 use crate::error::{Error, Result};
 use crate::targets::{Grid, Row};
 
@@ -99,8 +99,8 @@ pub(crate) fn sq(x: f64) -> f64 {
     x * x
 }
 
-/// The distance `d` of cell `(cj, ci)` (unclamped) for row `m` with range `r` (spec 4.5),
-/// evaluated literally, one cell at a time: `sqrt(s) / denom` of [`distance_parts`].
+/// The distance `d` of cell `(cj, ci)` (unclamped) for row `m` with range `r` (spec 4.5), one
+/// cell at a time: `sqrt(s) / denom` of [`distance_parts`].
 pub fn distance(mode: Distance, m: &Matched, r: &CellRange, cj: i64, ci: i64, grid: Grid) -> f64 {
     let (s, denom) = distance_parts(mode, m, r, cj, ci, grid);
     s.sqrt() / denom
@@ -128,23 +128,122 @@ pub fn distance_parts(
     ci: i64,
     grid: Grid,
 ) -> (f64, f64) {
+    let (nx, ny) = (grid.nx as f64, grid.ny as f64);
     match mode {
         Distance::CellIndex => {
-            let y = (r.gj - cj) as f64 / (r.height as f64 / 2.0);
-            let x = (r.gi - ci) as f64 / (r.width as f64 / 2.0);
-            (sq(y) + sq(x), 1.0)
+            let y = index_term(r.gj - cj, r.height as f64 / 2.0);
+            (y + index_term(r.gi - ci, r.width as f64 / 2.0), 1.0)
         }
         Distance::Continuous => {
-            let x = (m.gx - ci as f64 - 0.5) / (m.gw / 2.0);
-            let y = (m.gy - cj as f64 - 0.5) / (m.gh / 2.0);
-            (sq(x) + sq(y), 1.0)
+            let x = offset_term(m.gx, ci, m.gw / 2.0);
+            (x + offset_term(m.gy, cj, m.gh / 2.0), 1.0)
         }
         Distance::Diagonal => {
-            let (nx, ny) = (grid.nx as f64, grid.ny as f64);
-            let x = (m.gx - ci as f64 - 0.5) / nx;
-            let y = (m.gy - cj as f64 - 0.5) / ny;
-            (sq(x) + sq(y), (sq(m.gw / nx) + sq(m.gh / ny)).sqrt())
+            let x = offset_term(m.gx, ci, nx);
+            (x + offset_term(m.gy, cj, ny), diagonal(m, nx, ny))
         }
+    }
+}
+
+/// `(offset / half)^2`: the `cell_index` term of a cell `offset` cells from the centre cell
+/// (spec 4.5), `half` the range's width (or height) over 2. `(-k / h)^2` is `(k / h)^2` bit for
+/// bit, so a term depends on `|offset|` alone (the vectorised builder's score tables rest on
+/// this).
+#[inline]
+pub(crate) fn index_term(offset: i64, half: f64) -> f64 {
+    sq(offset as f64 / half)
+}
+
+/// `((centre - c - 0.5) / scale)^2`: the `continuous` and `diagonal` term of column (or grid
+/// row) `c` (spec 4.5), `centre` the box centre in grid units and `scale` its half width
+/// (`continuous`) or the grid's width (`diagonal`; heights for grid rows).
+#[inline]
+fn offset_term(centre: f64, c: i64, scale: f64) -> f64 {
+    sq((centre - c as f64 - 0.5) / scale)
+}
+
+/// The `diagonal` mode's divisor (spec 4.5): the box's diagonal in units of the grid's.
+#[inline]
+fn diagonal(m: &Matched, nx: f64, ny: f64) -> f64 {
+    (sq(m.gw / nx) + sq(m.gh / ny)).sqrt()
+}
+
+/// One axis of spec 4.5's distance: the squared term of a column (or a grid row).
+#[derive(Debug, Clone, Copy)]
+enum Axis {
+    /// `cell_index`: [`index_term`] of `centre - c`, `centre` the centre cell's index.
+    Index { centre: i64, half: f64 },
+    /// `continuous` and `diagonal`: [`offset_term`].
+    Offset { centre: f64, scale: f64 },
+}
+
+impl Axis {
+    /// The terms of `first..first + n` into `out` (cleared first).
+    fn terms(self, first: i64, n: i64, out: &mut Vec<f64>) {
+        out.clear();
+        match self {
+            Axis::Index { centre, half } => {
+                out.extend((first..first + n).map(|c| index_term(centre - c, half)));
+            }
+            Axis::Offset { centre, scale } => {
+                out.extend((first..first + n).map(|c| offset_term(centre, c, scale)));
+            }
+        }
+    }
+}
+
+/// Spec 4.5's distance of one matched row in separable form: `d = sqrt(X(ci) + Y(cj))`, over
+/// `denom` in `diagonal` mode. Every mode is a sum of a column term and a row term (IEEE
+/// addition is commutative, so the sum rounds as the spec's formula does), so a row's
+/// `width` column terms and `height` row terms are computed once and combined per cell. The
+/// terms ([`index_term`], [`offset_term`], [`diagonal`]) are the ones [`distance_parts`] adds
+/// per cell for the loop builder; the vectorised builder and the GPU host (which uploads them)
+/// take a row's terms from here, so all agree bit for bit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Separable {
+    x: Axis,
+    y: Axis,
+    /// The `diagonal` mode's divisor, the box's normalised diagonal; `None` in the others.
+    pub(crate) denom: Option<f64>,
+}
+
+impl Separable {
+    /// The distance of row `m` with range `r` on `grid` in `mode`.
+    #[inline]
+    pub(crate) fn of(mode: Distance, m: &Matched, r: &CellRange, grid: Grid) -> Separable {
+        let (nx, ny) = (grid.nx as f64, grid.ny as f64);
+        let offset = |centre, scale| Axis::Offset { centre, scale };
+        match mode {
+            Distance::CellIndex => Separable {
+                x: Axis::Index {
+                    centre: r.gi,
+                    half: r.width as f64 / 2.0,
+                },
+                y: Axis::Index {
+                    centre: r.gj,
+                    half: r.height as f64 / 2.0,
+                },
+                denom: None,
+            },
+            Distance::Continuous => Separable {
+                x: offset(m.gx, m.gw / 2.0),
+                y: offset(m.gy, m.gh / 2.0),
+                denom: None,
+            },
+            Distance::Diagonal => Separable {
+                x: offset(m.gx, nx),
+                y: offset(m.gy, ny),
+                denom: Some(diagonal(m, nx, ny)),
+            },
+        }
+    }
+
+    /// The row's terms over its range `r`: `xs[dw]` of column `gi1 + dw`, `ys[dh]` of grid
+    /// row `gj1 + dh` (both cleared first), so that `xs[dw] + ys[dh]` is the `s` of
+    /// [`distance_parts`] for cell `(gj1 + dh, gi1 + dw)`, bit for bit.
+    pub(crate) fn row_terms(&self, r: &CellRange, xs: &mut Vec<f64>, ys: &mut Vec<f64>) {
+        self.x.terms(r.gi1, r.width, xs);
+        self.y.terms(r.gj1, r.height, ys);
     }
 }
 
@@ -231,6 +330,16 @@ impl<F: Fn(f64) -> f64> Memo<F> {
     }
 }
 
+/// Writes score `v` into a cell under the overlap rule (spec 4.7): `last_write` replaces the
+/// cell's value, `max` keeps the larger. Both soft builders write through it.
+#[inline]
+pub(crate) fn write(overlap: Overlap, cell: &mut f64, v: f64) {
+    match overlap {
+        Overlap::LastWrite => *cell = v,
+        Overlap::Max => *cell = cell.max(v),
+    }
+}
+
 /// Clamps a cell index to `0..n`.
 #[inline]
 pub(crate) fn clamp_cell(c: i64, n: usize) -> usize {
@@ -250,4 +359,79 @@ pub fn centre_rows(matched: &[Matched], ranges: &[CellRange], grid: Grid) -> Vec
             gxywh: [m.gx, m.gy, m.gw, m.gh],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// Spec 4.5's distance written as the spec writes it, one cell at a time.
+    fn spec_distance(mode: Distance, m: &Matched, r: &CellRange, cj: i64, ci: i64, g: Grid) -> f64 {
+        let (nx, ny) = (g.nx as f64, g.ny as f64);
+        match mode {
+            Distance::CellIndex => {
+                let y = (r.gj - cj) as f64 / (r.height as f64 / 2.0);
+                let x = (r.gi - ci) as f64 / (r.width as f64 / 2.0);
+                (y * y + x * x).sqrt()
+            }
+            Distance::Continuous => {
+                let x = (m.gx - ci as f64 - 0.5) / (m.gw / 2.0);
+                let y = (m.gy - cj as f64 - 0.5) / (m.gh / 2.0);
+                (x * x + y * y).sqrt()
+            }
+            Distance::Diagonal => {
+                let x = (m.gx - ci as f64 - 0.5) / nx;
+                let y = (m.gy - cj as f64 - 0.5) / ny;
+                let diag = ((m.gw / nx) * (m.gw / nx) + (m.gh / ny) * (m.gh / ny)).sqrt();
+                (x * x + y * y).sqrt() / diag
+            }
+        }
+    }
+
+    /// A row's separable terms, added per cell, and [`distance`] are the spec's formula bit
+    /// for bit, over random boxes in every mode (cells inside and outside the grid).
+    #[test]
+    fn separable_terms_are_the_spec_distance() {
+        let grid = Grid {
+            bs: 1,
+            na: 1,
+            ny: 13,
+            nx: 17,
+        };
+        let mut rng = StdRng::seed_from_u64(5);
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            let m = Matched {
+                b: 0,
+                class: 0,
+                a: 0,
+                gx: rng.random_range(-3.0..20.0),
+                gy: rng.random_range(-3.0..16.0),
+                gw: rng.random_range(0.1..9.0),
+                gh: rng.random_range(0.1..9.0),
+            };
+            let r = CellRange::of(&m);
+            for mode in [
+                Distance::CellIndex,
+                Distance::Continuous,
+                Distance::Diagonal,
+            ] {
+                let sep = Separable::of(mode, &m, &r, grid);
+                sep.row_terms(&r, &mut xs, &mut ys);
+                for (dw, &x) in xs.iter().enumerate() {
+                    for (dh, &y) in ys.iter().enumerate() {
+                        let (cj, ci) = (r.gj1 + dh as i64, r.gi1 + dw as i64);
+                        let want = spec_distance(mode, &m, &r, cj, ci, grid);
+                        let d = (x + y).sqrt() / sep.denom.unwrap_or(1.0);
+                        let at = format!("{mode:?} {m:?} dw {dw} dh {dh}");
+                        assert_eq!(d.to_bits(), want.to_bits(), "{at}");
+                        let one = distance(mode, &m, &r, cj, ci, grid);
+                        assert_eq!(one.to_bits(), want.to_bits(), "{at}");
+                    }
+                }
+            }
+        }
+    }
 }

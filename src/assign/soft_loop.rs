@@ -8,7 +8,7 @@ use ndarray::Array4;
 
 use super::matching::Matched;
 use super::score::{self, CellRange, clamp_cell};
-use crate::config::{Config, Distance, Overlap};
+use crate::config::{Config, Distance};
 use crate::error::Result;
 use crate::targets::{Grid, LayerTargets};
 
@@ -91,10 +91,7 @@ fn write_cells(
                     continue; // skipped (spec 4.6); no score is NaN
                 }
                 let cell = &mut plane[clamp_cell(cj, grid.ny) * grid.nx + clamp_cell(ci, grid.nx)];
-                match config.overlap {
-                    Overlap::LastWrite => *cell = s,
-                    Overlap::Max => *cell = cell.max(s),
-                }
+                score::write(config.overlap, cell, s);
             }
         }
     }

@@ -23,7 +23,7 @@ use ndarray::Array4;
 use rayon::prelude::*;
 
 use super::matching::Matched;
-use super::score::{self, CellRange, MAX_PAIRS, Memo, clamp_cell, sq};
+use super::score::{self, CellRange, MAX_PAIRS, Memo, Separable, clamp_cell, index_term, write};
 use crate::array::zeroed;
 use crate::config::{Config, Distance, Overlap};
 use crate::error::Result;
@@ -142,7 +142,8 @@ struct Scratch {
 }
 
 /// Writes one row's cells into its plane; `table` is its size's score table in `cell_index`
-/// mode (see [`Tables`]), if it has one.
+/// mode (see [`Tables`]), if it has one. Column offset outer, row offset inner (spec 4.4):
+/// clamped cells repeat, and the last write wins.
 fn fill_row(
     config: &Config,
     m: &Matched,
@@ -159,31 +160,19 @@ fn fill_row(
     if let (true, Some(t)) = (inside, table) {
         return fill_inside(config.overlap, r, grid.nx, plane, t);
     }
-    let (nx, ny) = (grid.nx as f64, grid.ny as f64);
     s.cols.clear();
     s.cols
         .extend((0..r.width).map(|dw| clamp_cell(r.gi1 + dw, grid.nx)));
     s.row_at.clear();
     s.row_at
         .extend((0..r.height).map(|dh| clamp_cell(r.gj1 + dh, grid.ny) * grid.nx));
-    s.xs.clear();
-    s.ys.clear();
-    // Column terms X(ci) and row terms Y(cj), squared, as the literal formula writes them.
-    let mut denom = 1.0;
-    match config.distance {
-        Distance::CellIndex => return fill_cell_index(config, r, plane, s, table),
-        Distance::Continuous => {
-            let (hw, hh) = (m.gw / 2.0, m.gh / 2.0);
-            s.xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / hw)));
-            s.ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / hh)));
-        }
-        Distance::Diagonal => {
-            s.xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / nx)));
-            s.ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / ny)));
-            denom = (sq(m.gw / nx) + sq(m.gh / ny)).sqrt();
-        }
+    if let Some(t) = table {
+        return fill_from_table(config.overlap, r, plane, s, t);
     }
-    let diagonal = config.distance == Distance::Diagonal;
+    // The row's column terms X(ci) and row terms Y(cj), combined per cell.
+    let distance = Separable::of(config.distance, m, r, grid);
+    distance.row_terms(r, &mut s.xs, &mut s.ys);
+    let (diagonal, denom) = (distance.denom.is_some(), distance.denom.unwrap_or(1.0));
     for (&x, &ci) in s.xs.iter().zip(&s.cols) {
         for (&y, &at) in s.ys.iter().zip(&s.row_at) {
             let mut d = (x + y).sqrt();
@@ -219,10 +208,11 @@ fn fill_inside(overlap: Overlap, r: &CellRange, nx: usize, plane: &mut [f64], t:
                     *c = if v.is_nan() { *c } else { v };
                 }
             }
-            // `f64::max` returns the other argument when one is NaN.
+            // `f64::max` returns the other argument when one is NaN: a skipped cell keeps its
+            // value.
             Overlap::Max => {
                 for (c, &v) in cells.iter_mut().zip(run) {
-                    *c = c.max(v);
+                    write(overlap, c, v);
                 }
             }
         }
@@ -263,11 +253,10 @@ impl Table<'_> {
 
 /// The `cell_index` score tables of one layer. A row's scores depend only on its `width`,
 /// `height` and the offsets `|gi - ci|`, `|gj - cj|` (`(-k / h)^2` is `(k / h)^2` bit for bit),
-/// so all the rows of one size share one table: each of its scores is computed once (7 and 11
-/// times fewer `exp` calls than one per cell on the standard batch with 8 and 32 boxes per
-/// image). The tables of a layer share one buffer: at 32 boxes per image a layer has about a
-/// thousand sizes, most of them a few dozen entries, and one allocation each cost more than
-/// their scores. A [`crate::Workspace`] keeps the buffer between builds (see there).
+/// so all the rows of one size share one table: each of its scores is computed once, not once
+/// per cell of every row. The tables of a layer share one buffer: a layer of many boxes has
+/// hundreds of sizes, most of them a few dozen entries, and an allocation each would cost more
+/// than their scores. A [`crate::Workspace`] keeps the buffer between builds (see there).
 #[derive(Default)]
 struct Tables {
     /// Per row (matched index): its size's table (an index into `spans`), if it has one.
@@ -333,11 +322,11 @@ fn fill_table(
     debug_assert_eq!(out.len(), (2 * kx - 1) * ky as usize);
     let (hw, hh) = (w as f64 / 2.0, h as f64 / 2.0);
     xs.clear();
-    xs.extend((0..kx).map(|k| sq(k as f64 / hw)));
+    xs.extend((0..kx).map(|k| index_term(k as i64, hw)));
     let stride = 2 * kx - 1;
     let mut skips = false;
     for (iy, row) in out.chunks_exact_mut(stride).enumerate() {
-        let y = sq(iy as f64 / hh);
+        let y = index_term(iy as i64, hh);
         for (ix, &x) in xs.iter().enumerate() {
             let v = cache.get(x + y);
             skips |= v.is_nan();
@@ -390,10 +379,9 @@ impl Tables {
         }
         // Scores through a memo keyed by the squared distance `s = X + Y`: the score is a
         // function of the bits of `s` alone, and the tables of one layer repeat the same `s`
-        // many times (`X = (2 ix / width)^2` is the same for every size of the same ratio; on
-        // the standard batch only a third to a half of the entries are distinct). One pass
-        // with one memo for the layer (the layers are built in parallel): split into parallel
-        // jobs with a memo each, the tables share fewer scores and took longer.
+        // many times (`X = (2 ix / width)^2` is the same for every size of the same ratio).
+        // One pass with one memo for the layer: the layers are already built in parallel, and
+        // parallel jobs with a memo each would share fewer scores.
         let kind = config.score;
         let mut cache = Memo::new(|s: f64| score::score(kind, s.sqrt()).unwrap_or(f64::NAN));
         scores.clear();
@@ -425,44 +413,17 @@ impl Tables {
     }
 }
 
-/// [`fill_row`] in `cell_index` mode for a row that leaves the grid (or has no table): scores
-/// from the row's size's table, or (a box too large for one) from its column and row terms
-/// cell by cell, the same arithmetic; column offset outer, row offset inner (spec 4.4), since
-/// clamped cells repeat and the last write wins.
-fn fill_cell_index(
-    config: &Config,
-    r: &CellRange,
-    plane: &mut [f64],
-    s: &mut Scratch,
-    table: Option<Table>,
-) {
-    let (kx, ky) = extents(r);
-    if table.is_none() {
-        let (hw, hh) = (r.width as f64 / 2.0, r.height as f64 / 2.0);
-        s.xs.extend((0..kx).map(|k| sq(k as f64 / hw)));
-        s.ys.extend((0..ky).map(|k| sq(k as f64 / hh)));
-    }
+/// [`fill_row`] for a `cell_index` row that leaves the grid: its scores from its size's
+/// table by offset from the centre, cell by cell in the order of [`fill_row`].
+fn fill_from_table(overlap: Overlap, r: &CellRange, plane: &mut [f64], s: &Scratch, t: Table) {
     for (dw, &ci) in s.cols.iter().enumerate() {
         let ix = (r.gi - (r.gi1 + dw as i64)).unsigned_abs() as usize;
         for (dh, &at) in s.row_at.iter().enumerate() {
             let iy = (r.gj - (r.gj1 + dh as i64)).unsigned_abs() as usize;
-            let v = match table {
-                Some(t) => t.get(ix, iy),
-                None => score::score(config.score, (s.xs[ix] + s.ys[iy]).sqrt()),
-            };
-            if let Some(v) = v {
-                write(config.overlap, &mut plane[at + ci], v);
+            if let Some(v) = t.get(ix, iy) {
+                write(overlap, &mut plane[at + ci], v);
             }
         }
-    }
-}
-
-/// Writes `v` into a cell under the overlap rule (spec 4.7).
-#[inline]
-fn write(overlap: Overlap, cell: &mut f64, v: f64) {
-    match overlap {
-        Overlap::LastWrite => *cell = v,
-        Overlap::Max => *cell = cell.max(v),
     }
 }
 

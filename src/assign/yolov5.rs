@@ -1,4 +1,4 @@
-//! The baseline YOLOv5 v6.0 assigner (spec section 3): the centre cell plus up to two
+//! The YOLOv5 v6.0 assigner (spec section 3): the centre cell plus up to two
 //! neighbour cells per matched row, chosen by which half of its cell the centre lies in.
 
 use ndarray::Array4;
@@ -11,7 +11,7 @@ const G: f64 = 0.5;
 
 /// Emits the rows of one layer in the five blocks of spec section 3: every matched row at
 /// offset `(0, 0)`, then those with `j` (`(0.5, 0)`), `k` (`(0, 0.5)`), `l` (`(-0.5, 0)`) and
-/// `m` (`(0, -0.5)`). `tobj` is left at zero: the baseline target is the IoU of each row's
+/// `m` (`(0, -0.5)`). `tobj` is left at zero: the YOLOv5 target is the IoU of each row's
 /// prediction, written by the loss.
 pub fn build_layer(matched: &[Matched], grid: Grid) -> LayerTargets {
     let (nx, ny) = (grid.nx as f64, grid.ny as f64);

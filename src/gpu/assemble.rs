@@ -7,16 +7,16 @@ use super::box_cls::RowOut;
 use super::plan::LayerPlan;
 use super::readback::{ChunkLayout, Part, U_KEY};
 use super::record::{ChunkOut, Recorded};
-use crate::config::{Assigner, Config};
+use crate::config::Config;
 use crate::grad::{Gradient, RowGrad};
-use crate::inputs::Inputs;
-use crate::loss::norm::mean;
+use crate::inputs::InputsView;
+use crate::loss::norm::{LayerSums, classes_scored};
 use crate::result::{CellClass, Counts, Evaluation, LayerResult};
 
 /// Builds the [`Evaluation`]: `words` holds each chunk's readback, then each layer's totals.
 pub(crate) fn assemble(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     plans: Vec<LayerPlan>,
     rec: &Recorded,
     words: &[Vec<u32>],
@@ -54,7 +54,8 @@ fn counts_of(t: &[u32]) -> Counts {
 
 /// One layer's results gathered from its chunks.
 struct LayerWords {
-    nc: usize,
+    /// Class gradients per row ([`classes_scored`]).
+    classes: usize,
     image_cells: usize,
     soft_assigner: bool,
     tobj: Vec<f64>,
@@ -69,8 +70,9 @@ impl LayerWords {
     fn new(plan: &LayerPlan, nc: usize) -> LayerWords {
         let grid = plan.grid;
         let rows = plan.rows.len();
+        let classes = classes_scored(nc);
         LayerWords {
-            nc,
+            classes,
             image_cells: grid.na * grid.ny * grid.nx,
             soft_assigner: plan.soft.is_some(),
             tobj: vec![0.0; grid.cells()],
@@ -78,7 +80,7 @@ impl LayerWords {
             hard_sum: 0.0,
             soft_sum: 0.0,
             row_out: vec![RowOut::default(); rows],
-            cls_grad: vec![0.0; if nc > 1 { rows * nc } else { 0 }],
+            cls_grad: vec![0.0; rows * classes],
         }
     }
 
@@ -106,9 +108,9 @@ impl LayerWords {
         let cls = &w[layout.words(Part::ClsGrad)];
         for (j, &i) in ch.row_ids.iter().enumerate() {
             self.row_out[i] = outs[j];
-            let nc = layout.classes as usize;
-            for c in 0..nc {
-                self.cls_grad[i * nc + c] = f32::from_bits(cls[j * nc + c]);
+            let k = layout.classes as usize;
+            for c in 0..k {
+                self.cls_grad[i * k + c] = f32::from_bits(cls[j * k + c]);
             }
         }
     }
@@ -121,33 +123,26 @@ impl LayerWords {
         counts: Counts,
     ) -> (LayerResult, Array4<f64>, Vec<RowGrad>) {
         let grid = plan.grid;
-        let assigner = if self.soft_assigner {
-            Assigner::Soft
-        } else {
-            Assigner::Yolov5
-        };
-        let n_hard = match assigner {
-            Assigner::Soft => counts.positive + counts.negative,
-            Assigner::Yolov5 => grid.cells() as u64,
-        };
-        let n = plan.rows.len();
-        let nc = config.nc;
-        let box_sum: f64 = self.row_out.iter().map(|r| f64::from(r.box_term)).sum();
-        let cls_sum: f64 = self.row_out.iter().map(|r| f64::from(r.cls_sum)).sum();
+        let losses = LayerSums {
+            hard: self.hard_sum,
+            soft: self.soft_sum,
+            boxes: self.row_out.iter().map(|r| f64::from(r.box_term)).sum(),
+            classes: self.row_out.iter().map(|r| f64::from(r.cls_sum)).sum(),
+            counts,
+            rows: plan.rows.len(),
+            cells: grid.cells(),
+        }
+        .losses(config);
         let row_grads = self.row_grads(&plan);
         let shape = (grid.bs, grid.na, grid.ny, grid.nx);
         let layer = LayerResult {
             tobj: Array4::from_shape_vec(shape, self.tobj).expect("sized from the grid"),
             rows: plan.rows,
             counts,
-            hard_loss: mean(self.hard_sum, n_hard),
-            soft_loss: mean(self.soft_sum, counts.soft),
-            box_loss: mean(box_sum, n as u64),
-            cls_loss: if nc > 1 {
-                mean(cls_sum, (n * nc) as u64)
-            } else {
-                0.0
-            },
+            hard_loss: losses.hard,
+            soft_loss: losses.soft,
+            box_loss: losses.boxes,
+            cls_loss: losses.classes,
             ciou_alpha: self.row_out.iter().map(|r| f64::from(r.alpha)).collect(),
         };
         let obj = Array4::from_shape_vec(shape, self.gobj).expect("sized from the grid");
@@ -155,7 +150,7 @@ impl LayerWords {
     }
 
     fn row_grads(&self, plan: &LayerPlan) -> Vec<RowGrad> {
-        let nc = self.nc;
+        let k = self.classes;
         plan.rows
             .iter()
             .enumerate()
@@ -165,14 +160,10 @@ impl LayerWords {
                 gj: r.gj,
                 gi: r.gi,
                 xywh: self.row_out[i].grad.map(f64::from),
-                cls: if nc > 1 {
-                    self.cls_grad[i * nc..(i + 1) * nc]
-                        .iter()
-                        .map(|&g| f64::from(g))
-                        .collect()
-                } else {
-                    Vec::new()
-                },
+                cls: self.cls_grad[i * k..(i + 1) * k]
+                    .iter()
+                    .map(|&g| f64::from(g))
+                    .collect(),
             })
             .collect()
     }

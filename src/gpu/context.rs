@@ -15,10 +15,18 @@ use crate::error::{GpuError, Result};
 
 /// A GPU device with the compiled kernels and a pool of reusable buffers.
 ///
-/// Create one per process (or use [`GpuContext::shared`]) and pass it to
-/// [`evaluate`](super::evaluate); it is `Send + Sync`, and evaluations on one context run one at
+/// A handle: cloning it is cheap and every clone uses the same device, kernels and buffers.
+/// Open one per process (or use [`GpuContext::shared`]) and pass it to
+/// [`evaluate`](super::evaluate); it is `Send + Sync`, and evaluations on one device run one at
 /// a time.
+#[derive(Clone)]
 pub struct GpuContext {
+    inner: Arc<Inner>,
+}
+
+/// What a [`GpuContext`] handle shares: the device, its queue and limits, the compiled kernels,
+/// the buffer pool and the device's health.
+pub(crate) struct Inner {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
@@ -32,7 +40,7 @@ pub struct GpuContext {
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuContext")
-            .field("adapter", &self.info.name)
+            .field("adapter", &self.inner.info.name)
             .finish_non_exhaustive()
     }
 }
@@ -146,19 +154,24 @@ impl GpuContext {
         pollster::block_on(Self::open())
     }
 
-    /// The process-wide context, created on first use; later calls return the same one (or
-    /// the same error).
+    /// A handle to the process-wide context, opened on first use; later calls return a handle
+    /// to the same device (or the same error).
     ///
     /// # Errors
     /// As [`GpuContext::new`].
-    pub fn shared() -> Result<&'static GpuContext> {
+    pub fn shared() -> Result<GpuContext> {
         let opened = SHARED.get_or_init(|| {
             GpuContext::new().map_err(|e| match e {
                 crate::Error::Gpu(g) => g,
                 other => GpuError::wgpu("opening the device", other),
             })
         });
-        Ok(opened.as_ref().map_err(Clone::clone)?)
+        Ok(opened.clone()?)
+    }
+
+    /// The device this handle shares.
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
     }
 
     async fn open() -> Result<GpuContext> {
@@ -188,7 +201,7 @@ impl GpuContext {
             binding_limit: device_binding_max(&limits),
             max_per_dim: limits.max_compute_workgroups_per_dimension,
         };
-        Ok(GpuContext {
+        let inner = Inner {
             device,
             queue,
             info,
@@ -197,6 +210,9 @@ impl GpuContext {
             state: Mutex::new(state),
             lost,
             uncaptured,
+        };
+        Ok(GpuContext {
+            inner: Arc::new(inner),
         })
     }
 
@@ -204,46 +220,54 @@ impl GpuContext {
     pub fn adapter(&self) -> String {
         format!(
             "{:?} ({:?}, {:?})",
-            self.info.name, self.info.backend, self.info.device_type
+            self.inner.info.name, self.inner.info.backend, self.inner.info.device_type
         )
     }
 
     /// The largest storage binding a chunk may use, in bytes (the device's limit unless
     /// lowered with [`GpuContext::set_binding_limit`]).
     pub fn binding_limit(&self) -> u64 {
-        self.lock().map(|s| s.binding_limit).unwrap_or(0)
+        self.inner.binding_limit()
     }
 
     /// Lowers (or restores, up to the device's limit) the largest storage binding a chunk
     /// may use, so that inputs are split into more chunks of images; for tests of the
     /// splitting and for devices shared with other work.
     pub fn set_binding_limit(&self, bytes: u64) {
-        let device_max = device_binding_max(&self.limits);
-        if let Ok(mut s) = self.lock() {
+        let device_max = device_binding_max(&self.inner.limits);
+        if let Ok(mut s) = self.inner.lock() {
             s.binding_limit = (bytes - bytes % 256).clamp(256, device_max);
         }
     }
 
     /// Lowers (or restores, up to the device's limit) the workgroups per dispatch dimension.
     pub(crate) fn set_dispatch_limit(&self, workgroups: u32) {
-        let device_max = self.limits.max_compute_workgroups_per_dimension;
-        if let Ok(mut s) = self.lock() {
+        let device_max = self.inner.limits.max_compute_workgroups_per_dimension;
+        if let Ok(mut s) = self.inner.lock() {
             s.max_per_dim = workgroups.clamp(1, device_max);
         }
     }
 
     /// Bytes and count of the buffers kept for reuse between evaluations.
     pub fn pooled(&self) -> (u64, usize) {
-        self.lock()
+        self.inner
+            .lock()
             .map(|s| (s.pool.bytes(), s.pool.len()))
             .unwrap_or((0, 0))
     }
 
     /// Releases every buffer kept for reuse (the next evaluation allocates afresh).
     pub fn release_buffers(&self) {
-        if let Ok(mut s) = self.lock() {
+        if let Ok(mut s) = self.inner.lock() {
             s.pool.clear();
         }
+    }
+}
+
+impl Inner {
+    /// The largest storage binding a chunk may use, in bytes.
+    pub(crate) fn binding_limit(&self) -> u64 {
+        self.lock().map(|s| s.binding_limit).unwrap_or(0)
     }
 
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, State>> {

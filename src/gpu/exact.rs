@@ -1,19 +1,17 @@
 //! How the f32 shaders classify soft-assigner cells exactly as the f64 oracle does.
 //!
 //! Every distance mode is separable: `d = sqrt(X(column) + Y(row))` (over a per-row constant in
-//! `diagonal` mode), the form the vectorised builder evaluates. The host computes a row's
-//! `width` column terms and `height` row terms in f64, with the very expressions of
-//! [`crate::assign::soft_vec`] (O(width + height) per row), and uploads their bit patterns. The
-//! shader adds `X + Y` in emulated f64 (`shaders/f64.wgsl`), which gives the oracle's `S` bit for
+//! `diagonal` mode). The host takes a row's `width` column terms and `height` row terms in f64
+//! from [`crate::assign::score::Separable`], the terms both CPU builders use (O(width + height)
+//! per row), and uploads their bit patterns. The shader adds `X + Y` in emulated f64 (`shaders/f64.wgsl`), which gives the oracle's `S` bit for
 //! bit. The oracle's class of the cell (skipped, exactly 0, exactly 1, or soft) is a function of
 //! `S` alone, and a piecewise monotone one, so it is a handful of closed intervals of `S`,
 //! found here by bisection over the f64 bit patterns with the oracle's own [`score::score`].
 //! The shader compares `S` with the intervals; only a soft score is computed in f32, and it is
 //! clamped into `[MIN_NORMAL, 1 - 2^-24]` so that it stays soft.
 
-use crate::assign::matching::Matched;
-use crate::assign::score::{self, CellRange, sq};
-use crate::config::{Assigner, Distance, Score};
+use crate::assign::score;
+use crate::config::{Assigner, Score};
 use crate::result::CellClass;
 
 const SKIP: Option<CellClass> = None;
@@ -215,41 +213,6 @@ impl ClassIntervals {
     }
 }
 
-/// A row's separable distance terms: `xs[dw]` for its columns, `ys[dh]` for its rows, and the
-/// `diagonal` mode's denominator. The expressions are those of the vectorised builder, so
-/// `xs[dw] + ys[dh]` is bit for bit the oracle's `S` of cell `(dh, dw)`.
-pub(crate) fn row_terms(
-    mode: Distance,
-    m: &Matched,
-    r: &CellRange,
-    nx: f64,
-    ny: f64,
-    xs: &mut Vec<f64>,
-    ys: &mut Vec<f64>,
-) -> Option<f64> {
-    xs.clear();
-    ys.clear();
-    match mode {
-        Distance::CellIndex => {
-            let (hw, hh) = (r.width as f64 / 2.0, r.height as f64 / 2.0);
-            xs.extend((0..r.width).map(|dw| sq((r.gi - (r.gi1 + dw)) as f64 / hw)));
-            ys.extend((0..r.height).map(|dh| sq((r.gj - (r.gj1 + dh)) as f64 / hh)));
-            None
-        }
-        Distance::Continuous => {
-            let (hw, hh) = (m.gw / 2.0, m.gh / 2.0);
-            xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / hw)));
-            ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / hh)));
-            None
-        }
-        Distance::Diagonal => {
-            xs.extend((0..r.width).map(|dw| sq((m.gx - (r.gi1 + dw) as f64 - 0.5) / nx)));
-            ys.extend((0..r.height).map(|dh| sq((m.gy - (r.gj1 + dh) as f64 - 0.5) / ny)));
-            Some((sq(m.gw / nx) + sq(m.gh / ny)).sqrt())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,58 +292,5 @@ mod tests {
         assert_eq!(g.classify(2000f64.to_bits()), ZERO);
         assert_eq!(g.classify(1e-300f64.to_bits()), ONE);
         assert_eq!(g.classify(2f64.to_bits()), SOFT);
-    }
-
-    #[test]
-    fn terms_sum_to_the_oracle_distance() {
-        let grid = crate::targets::Grid {
-            bs: 1,
-            na: 1,
-            ny: 13,
-            nx: 17,
-        };
-        let mut rng = StdRng::seed_from_u64(5);
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
-        for _ in 0..200 {
-            let m = Matched {
-                b: 0,
-                class: 0,
-                a: 0,
-                gx: rng.random_range(-3.0..20.0),
-                gy: rng.random_range(-3.0..16.0),
-                gw: rng.random_range(0.1..9.0),
-                gh: rng.random_range(0.1..9.0),
-            };
-            let r = CellRange::of(&m);
-            for mode in [
-                Distance::CellIndex,
-                Distance::Continuous,
-                Distance::Diagonal,
-            ] {
-                let denom = row_terms(
-                    mode,
-                    &m,
-                    &r,
-                    grid.nx as f64,
-                    grid.ny as f64,
-                    &mut xs,
-                    &mut ys,
-                );
-                for dw in 0..r.width {
-                    for dh in 0..r.height {
-                        let mut d = (xs[dw as usize] + ys[dh as usize]).sqrt();
-                        if let Some(q) = denom {
-                            d /= q;
-                        }
-                        let want = score::distance(mode, &m, &r, r.gj1 + dh, r.gi1 + dw, grid);
-                        assert_eq!(
-                            d.to_bits(),
-                            want.to_bits(),
-                            "{mode:?} {m:?} dw {dw} dh {dh}"
-                        );
-                    }
-                }
-            }
-        }
     }
 }

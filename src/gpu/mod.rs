@@ -27,19 +27,24 @@
 //! as on the CPU path before anything is dispatched.
 //!
 //! Everything here needs the cargo feature `gpu`. Without it the same API exists and every
-//! entry point answers [`GpuError::NotCompiled`].
+//! entry point answers [`GpuError::NotCompiled`](crate::GpuError::NotCompiled).
+//!
+//! An evaluation runs here when its options name a [`GpuContext`] as the backend
+//! ([`Backend::Gpu`](crate::Backend::Gpu)); [`Backend::gpu`](crate::Backend::gpu) takes the
+//! process-wide one.
 //!
 //! ```
-//! use soft_objectness::{gpu, Config, EvalOptions, Inputs, Prediction, Error};
+//! use soft_objectness::{evaluate, Backend, Config, EvalOptions, Inputs, Prediction, Error};
 //! use ndarray::{array, Array5};
 //! let config = Config { nc: 2, anchors: ndarray::Array3::from_elem((1, 1, 2), 3.0), ..Config::default() };
 //! let inputs = Inputs {
 //!     targets: array![[0.0, 1.0, 0.40, 0.55, 0.43, 0.30]],
 //!     predictions: vec![Prediction::F32(Array5::zeros((1, 1, 8, 8, 7)))],
 //! };
-//! match gpu::evaluate(None, &config, &inputs, &EvalOptions::default()) {
-//!     Ok(e) => {
-//!         let cpu = soft_objectness::evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
+//! match Backend::gpu() {
+//!     Ok(gpu) => {
+//!         let e = evaluate(&config, &inputs, &EvalOptions::with_backend(gpu)).unwrap();
+//!         let cpu = evaluate(&config, &inputs, &EvalOptions::default()).unwrap();
 //!         assert_eq!(e.layers[0].counts, cpu.layers[0].counts);
 //!         assert!((e.loss - cpu.loss).abs() <= 2e-5 * cpu.loss);
 //!     }
@@ -49,13 +54,7 @@
 //! }
 //! ```
 
-use crate::config::Config;
-use crate::error::Result;
-use crate::inputs::Inputs;
-use crate::options::EvalOptions;
-use crate::result::Evaluation;
-
-pub use crate::error::{GpuError, GpuLimit, NO_ADAPTER_HELP};
+pub use crate::error::NO_ADAPTER_HELP;
 
 #[cfg(feature = "gpu")]
 mod assemble;
@@ -92,7 +91,7 @@ mod soft_assign;
 #[cfg(not(feature = "gpu"))]
 mod standin;
 #[cfg(feature = "gpu")]
-pub mod testing;
+pub(crate) mod testing;
 #[cfg(feature = "gpu")]
 mod upload;
 #[cfg(feature = "gpu")]
@@ -100,33 +99,9 @@ mod yolov5_assign;
 
 #[cfg(feature = "gpu")]
 pub use context::GpuContext;
+#[cfg(feature = "gpu")]
+pub(crate) use run::run;
 #[cfg(not(feature = "gpu"))]
 pub use standin::GpuContext;
-
-/// Evaluates a case on the GPU: the same validation, the same [`Evaluation`] as
-/// [`crate::evaluate`], with f32 losses and gradients and the oracle's exact cell classes.
-///
-/// `ctx` is the device to use; `None` uses a process-wide one created on first use
-/// ([`GpuContext::shared`]). `opts.builder` is ignored (the GPU has its own builder);
-/// `opts.balance` is honoured.
-///
-/// # Errors
-/// Every validation error of [`crate::evaluate`] (before any device work), then
-/// [`Error::Gpu`](crate::Error::Gpu) with a [`GpuError`]: no adapter is found, the build lacks
-/// the `gpu` feature, an input does not fit the device's buffer limits even split by image, a
-/// value is outside the f32 range, or the device reports an error or is lost.
-pub fn evaluate(
-    ctx: Option<&GpuContext>,
-    config: &Config,
-    inputs: &Inputs,
-    opts: &EvalOptions,
-) -> Result<Evaluation> {
-    config.validate()?;
-    inputs.validate(config)?;
-    let balance = crate::totals::balance_in_force(config, opts.balance.as_deref())?;
-    let ctx = match ctx {
-        Some(c) => c,
-        None => GpuContext::shared()?,
-    };
-    ctx.evaluate_validated(config, inputs, balance)
-}
+#[cfg(not(feature = "gpu"))]
+pub(crate) use standin::run;

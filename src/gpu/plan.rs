@@ -10,7 +10,7 @@ use crate::assign::score::{self, CellRange};
 use crate::assign::yolov5;
 use crate::config::{Assigner, Config};
 use crate::error::{GpuError, GpuLimit, Result};
-use crate::inputs::Inputs;
+use crate::inputs::InputsView;
 use crate::targets::{Grid, Row};
 
 const SOFT_ROW_BYTES: u64 = std::mem::size_of::<SoftRow>() as u64;
@@ -158,11 +158,11 @@ fn plan_chunks(
 /// The rows of a layer and, for the soft assigner, its host data: the CPU path's functions.
 fn rows_of(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     l: usize,
     grid: Grid,
 ) -> Result<(Vec<Row>, Option<SoftHost>)> {
-    let matched = matching::match_layer(config, inputs.targets.view(), l, grid);
+    let matched = matching::match_layer(config, inputs.targets, l, grid);
     Ok(match config.assigner {
         Assigner::Soft => {
             let (ranges, order) = score::ranges_and_order(&matched)?;
@@ -196,7 +196,7 @@ fn loads_of(grid: Grid, rows: &[Row], soft: Option<&SoftHost>) -> Vec<ImageLoad>
 /// The plan of one layer.
 fn plan_layer(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     l: usize,
     grid: Grid,
     limits: BufferLimits,
@@ -230,10 +230,10 @@ fn plan_layer(
 /// The plan of every layer.
 pub(crate) fn plan(
     config: &Config,
-    inputs: &Inputs,
+    inputs: &InputsView,
     limits: BufferLimits,
 ) -> Result<Vec<LayerPlan>> {
-    crate::targets::grids(config, &inputs.view())
+    crate::targets::Grid::of(config, inputs)
         .into_iter()
         .enumerate()
         .map(|(l, grid)| plan_layer(config, inputs, l, grid, limits))

@@ -4,9 +4,10 @@
 use std::ops::Range;
 
 use super::box_cls::RowOut;
-use super::context::GpuContext;
+use super::context::Inner;
 use super::kernel::grid_of;
 use crate::error::{GpuError, Result};
+use crate::loss::norm::classes_scored;
 
 /// `tobj_u` holds `U_KEY - bits(1 - t)` (`shaders/math.wgsl`).
 pub(crate) const U_KEY: u32 = 0x7f80_0000;
@@ -27,7 +28,7 @@ pub(crate) enum Part {
     Partials,
     /// [`RowOut`] per row.
     RowOut,
-    /// f32 per row and class (none when `nc == 1`).
+    /// f32 per row and scored class ([`classes_scored`]: none when `nc == 1`).
     ClsGrad,
 }
 
@@ -52,7 +53,7 @@ pub(crate) struct ChunkLayout {
     pub partial_pairs: u64,
     /// Rows of the chunk.
     pub rows: u64,
-    /// Class gradients per row: `nc`, or 0 when `nc == 1` (no class loss).
+    /// Class gradients per row: [`classes_scored`] (`nc`, or 0 when `nc == 1`).
     pub classes: u64,
 }
 
@@ -64,7 +65,7 @@ impl ChunkLayout {
             cells,
             partial_pairs: u64::from(x) * u64::from(y),
             rows,
-            classes: if nc > 1 { nc as u64 } else { 0 },
+            classes: classes_scored(nc) as u64,
         }
     }
 
@@ -99,7 +100,7 @@ impl ChunkLayout {
     }
 }
 
-impl GpuContext {
+impl Inner {
     /// Waits for the submitted work and copies `(buffer, bytes)` back as 32-bit words, every
     /// buffer mapped at once and unmapped again.
     pub(crate) fn read_back(&self, buffers: &[(wgpu::Buffer, u64)]) -> Result<Vec<Vec<u32>>> {

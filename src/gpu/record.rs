@@ -10,7 +10,7 @@
 use bytemuck::Pod;
 
 use super::box_cls::BoxRow;
-use super::context::GpuContext;
+use super::context::Inner;
 use super::kernel::Binding;
 use super::obj_loss::ObjParams;
 use super::plan::LayerPlan;
@@ -19,7 +19,7 @@ use super::readback::{ChunkLayout, Part};
 use super::upload::{self, LayerScalars, Scalars, SoftRecorder};
 use crate::config::Config;
 use crate::error::Result;
-use crate::inputs::Inputs;
+use crate::inputs::InputsView;
 
 pub(super) const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
@@ -90,7 +90,7 @@ pub(super) fn bind((buffer, bytes): &Owned) -> Binding<'_> {
 
 /// Records one evaluation into one command encoder.
 pub(super) struct Recorder<'a> {
-    pub ctx: &'a GpuContext,
+    pub ctx: &'a Inner,
     pool: &'a mut Pool,
     pub encoder: wgpu::CommandEncoder,
     pub max_dim: u32,
@@ -102,7 +102,7 @@ pub(super) struct Recorder<'a> {
 
 impl<'a> Recorder<'a> {
     pub(super) fn new(
-        ctx: &'a GpuContext,
+        ctx: &'a Inner,
         pool: &'a mut Pool,
         max_dim: u32,
         config: &'a Config,
@@ -131,7 +131,7 @@ impl<'a> Recorder<'a> {
     /// Records every layer and submits.
     pub(super) fn record(
         mut self,
-        inputs: &Inputs,
+        inputs: &InputsView,
         plans: &[LayerPlan],
         balance: &[f64],
     ) -> Result<Recorded> {
@@ -205,7 +205,7 @@ impl<'a> Recorder<'a> {
     /// One layer: every chunk's passes up to the counts, then every chunk's loss and copies.
     fn layer(
         &mut self,
-        inputs: &Inputs,
+        inputs: &InputsView,
         l: usize,
         plan: &LayerPlan,
         scalars: &LayerScalars,
@@ -229,7 +229,7 @@ impl<'a> Recorder<'a> {
     /// Uploads a chunk and records its passes up to the count.
     fn chunk(
         &mut self,
-        inputs: &Inputs,
+        inputs: &InputsView,
         at: ChunkAt,
         plan: &LayerPlan,
         scalars: &LayerScalars,

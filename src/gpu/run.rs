@@ -3,22 +3,37 @@
 //! that is not finite (the same rule as the CPU path).
 
 use super::assemble::assemble;
-use super::context::GpuContext;
+use super::context::{GpuContext, Inner};
 use super::plan::{self, BufferLimits};
 use super::record::{Recorded, Recorder, TOTALS_BYTES};
 use super::scopes::ErrorScopes;
 use crate::config::Config;
 use crate::error::Result;
-use crate::inputs::Inputs;
+use crate::inputs::InputsView;
 use crate::result::Evaluation;
 
-impl GpuContext {
-    /// Evaluates validated inputs with the layer balance in force.
-    pub(super) fn evaluate_validated(
+/// Evaluates validated inputs on `ctx`'s device with the layer balance in force: the GPU
+/// backend's one entry point. The predictions are read from the borrowed arrays (f32 ones
+/// uploaded as they are, f64 ones converted chunk by chunk while uploading).
+///
+/// # Errors
+/// [`GpuError`](crate::error::GpuError) as [`super::evaluate`] documents, and
+/// [`Error::NonFinite`](crate::Error::NonFinite) for a result that is not finite.
+pub(crate) fn run(
+    ctx: &GpuContext,
+    config: &Config,
+    inputs: &InputsView,
+    balance: Vec<f64>,
+) -> Result<Evaluation> {
+    ctx.inner().evaluate(config, inputs, &balance)
+}
+
+impl Inner {
+    fn evaluate(
         &self,
         config: &Config,
-        inputs: &Inputs,
-        balance: Vec<f64>,
+        inputs: &InputsView,
+        balance: &[f64],
     ) -> Result<Evaluation> {
         let mut state = self.lock()?;
         self.health()?;
@@ -30,7 +45,7 @@ impl GpuContext {
         let plans = plan::plan(config, inputs, limits)?;
         let scopes = ErrorScopes::push(&self.device);
         let recorded = Recorder::new(self, &mut state.pool, limits.max_per_dim, config)
-            .and_then(|r| r.record(inputs, &plans, &balance));
+            .and_then(|r| r.record(inputs, &plans, balance));
         let read = recorded.and_then(|rec| {
             let words = self.read_back(&readback_list(&rec))?;
             Ok((rec, words))
@@ -38,7 +53,7 @@ impl GpuContext {
         scopes.pop("evaluating on the device")?;
         self.health()?;
         let (rec, words) = read?;
-        crate::totals::finite_or_error(assemble(config, inputs, plans, &rec, &words, &balance))
+        crate::totals::finite_or_error(assemble(config, inputs, plans, &rec, &words, balance))
     }
 }
 

@@ -3,12 +3,12 @@
 
 use crate::config::Config;
 use crate::error::{GpuError, Result};
-use crate::inputs::Inputs;
+use crate::inputs::InputsView;
 use crate::result::Evaluation;
 
 /// Stand-in for the GPU device when the crate is built without the `gpu` feature: it can
 /// never be created, and every entry point answers [`GpuError::NotCompiled`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct GpuContext {}
 
@@ -25,16 +25,12 @@ impl GpuContext {
     ///
     /// # Errors
     /// Always.
-    pub fn shared() -> Result<&'static GpuContext> {
+    pub fn shared() -> Result<GpuContext> {
         Err(GpuError::NotCompiled.into())
     }
+}
 
-    pub(super) fn evaluate_validated(
-        &self,
-        _: &Config,
-        _: &Inputs,
-        _: Vec<f64>,
-    ) -> Result<Evaluation> {
-        Err(GpuError::NotCompiled.into())
-    }
+/// Always [`GpuError::NotCompiled`]: the crate was built without the `gpu` feature.
+pub(crate) fn run(_: &GpuContext, _: &Config, _: &InputsView, _: Vec<f64>) -> Result<Evaluation> {
+    Err(GpuError::NotCompiled.into())
 }

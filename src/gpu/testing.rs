@@ -3,7 +3,7 @@
 //! a small input, a lost device, the emulated f64 addition on its own).
 #![doc(hidden)]
 
-use super::context::GpuContext;
+use super::context::{GpuContext, Inner};
 use super::f64_check::CheckParams;
 use super::kernel::{Binding, Pass};
 use super::pool::{Pool, Role};
@@ -20,7 +20,7 @@ pub fn set_dispatch_limit(ctx: &GpuContext, workgroups: u32) {
 /// [`GpuError::DeviceLost`](crate::error::GpuError::DeviceLost) (or the error that reports the
 /// destroyed device).
 pub fn destroy_device(ctx: &GpuContext) {
-    ctx.device.destroy();
+    ctx.inner().device.destroy();
 }
 
 /// `a[i] + b[i]` by the shaders' emulated f64 addition (`shaders/f64.wgsl`), for
@@ -30,7 +30,7 @@ pub fn destroy_device(ctx: &GpuContext) {
 /// [`Error::Gpu`](crate::Error::Gpu) on a device error, or when the slices differ in length or
 /// are longer than the binding limit allows.
 pub fn f64_add(ctx: &GpuContext, a: &[f64], b: &[f64]) -> Result<Vec<f64>> {
-    ctx.f64_add(a, b)
+    ctx.inner().f64_add(a, b)
 }
 
 /// The bit patterns of `v` as (low, high) word pairs.
@@ -48,7 +48,7 @@ const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM.union(wgpu::Buff
 const READBACK: wgpu::BufferUsages =
     wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
 
-impl GpuContext {
+impl Inner {
     /// `a[i] + b[i]` by the shaders' emulated f64 addition (`shaders/f64.wgsl`), for
     /// non-negative operands.
     pub(crate) fn f64_add(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>> {

@@ -8,14 +8,15 @@ use std::collections::HashMap;
 use ndarray::ArrayView5;
 
 use super::box_cls::BoxRow;
-use super::exact::{self, ClassIntervals};
+use super::exact::ClassIntervals;
 use super::obj_loss;
 use super::plan::{LayerPlan, SoftHost};
 use super::soft_assign::{ScoreClasses, SoftParams, SoftRow, Term};
+use crate::assign::score::Separable;
 use crate::config::{Config, Distance, SoftLoss};
 use crate::error::{GpuError, Result};
-use crate::inputs::Prediction;
-use crate::loss::norm::{class_targets, mean};
+use crate::inputs::PredictionView;
+use crate::loss::norm::{class_targets, obj_scale, row_scales};
 use crate::targets::Grid;
 
 /// `v` as f32, refusing values that overflow or underflow (to zero or a subnormal) in f32.
@@ -43,14 +44,21 @@ where
     }
 }
 
-/// The predictions of images `b0..b1` of layer `l` as f32 (borrowed when already f32).
-pub(crate) fn pred_chunk(p: &Prediction, l: usize, b0: usize, b1: usize) -> Result<Cow<'_, [f32]>> {
-    let a = match p {
-        Prediction::F32(a) => return Ok(images(a.view(), b0, b1)),
-        Prediction::F64(a) => a,
+/// The predictions of images `b0..b1` of layer `l` as f32: borrowed from the caller's array
+/// when it is f32 and contiguous there, else copied (f64 values converted, refusing those that
+/// overflow f32).
+pub(crate) fn pred_chunk<'a>(
+    p: &PredictionView<'a>,
+    l: usize,
+    b0: usize,
+    b1: usize,
+) -> Result<Cow<'a, [f32]>> {
+    let a = match *p {
+        PredictionView::F32(a) => return Ok(images(a, b0, b1)),
+        PredictionView::F64(a) => a,
     };
     let first = b0 * a.len() / a.shape()[0];
-    let part = images(a.view(), b0, b1);
+    let part = images(a, b0, b1);
     let mut out = Vec::with_capacity(part.len());
     for (i, &v) in part.iter().enumerate() {
         let f = v as f32;
@@ -121,9 +129,7 @@ impl LayerScalars {
         balance: f64,
     ) -> Result<LayerScalars> {
         let h = &config.hyp;
-        let n_rows = plan.rows.len() as u64;
-        let box_scale = mean(-h.box_gain * bs, n_rows);
-        let cls_scale = mean(h.cls * bs, n_rows * config.nc as u64);
+        let (box_scale, cls_scale) = row_scales(h, bs, plan.rows.len(), config.nc);
         let anchor = |a: usize, k: usize| {
             f32_of(
                 config.anchors[[l, a, k]],
@@ -134,7 +140,7 @@ impl LayerScalars {
             box_scale: f32_of(box_scale, "box gradient scale (box * bs / rows)")?,
             cls_scale: f32_of(cls_scale, "class gradient scale (cls * bs / (rows * nc))")?,
             obj_scale: f32_of(
-                bs * h.obj * balance,
+                obj_scale(h, bs, balance),
                 "objectness scale (bs * obj * balance)",
             )?,
             anchors: (0..plan.grid.na)
@@ -256,16 +262,9 @@ impl<'a> SoftRecorder<'a> {
     ) -> SoftRow {
         let grid = plan.grid;
         let (m, r) = (&soft.matched[m_i], &soft.ranges[m_i]);
-        let (nx, ny) = (grid.nx as f64, grid.ny as f64);
-        let denom = exact::row_terms(
-            self.config.distance,
-            m,
-            r,
-            nx,
-            ny,
-            &mut self.xs,
-            &mut self.ys,
-        );
+        let distance = Separable::of(self.config.distance, m, r, grid);
+        distance.row_terms(r, &mut self.xs, &mut self.ys);
+        let denom = distance.denom;
         let x_off = out.terms.len() as u32;
         out.terms.extend(self.xs.iter().map(|&v| Term::of(v)));
         let y_off = out.terms.len() as u32;

@@ -15,20 +15,20 @@
 
 use ndarray::{Array4, ArrayView5, CowArray, Ix5};
 
-use super::norm::mean;
+use super::norm::{LayerSums, obj_scale};
 use super::objectness::ObjPass;
 use super::real::Real;
-use super::rows::row_terms;
+use super::rows::{RowTerms, row_terms};
 use crate::config::{Assigner, Config};
 use crate::grad::{Gradient, RowGrad};
 use crate::inputs::{Inputs, InputsView, PredictionView};
 use crate::result::{Counts, Evaluation, LayerResult};
-use crate::targets::LayerTargets;
+use crate::targets::{LayerTargets, Row};
 pub(crate) use crate::totals::totals;
 use crate::workspace::Workspace;
 
 /// The quantities spec section 6 treats as constants for gradients, taken from an evaluation:
-/// CIoU's `alpha` of every row and the baseline assigner's IoU objectness targets.
+/// CIoU's `alpha` of every row and the YOLOv5 assigner's IoU objectness targets.
 ///
 /// Passing them to [`compute_with`] evaluates the loss as a function of the predictions with
 /// these held fixed, whose finite differences are exactly what the analytic gradient computes.
@@ -68,9 +68,11 @@ pub fn compute(
 /// and `grad.rows` are empty).
 ///
 /// ```
-/// use soft_objectness::{assign, default_batch::{build, Workload}, loss::compute};
-/// let (config, inputs) = build(&Workload { batch: 2, width: 64, height: 64, nc: 3, boxes_per_image: 4, seed: 1 });
-/// let targets = assign::build(&config, &inputs, Default::default()).unwrap();
+/// use soft_objectness::{build_targets, default_batch::DefaultBatch, internals::loss::compute, Grid};
+/// let small = DefaultBatch { batch: 2, width: 64, height: 64, nc: 3, boxes_per_image: 4, seed: 1 };
+/// let (config, inputs) = small.build().unwrap();
+/// let grids = Grid::of(&config, &inputs.view());
+/// let targets = build_targets(&config, inputs.targets.view(), &grids, Default::default()).unwrap();
 /// let balance = config.default_balance();
 /// let f = compute::forward(&config, &inputs, targets.clone(), &balance);
 /// let e = compute::compute(&config, &inputs, targets, &balance);
@@ -116,7 +118,7 @@ pub fn compute_with(
 }
 
 /// [`compute`] on borrowed inputs with the gradient's buffers taken from `ws`.
-pub(crate) fn compute_in(
+pub fn compute_in(
     config: &Config,
     inputs: &InputsView,
     targets: Vec<LayerTargets>,
@@ -140,19 +142,6 @@ pub(crate) fn compute_checked(
     run(config, inputs, targets, balance, None, (true, true), ws)
 }
 
-impl Workspace {
-    /// [`compute`] with this workspace's buffers (the gradient's objectness channel).
-    pub fn compute(
-        &mut self,
-        config: &Config,
-        inputs: &Inputs,
-        targets: Vec<LayerTargets>,
-        balance: &[f64],
-    ) -> Evaluation {
-        compute_in(config, &inputs.view(), targets, balance, self)
-    }
-}
-
 fn run(
     config: &Config,
     inputs: &InputsView,
@@ -164,7 +153,6 @@ fn run(
 ) -> Checked {
     let bs = inputs.batch_size() as f64;
     let mut illegal = false;
-    let h = &config.hyp;
     let mut layers = Vec::with_capacity(targets.len());
     let mut grad = Gradient {
         obj: Vec::with_capacity(targets.len()),
@@ -173,7 +161,7 @@ fn run(
     };
     for (l, (t, p)) in targets.into_iter().zip(&inputs.predictions).enumerate() {
         let fixed = constants.map(|c| (c.alpha[l].as_slice(), &c.tobj[l]));
-        let obj_scale = bs * h.obj * balance[l];
+        let obj_scale = obj_scale(&config.hyp, bs, balance[l]);
         // The objectness pass writes every element of the gradient buffer (a reused one, or
         // a fresh one's capacity): none is zeroed first.
         let g = match want_grad {
@@ -232,11 +220,10 @@ fn layer_of<T: Real>(pred: ArrayView5<T>, args: LayerArgs, grad: bool, check: bo
 
 /// One layer. `GRAD = false` skips every gradient (the returned gradient parts are empty);
 /// with `GRAD`, `gobj` (any length and contents, a buffer to reuse) comes back holding the
-/// `grid.cells()` objectness derivatives. With
-/// `CHECK`, the objectness pass checks every prediction value of the layer (spec 8's logit
-/// rule) as it streams through them; the rows' terms are computed on the values as they are
-/// (finite or not: nothing here panics on them) and thrown away by the caller when the check
-/// fails.
+/// `grid.cells()` objectness derivatives. With `CHECK`, the objectness pass checks every
+/// prediction value of the layer (spec 8's logit rule) as it streams through them; the rows'
+/// terms are computed on the values as they are (finite or not: nothing here panics on them)
+/// and thrown away by the caller when the check fails.
 fn layer<T: Real, const GRAD: bool, const CHECK: bool>(
     config: &Config,
     l: usize,
@@ -253,82 +240,95 @@ fn layer<T: Real, const GRAD: bool, const CHECK: bool>(
         mut tobj,
         rows,
     } = t;
-    let no = 5 + config.nc;
-    let h = &config.hyp;
 
     // Box and class terms of the rows: each row on its own (in parallel), added in row order.
-    let n = rows.len();
     let terms = row_terms::<T, GRAD>(config, l, grid, &rows, flat, fixed.map(|f| f.0));
-    let mut box_sum = 0.0;
-    let mut cls_sum = 0.0;
-    let mut ciou_alpha = Vec::with_capacity(n);
-    let mut row_grads = Vec::with_capacity(if GRAD { n } else { 0 });
-    for (r, term) in rows.iter().zip(terms) {
-        box_sum += 1.0 - term.ciou;
-        cls_sum += term.cls_sum;
-        ciou_alpha.push(term.alpha);
-        // The YOLOv5 assigner's objectness target (spec 3): the later row wins a shared cell.
-        if config.assigner == Assigner::Yolov5 && fixed.is_none() {
-            tobj[[r.b, r.a, r.gj, r.gi]] = term.ciou.max(0.0);
-        }
-        if GRAD {
-            row_grads.push(term.grad);
-        }
-    }
+    let yolov5 = config.assigner == Assigner::Yolov5 && fixed.is_none();
+    let row_sums = add_rows::<GRAD>(terms, &rows, yolov5.then_some(&mut tobj));
     if let Some((_, t)) = fixed {
         tobj.assign(t);
     }
-    let box_loss = mean(box_sum, n as u64);
-    let cls_loss = if config.nc > 1 {
-        mean(cls_sum, (n * config.nc) as u64)
-    } else {
-        0.0
-    };
 
     // Cell classes (exact comparisons, spec 4.9); integer sums, so any order gives the same.
     let tflat = tobj.as_slice().expect("tobj is built in standard layout");
     let counts = Counts::of_cells(tflat, config.assigner);
-    let soft_assigner = config.assigner == Assigner::Soft;
-    let n_hard = if soft_assigner {
-        counts.positive + counts.negative
-    } else {
-        grid.cells() as u64
-    };
-    let n_soft = if soft_assigner { counts.soft } else { 0 };
-    let pass = ObjPass {
-        no,
-        soft_assigner,
-        obj_pw: h.obj_pw,
-        fl_gamma: h.fl_gamma,
-        soft_loss: config.soft_loss,
-        hard_scale: mean(obj_scale, n_hard),
-        soft_scale: mean(obj_scale, n_soft),
-    };
+    let pass = ObjPass::of(config, counts, grid.cells(), obj_scale);
 
     // Objectness terms over every cell, in fixed chunks whose sums are added in chunk order.
     let sums = pass.run::<T, GRAD, CHECK>(flat, tflat, &mut gobj);
     debug_assert_eq!(gobj.len(), if GRAD { grid.cells() } else { 0 });
-    let hard_loss = mean(sums.hard, n_hard);
-    let soft_loss = mean(sums.soft, n_soft);
+    let losses = LayerSums {
+        hard: sums.hard,
+        soft: sums.soft,
+        boxes: row_sums.boxes,
+        classes: row_sums.classes,
+        counts,
+        rows: rows.len(),
+        cells: grid.cells(),
+    }
+    .losses(config);
     let gobj = if GRAD {
         Array4::from_shape_vec((grid.bs, grid.na, grid.ny, grid.nx), gobj)
             .expect("sized from the grid")
     } else {
         Array4::zeros((0, 0, 0, 0))
     };
-    (
-        LayerResult {
-            tobj,
-            rows,
-            counts,
-            hard_loss,
-            soft_loss,
-            box_loss,
-            cls_loss,
-            ciou_alpha,
-        },
-        gobj,
-        row_grads,
-        sums.illegal,
-    )
+    let result = LayerResult {
+        tobj,
+        rows,
+        counts,
+        hard_loss: losses.hard,
+        soft_loss: losses.soft,
+        box_loss: losses.boxes,
+        cls_loss: losses.classes,
+        ciou_alpha: row_sums.alpha,
+    };
+    (result, gobj, row_sums.grads, sums.illegal)
+}
+
+/// The rows' terms added up in row order.
+struct RowSums {
+    /// `1 - CIoU` summed over the rows.
+    boxes: f64,
+    /// The class BCE summed over the rows.
+    classes: f64,
+    /// CIoU's `alpha` per row.
+    alpha: Vec<f64>,
+    /// Per row, `d loss / d` its box and class channels (empty without `GRAD`).
+    grads: Vec<RowGrad>,
+}
+
+/// Adds the rows' terms in row order; with `yolov5_tobj`, writes the YOLOv5 assigner's
+/// objectness targets there on the way ([`yolov5_target`]).
+fn add_rows<const GRAD: bool>(
+    terms: Vec<RowTerms>,
+    rows: &[Row],
+    mut yolov5_tobj: Option<&mut Array4<f64>>,
+) -> RowSums {
+    let n = rows.len();
+    let mut s = RowSums {
+        boxes: 0.0,
+        classes: 0.0,
+        alpha: Vec::with_capacity(n),
+        grads: Vec::with_capacity(if GRAD { n } else { 0 }),
+    };
+    for (r, term) in rows.iter().zip(terms) {
+        s.boxes += 1.0 - term.ciou;
+        s.classes += term.cls_sum;
+        s.alpha.push(term.alpha);
+        if let Some(tobj) = yolov5_tobj.as_deref_mut() {
+            yolov5_target(tobj, r, term.ciou);
+        }
+        if GRAD {
+            s.grads.push(term.grad);
+        }
+    }
+    s
+}
+
+/// The YOLOv5 assigner's objectness target (spec 3): `max(CIoU, 0)` of the row at its cell;
+/// rows are written in row order, so the later row wins a shared cell.
+#[inline]
+fn yolov5_target(tobj: &mut Array4<f64>, r: &Row, ciou: f64) {
+    tobj[[r.b, r.a, r.gj, r.gi]] = ciou.max(0.0);
 }

@@ -7,13 +7,15 @@
 use rayon::prelude::*;
 
 use super::bce::bce_element;
+use super::norm::{hard_cells, mean, soft_cells};
 use super::real::Real;
 use super::soft::soft_element;
 use super::vmath::{bce_slice, soft2_slice};
 use crate::array::zeroed;
-use crate::config::SoftLoss;
+use crate::config::{Assigner, Config, SoftLoss};
 use crate::inputs::any_illegal;
 use crate::prefetch::{self, Hint};
+use crate::result::{CellClass, Counts};
 
 /// Cells per reduction chunk (fixed, so that sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
@@ -27,6 +29,24 @@ pub(crate) struct ObjPass {
     pub(crate) soft_loss: SoftLoss,
     pub(crate) hard_scale: f64,
     pub(crate) soft_scale: f64,
+}
+
+impl ObjPass {
+    /// The pass of a layer of `cells` cells with cell classes `counts` and objectness gain
+    /// `obj_scale` ([`super::norm::obj_scale`]): its gradient scales are that gain's means over
+    /// the hard and the soft cells.
+    pub(crate) fn of(config: &Config, counts: Counts, cells: usize, obj_scale: f64) -> ObjPass {
+        let h = &config.hyp;
+        ObjPass {
+            no: 5 + config.nc,
+            soft_assigner: config.assigner == Assigner::Soft,
+            obj_pw: h.obj_pw,
+            fl_gamma: h.fl_gamma,
+            soft_loss: config.soft_loss,
+            hard_scale: mean(obj_scale, hard_cells(config.assigner, counts, cells)),
+            soft_scale: mean(obj_scale, soft_cells(config.assigner, counts)),
+        }
+    }
 }
 
 /// What one chunk of cells gives: the hard and soft loss sums, and (when checked) whether any
@@ -63,52 +83,29 @@ impl ObjPass {
         t: &[f64],
         g: &mut [f64],
     ) -> ChunkSums {
-        let no = self.no;
         let n = t.len();
         let mut out = ChunkSums::default();
         let mut lanes = [0.0; LANES];
-        let (mut xs, mut lb, mut gb) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
-        let (mut at, mut sx, mut st) = ([0usize; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
+        let mut s = Scratch {
+            xs: [0.0; BLOCK],
+            lb: [0.0; BLOCK],
+            gb: [0.0; BLOCK],
+            at: [0; BLOCK],
+            sx: [0.0; BLOCK],
+            st: [0.0; BLOCK],
+        };
         for b0 in (0..n).step_by(BLOCK) {
             let m = BLOCK.min(n - b0);
             if CHECK {
-                out.illegal |= any_illegal(&pred[b0 * no..(b0 + m) * no]);
+                out.illegal |= any_illegal(&pred[b0 * self.no..(b0 + m) * self.no]);
             }
-            for (i, x) in xs[..m].iter_mut().enumerate() {
-                if !CHECK {
-                    prefetch::line(pred, (b0 + i + PREFETCH) * no + 4, Hint::L2);
-                }
-                *x = pred[(b0 + i) * no + 4].f();
-            }
-            let (xs, tb) = (&xs[..m], &t[b0..b0 + m]);
-            let soft = |tv: f64| self.soft_assigner & (tv != 0.0) & (tv != 1.0);
+            self.gather::<T, CHECK>(pred, b0, &mut s.xs[..m]);
+            let (xs, tb) = (&s.xs[..m], &t[b0..b0 + m]);
             if self.fl_gamma > 0.0 {
-                // The focal wrapper: the scalar reference, cell by cell.
-                for (i, (&x, &tv)) in xs.iter().zip(tb).enumerate() {
-                    if soft(tv) {
-                        continue;
-                    }
-                    let (lv, gv) = bce_element(x, tv, self.obj_pw, self.fl_gamma);
-                    out.hard += lv;
-                    if GRAD {
-                        g[b0 + i] = self.hard_scale * gv;
-                    }
-                }
+                self.hard_focal::<GRAD>(xs, tb, b0, g, &mut out);
             } else {
-                bce_slice(xs, tb, self.obj_pw, &mut lb[..m], &mut gb[..m]);
-                // Cell `i` of the block (a multiple of LANES into the chunk) goes to lane
-                // `i % LANES`, in cell order: groups of LANES cells add lane by lane (which
-                // vectorises), a last partial group likewise.
-                for (l8, t8) in lb[..m].chunks(LANES).zip(tb.chunks(LANES)) {
-                    for (j, (&lv, &tv)) in l8.iter().zip(t8).enumerate() {
-                        lanes[j] += if soft(tv) { 0.0 } else { lv };
-                    }
-                }
-                if GRAD {
-                    for (d, &gv) in g[b0..b0 + m].iter_mut().zip(&gb[..m]) {
-                        *d = self.hard_scale * gv;
-                    }
-                }
+                let (lb, gb) = (&mut s.lb[..m], &mut s.gb[..m]);
+                self.hard_vectorised::<GRAD>(xs, tb, b0, g, &mut lanes, (lb, gb));
             }
             if !self.soft_assigner {
                 continue;
@@ -117,48 +114,171 @@ impl ObjPass {
                 SoftLoss::Loss2 => false,
                 SoftLoss::Loss3 => true,
                 SoftLoss::Loss1 { .. } => {
-                    // loss1's power: the scalar reference, cell by cell.
-                    for (i, (&x, &tv)) in xs.iter().zip(tb).enumerate() {
-                        if soft(tv) {
-                            let (lv, gv) = soft_element(self.soft_loss, x, tv);
-                            out.soft += lv;
-                            if GRAD {
-                                g[b0 + i] = self.soft_scale * gv;
-                            }
-                        }
-                    }
+                    self.soft_scalar::<GRAD>(xs, tb, b0, g, &mut out);
                     continue;
                 }
             };
-            // The block's soft cells, packed, through the vectorised loss2 / loss3.
-            // Branch-free: every cell is written at `k`, which moves on past soft cells only
-            // (`k <= i < BLOCK`, so the writes stay in the arrays).
-            let mut k = 0;
-            for (i, (&x, &tv)) in xs.iter().zip(tb).enumerate() {
-                (at[k], sx[k], st[k]) = (i, x, tv);
-                k += usize::from(soft(tv));
-            }
-            soft2_slice(&sx[..k], &st[..k], loss3, &mut lb[..k], &mut gb[..k]);
-            for j in 0..k {
-                out.soft += lb[j];
-                if GRAD {
-                    g[b0 + at[j]] = self.soft_scale * gb[j];
-                }
-            }
+            let packed = (&mut s.at, &mut s.sx, &mut s.st);
+            let lg = (&mut s.lb, &mut s.gb);
+            self.soft_vectorised::<GRAD>(xs, tb, loss3, b0, g, &mut out, packed, lg);
         }
         let [a, b, c, d, e, f, g_, h] = lanes;
         out.hard += ((a + b) + (c + d)) + ((e + f) + (g_ + h));
         out
     }
+
+    /// Whether a cell of target `tv` is soft: [`CellClass::of`]'s soft class (spec 4.9), written
+    /// without branches for the hot loop. Never under YOLOv5, whose targets `max(CIoU, 0)` are
+    /// positive or negative (the test below holds the two to agree).
+    #[inline(always)]
+    fn is_soft(&self, tv: f64) -> bool {
+        self.soft_assigner & (tv != 0.0) & (tv != 1.0)
+    }
+
+    /// The objectness logits of cells `b0..b0 + xs.len()` of the chunk into `xs`, widened to
+    /// f64. Without `CHECK` (the logits alone are read) the logit [`PREFETCH`] cells ahead is
+    /// prefetched; the checking pass has just streamed every channel of the block.
+    #[inline(always)]
+    fn gather<T: Real, const CHECK: bool>(&self, pred: &[T], b0: usize, xs: &mut [f64]) {
+        let no = self.no;
+        for (i, x) in xs.iter_mut().enumerate() {
+            if !CHECK {
+                prefetch::line(pred, (b0 + i + PREFETCH) * no + 4, Hint::L2);
+            }
+            *x = pred[(b0 + i) * no + 4].f();
+        }
+    }
+
+    /// The hard cells of a block under the focal wrapper: the scalar reference, cell by cell,
+    /// added to `out.hard` in cell order.
+    #[inline(always)]
+    fn hard_focal<const GRAD: bool>(
+        &self,
+        xs: &[f64],
+        tb: &[f64],
+        b0: usize,
+        g: &mut [f64],
+        out: &mut ChunkSums,
+    ) {
+        for (i, (&x, &tv)) in xs.iter().zip(tb).enumerate() {
+            if self.is_soft(tv) {
+                continue;
+            }
+            let (lv, gv) = bce_element(x, tv, self.obj_pw, self.fl_gamma);
+            out.hard += lv;
+            if GRAD {
+                g[b0 + i] = self.hard_scale * gv;
+            }
+        }
+    }
+
+    /// The hard cells of a block without focal (`gamma = 0`): the vectorised BCE of every cell
+    /// into `lb` and `gb`, the hard ones' losses added to `lanes`. Cell `i` of the block (a
+    /// multiple of [`LANES`] into the chunk) goes to lane `i % LANES`, in cell order: groups
+    /// of `LANES` cells add lane by lane (which vectorises), a last partial group likewise.
+    /// Every cell's gradient is written (a soft cell's is overwritten by the soft pass).
+    #[inline(always)]
+    fn hard_vectorised<const GRAD: bool>(
+        &self,
+        xs: &[f64],
+        tb: &[f64],
+        b0: usize,
+        g: &mut [f64],
+        lanes: &mut [f64; LANES],
+        (lb, gb): (&mut [f64], &mut [f64]),
+    ) {
+        bce_slice(xs, tb, self.obj_pw, lb, gb);
+        for (l8, t8) in lb.chunks(LANES).zip(tb.chunks(LANES)) {
+            for (j, (&lv, &tv)) in l8.iter().zip(t8).enumerate() {
+                lanes[j] += if self.is_soft(tv) { 0.0 } else { lv };
+            }
+        }
+        if GRAD {
+            for (d, &gv) in g[b0..b0 + xs.len()].iter_mut().zip(gb.iter()) {
+                *d = self.hard_scale * gv;
+            }
+        }
+    }
+
+    /// The soft cells of a block under loss1: the scalar reference, cell by cell, added to
+    /// `out.soft` in cell order.
+    #[inline(always)]
+    fn soft_scalar<const GRAD: bool>(
+        &self,
+        xs: &[f64],
+        tb: &[f64],
+        b0: usize,
+        g: &mut [f64],
+        out: &mut ChunkSums,
+    ) {
+        for (i, (&x, &tv)) in xs.iter().zip(tb).enumerate() {
+            if self.is_soft(tv) {
+                let (lv, gv) = soft_element(self.soft_loss, x, tv);
+                out.soft += lv;
+                if GRAD {
+                    g[b0 + i] = self.soft_scale * gv;
+                }
+            }
+        }
+    }
+
+    /// The soft cells of a block under loss2 or loss3 (`loss3`): packed into `(at, sx, st)`
+    /// (cell, logit, target), through the vectorised loss into `(lb, gb)`, added to
+    /// `out.soft` in cell order. The packing is branch-free: every cell is written at `k`,
+    /// which moves on past soft cells only (`k <= i < BLOCK`, so the writes stay in the
+    /// arrays).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn soft_vectorised<const GRAD: bool>(
+        &self,
+        xs: &[f64],
+        tb: &[f64],
+        loss3: bool,
+        b0: usize,
+        g: &mut [f64],
+        out: &mut ChunkSums,
+        (at, sx, st): Packed,
+        (lb, gb): (&mut [f64; BLOCK], &mut [f64; BLOCK]),
+    ) {
+        let mut k = 0;
+        for (i, (&x, &tv)) in xs.iter().zip(tb).enumerate() {
+            (at[k], sx[k], st[k]) = (i, x, tv);
+            k += usize::from(self.is_soft(tv));
+        }
+        soft2_slice(&sx[..k], &st[..k], loss3, &mut lb[..k], &mut gb[..k]);
+        for j in 0..k {
+            out.soft += lb[j];
+            if GRAD {
+                g[b0 + at[j]] = self.soft_scale * gb[j];
+            }
+        }
+    }
+}
+
+/// A block's soft cells packed: cell in the block, logit, target.
+type Packed<'a> = (
+    &'a mut [usize; BLOCK],
+    &'a mut [f64; BLOCK],
+    &'a mut [f64; BLOCK],
+);
+
+/// The per-block buffers of [`ObjPass::chunk`]: the logits, the losses and derivatives of the
+/// vectorised functions, and the packed soft cells.
+struct Scratch {
+    xs: [f64; BLOCK],
+    lb: [f64; BLOCK],
+    gb: [f64; BLOCK],
+    at: [usize; BLOCK],
+    sx: [f64; BLOCK],
+    st: [f64; BLOCK],
 }
 
 /// Cells ahead whose logit is prefetched (to the L2) when the pass reads only the logits:
 /// one cache line per cell, which the hardware prefetchers, stopping at page boundaries,
-/// leave to demand misses. 256 cells (87 KB at 80 classes) ahead. With the L1 hint the pass
-/// stalled on the prefetches themselves (the L1's miss buffers full: about 40% of forward +
-/// gradient); with the L2 hint forward + gradient took 15-25% less time on one thread (an
-/// isolated gather of the logits: 0.8 ms against 3 ms). The checking pass streams every
-/// channel and needs none.
+/// leave to demand misses. 256 cells (87 KB at 80 classes) ahead. The hint is the L2's, not
+/// the L1's: this many lines in flight fill the L1's miss buffers, and the pass would then
+/// stall on the prefetches themselves (docs/performance.md has the measurements). The
+/// checking pass streams every channel and needs none.
 const PREFETCH: usize = 256;
 
 impl ObjPass {
@@ -214,5 +334,40 @@ impl ObjPass {
             soft: s.soft + p.soft,
             illegal: s.illegal | p.illegal,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `is_soft` is `CellClass::of`'s soft class for every target an assigner produces.
+    #[test]
+    fn soft_cells_are_the_cell_class_rule() {
+        let targets = [
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            1e-300,
+            5e-324,
+            1.0 - f64::EPSILON / 2.0,
+            0.999,
+        ];
+        for assigner in [Assigner::Soft, Assigner::Yolov5] {
+            let config = Config {
+                assigner,
+                ..Config::default()
+            };
+            let pass = ObjPass::of(&config, Counts::default(), 1, 1.0);
+            for t in targets {
+                let class = CellClass::of(t, assigner);
+                assert_eq!(
+                    pass.is_soft(t),
+                    class == CellClass::Soft,
+                    "{assigner:?} {t}"
+                );
+            }
+        }
     }
 }

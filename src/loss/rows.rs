@@ -4,11 +4,11 @@
 use rayon::prelude::*;
 
 use super::bce::{bce_element, sigmoid};
-use super::iou::{IouKind, bbox_iou_grad_of};
-use super::norm::{class_targets, mean};
+use super::iou::{IouGrad, IouKind, bbox_iou_grad_of};
+use super::norm::{class_targets, classes_scored, row_scales};
 use super::real::Real;
 use super::vmath::bce_slice;
-use crate::config::{Config, Hyp};
+use crate::config::{Ciou, Config, Hyp};
 use crate::grad::RowGrad;
 use crate::prefetch::{self, Hint};
 use crate::targets::{Grid, Row};
@@ -41,11 +41,8 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
 ) -> Vec<RowTerms> {
     let no = 5 + config.nc;
     let h = &config.hyp;
-    let bs = grid.bs as f64;
     let cell_of = |r: &Row| ((r.b * grid.na + r.a) * grid.ny + r.gj) * grid.nx + r.gi;
-    let n = rows.len() as u64;
-    let box_scale = mean(-h.box_gain * bs, n);
-    let cls_scale = mean(h.cls * bs, n * config.nc as u64);
+    let (box_scale, cls_scale) = row_scales(h, grid.bs as f64, rows.len(), config.nc);
     let (cp, cn) = class_targets(h.label_smoothing);
     rows.par_iter()
         .enumerate()
@@ -61,40 +58,14 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
                 }
             }
             let ps = &flat[cell_of(r) * no..(cell_of(r) + 1) * no];
-            let (anchor_w, anchor_h) = (config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]);
-            let s: [f64; 4] = [
-                sigmoid(ps[0].f()),
-                sigmoid(ps[1].f()),
-                sigmoid(ps[2].f()),
-                sigmoid(ps[3].f()),
-            ];
-            let pbox = [
-                s[0] * 2.0 - 0.5,
-                s[1] * 2.0 - 0.5,
-                (s[2] * 2.0) * (s[2] * 2.0) * anchor_w,
-                (s[3] * 2.0) * (s[3] * 2.0) * anchor_h,
-            ];
-            let ciou = bbox_iou_grad_of(
-                config.ciou,
-                pbox,
-                r.tbox(),
-                IouKind::CIou,
-                fixed_alpha.map(|a| a[k]),
-            );
-            let mut xywh = [0.0; 4];
-            if GRAD {
-                let dpbox = [
-                    2.0 * s[0] * (1.0 - s[0]),
-                    2.0 * s[1] * (1.0 - s[1]),
-                    8.0 * s[2] * s[2] * (1.0 - s[2]) * anchor_w,
-                    8.0 * s[3] * s[3] * (1.0 - s[3]) * anchor_h,
-                ];
-                xywh = std::array::from_fn(|c| box_scale * ciou.grad[c] * dpbox[c]);
-            }
+            let anchor = [config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]];
+            let alpha = fixed_alpha.map(|a| a[k]);
+            let (ciou, xywh) =
+                box_term::<T, GRAD>(config.ciou, &ps[..4], anchor, r, alpha, box_scale);
             let mut cls = Vec::new();
-            let cls_sum = match config.nc > 1 {
-                true => class_terms::<T, GRAD>(&ps[5..], r.class, (cp, cn), h, cls_scale, &mut cls),
-                false => 0.0,
+            let cls_sum = match classes_scored(config.nc) {
+                0 => 0.0,
+                _ => class_terms::<T, GRAD>(&ps[5..], r.class, (cp, cn), h, cls_scale, &mut cls),
             };
             RowTerms {
                 ciou: ciou.value,
@@ -111,6 +82,45 @@ pub(crate) fn row_terms<T: Real, const GRAD: bool>(
             }
         })
         .collect()
+}
+
+/// The box term of one row (spec 5): the predicted box from the logits `xywh` and the row's
+/// `anchor` (YOLOv5's `(2 sigmoid - 0.5, (2 sigmoid)^2 anchor)`), its CIoU with the row's
+/// target box of the configured release, and with `GRAD` `d loss / d` the four logits
+/// (`scale` times the chain rule through the sigmoids; zeros without `GRAD`).
+#[inline]
+fn box_term<T: Real, const GRAD: bool>(
+    release: Ciou,
+    xywh: &[T],
+    [anchor_w, anchor_h]: [f64; 2],
+    r: &Row,
+    fixed_alpha: Option<f64>,
+    scale: f64,
+) -> (IouGrad, [f64; 4]) {
+    let s: [f64; 4] = [
+        sigmoid(xywh[0].f()),
+        sigmoid(xywh[1].f()),
+        sigmoid(xywh[2].f()),
+        sigmoid(xywh[3].f()),
+    ];
+    let pbox = [
+        s[0] * 2.0 - 0.5,
+        s[1] * 2.0 - 0.5,
+        (s[2] * 2.0) * (s[2] * 2.0) * anchor_w,
+        (s[3] * 2.0) * (s[3] * 2.0) * anchor_h,
+    ];
+    let ciou = bbox_iou_grad_of(release, pbox, r.tbox(), IouKind::CIou, fixed_alpha);
+    let mut grad = [0.0; 4];
+    if GRAD {
+        let dpbox = [
+            2.0 * s[0] * (1.0 - s[0]),
+            2.0 * s[1] * (1.0 - s[1]),
+            8.0 * s[2] * s[2] * (1.0 - s[2]) * anchor_w,
+            8.0 * s[3] * s[3] * (1.0 - s[3]) * anchor_h,
+        ];
+        grad = std::array::from_fn(|c| scale * ciou.grad[c] * dpbox[c]);
+    }
+    (ciou, grad)
 }
 
 /// Classes per block of the vectorised BCE.

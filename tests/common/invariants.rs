@@ -6,6 +6,17 @@ use soft_objectness::{
     Backend, Config, EvalOptions, Evaluation, Inputs, Result, SoftBuilder, evaluate,
 };
 
+/// Every layer's targets of `inputs` with `builder` (the public `build_targets` on the grids of
+/// the predictions).
+pub fn targets_of(
+    config: &Config,
+    inputs: &Inputs,
+    builder: SoftBuilder,
+) -> Result<Vec<LayerTargets>> {
+    let grids = Grid::of(config, &inputs.view());
+    build_targets(config, inputs.targets.view(), &grids, builder)
+}
+
 /// Bitwise equality of two f64 slices, with the first difference on failure.
 pub fn assert_bits_eq(got: &[f64], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");

@@ -14,4 +14,4 @@ pub mod invariants;
 
 pub use cases::{random_case, random_predictions, random_targets, rng};
 pub use errors::assert_error;
-pub use invariants::{assert_bits_eq, assert_finite, evaluate_both, evaluate_legal};
+pub use invariants::{assert_bits_eq, assert_finite, evaluate_both, evaluate_legal, targets_of};

@@ -3,9 +3,11 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use soft_objectness::default_batch::DefaultBatch;
-use soft_objectness::gpu::{self, GpuError, GpuLimit, testing};
+use soft_objectness::internals::gpu as testing;
 use soft_objectness::{Assigner, Config, Error, EvalOptions, Overlap, evaluate};
+use soft_objectness::{GpuError, GpuLimit};
 
+use crate::common::on_gpu;
 use crate::common::{Tolerance, compare, ctx, own_ctx};
 use crate::random::random_case;
 
@@ -13,7 +15,7 @@ use crate::random::random_case;
 fn splitting_by_image_changes_no_target_or_gradient() {
     let Some(small) = own_ctx() else { return };
     let ctx = ctx().unwrap();
-    let (config, inputs) = default_batch::DefaultBatch {
+    let (config, inputs) = DefaultBatch {
         batch: 6,
         width: 320,
         height: 256,
@@ -32,8 +34,8 @@ fn splitting_by_image_changes_no_target_or_gradient() {
             assigner,
             ..config.clone()
         };
-        let whole = gpu::evaluate(Some(ctx), &config, &inputs, &opts).unwrap();
-        let split = gpu::evaluate(Some(&small), &config, &inputs, &opts).unwrap();
+        let whole = on_gpu(ctx, &config, &inputs, &opts).unwrap();
+        let split = on_gpu(&small, &config, &inputs, &opts).unwrap();
         let cpu = evaluate(&config, &inputs, &opts).unwrap();
         compare("split", &config, &split, &cpu, Tolerance::GPU_F32, true).unwrap();
         for (a, b) in whole.layers.iter().zip(&split.layers) {
@@ -44,7 +46,7 @@ fn splitting_by_image_changes_no_target_or_gradient() {
     }
     // One image that cannot fit: a clear error, nothing dispatched.
     small.set_binding_limit(256);
-    let e = gpu::evaluate(Some(&small), &config, &inputs, &opts).unwrap_err();
+    let e = on_gpu(&small, &config, &inputs, &opts).unwrap_err();
     assert!(
         matches!(
             e,
@@ -67,8 +69,8 @@ fn two_dimensional_dispatch_changes_nothing() {
     let mut rng = StdRng::seed_from_u64(0x2d);
     for _ in 0..20 {
         let (config, inputs, opts) = random_case(&mut rng);
-        let a = gpu::evaluate(Some(ctx), &config, &inputs, &opts).unwrap();
-        let b = gpu::evaluate(Some(&narrow), &config, &inputs, &opts).unwrap();
+        let a = on_gpu(ctx, &config, &inputs, &opts).unwrap();
+        let b = on_gpu(&narrow, &config, &inputs, &opts).unwrap();
         assert_eq!(a, b, "{config:?}");
     }
 }
@@ -76,7 +78,7 @@ fn two_dimensional_dispatch_changes_nothing() {
 #[test]
 fn the_same_case_twice_is_bit_identical() {
     let Some(ctx) = ctx() else { return };
-    let (config, inputs) = default_batch::DefaultBatch {
+    let (config, inputs) = DefaultBatch {
         batch: 4,
         width: 256,
         height: 256,
@@ -91,8 +93,8 @@ fn the_same_case_twice_is_bit_identical() {
             overlap,
             ..config.clone()
         };
-        let a = gpu::evaluate(Some(ctx), &config, &inputs, &EvalOptions::default()).unwrap();
-        let b = gpu::evaluate(Some(ctx), &config, &inputs, &EvalOptions::default()).unwrap();
+        let a = on_gpu(ctx, &config, &inputs, &EvalOptions::default()).unwrap();
+        let b = on_gpu(ctx, &config, &inputs, &EvalOptions::default()).unwrap();
         assert_eq!(a.loss.to_bits(), b.loss.to_bits());
         for (x, y) in a.layers.iter().zip(&b.layers) {
             assert_eq!(x.hard_loss.to_bits(), y.hard_loss.to_bits());

@@ -3,9 +3,10 @@
 //! the GPU follows the configured release.
 
 use ndarray::{Array3, Array5, array};
-use soft_objectness::{Assigner, Ciou, Config, EvalOptions, Inputs, Prediction, evaluate, gpu};
+use soft_objectness::{Assigner, Ciou, Config, EvalOptions, Inputs, Prediction, evaluate};
 
 use crate::common::ctx;
+use crate::common::on_gpu;
 
 /// Boxes one cell wide and 1e-5 of a cell high, predicted exactly (zero logits put the box
 /// at the cell centre with the anchor's size): `eps = 1e-7` on the heights is 1% of them, so
@@ -50,8 +51,8 @@ fn the_gpu_follows_the_configured_release() {
         let opts = EvalOptions::default();
         let cpu6 = evaluate(&c6, &inputs, &opts).unwrap();
         let cpu7 = evaluate(&c7, &inputs, &opts).unwrap();
-        let gpu6 = gpu::evaluate(Some(ctx), &c6, &inputs, &opts).unwrap();
-        let gpu7 = gpu::evaluate(Some(ctx), &c7, &inputs, &opts).unwrap();
+        let gpu6 = on_gpu(ctx, &c6, &inputs, &opts).unwrap();
+        let gpu7 = on_gpu(ctx, &c7, &inputs, &opts).unwrap();
         // The releases differ by a factor of 3 here. In f32 the cell-centre corners of boxes
         // this thin lose digits (the same in both evaluations, so the GPU's absolute error,
         // about 1e-4 of lbox, cancels in the difference): the GPU's change from v6.0 to v7.0

@@ -4,16 +4,18 @@
 use std::path::Path;
 
 use ndarray::{Array3, Array5};
-use soft_objectness::gpu::{self, GpuError, testing};
+use soft_objectness::GpuError;
+use soft_objectness::internals::gpu as testing;
 use soft_objectness::{Config, Distance, Error, EvalOptions, Inputs, Prediction, Score, evaluate};
 
-#[cfg(feature = "cli")]
 use crate::common::ctx;
+#[cfg(feature = "cli")]
+use crate::common::on_gpu;
 use crate::common::{one_box, own_ctx};
 
 #[test]
 fn bad_input_gives_the_oracles_error_before_any_device_work() {
-    // No device needed: validation comes first, so these pass on any machine.
+    let Some(ctx) = ctx() else { return };
     let good = || {
         let config = Config {
             nc: 2,
@@ -50,7 +52,7 @@ fn bad_input_gives_the_oracles_error_before_any_device_work() {
     cases.push(("balance value", c, i, o));
     for (what, config, inputs, opts) in cases {
         let cpu = evaluate(&config, &inputs, &opts).unwrap_err().to_string();
-        let gpu = gpu::evaluate(None, &config, &inputs, &opts)
+        let gpu = on_gpu(ctx, &config, &inputs, &opts)
             .unwrap_err()
             .to_string();
         assert_eq!(gpu, cpu, "{what}");
@@ -65,10 +67,10 @@ fn a_lost_device_is_an_error_not_a_panic() {
         Distance::CellIndex,
         [0.4, 0.55, 0.43, 0.3],
     );
-    gpu::evaluate(Some(&lost), &config, &inputs, &EvalOptions::default()).unwrap();
+    on_gpu(&lost, &config, &inputs, &EvalOptions::default()).unwrap();
     testing::destroy_device(&lost);
     for _ in 0..2 {
-        let e = gpu::evaluate(Some(&lost), &config, &inputs, &EvalOptions::default()).unwrap_err();
+        let e = on_gpu(&lost, &config, &inputs, &EvalOptions::default()).unwrap_err();
         assert!(matches!(e, Error::Gpu(GpuError::DeviceLost { .. })), "{e}");
         println!("after destroy: {e}");
     }

@@ -4,12 +4,13 @@
 use ndarray::{Array2, Array3, Array5};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use soft_objectness::gpu::{self, testing};
+use soft_objectness::internals::gpu as testing;
 use soft_objectness::{
     Assigner, Config, Distance, EvalOptions, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
     evaluate,
 };
 
+use crate::common::on_gpu;
 use crate::common::{Tolerance, Worst, check, compare, ctx, one_box};
 
 /// Cases on the edges of the exact comparisons: box coordinates on exact binary fractions
@@ -115,7 +116,7 @@ fn exact_comparisons_decide_like_the_oracle() {
 fn named_exact_cases() {
     let Some(ctx) = ctx() else { return };
     let tobj = |config: &Config, inputs: &Inputs| {
-        let g = gpu::evaluate(Some(ctx), config, inputs, &EvalOptions::default()).unwrap();
+        let g = on_gpu(ctx, config, inputs, &EvalOptions::default()).unwrap();
         let c = evaluate(config, inputs, &EvalOptions::default()).unwrap();
         compare("named", config, &g, &c, Tolerance::GPU_F32, true).unwrap();
         (g.layers[0].tobj.clone(), c.layers[0].tobj.clone())

@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use soft_objectness::default_batch::DefaultBatch;
-use soft_objectness::gpu;
-use soft_objectness::{Assigner, Case, Config, EvalOptions, evaluate};
 
+use soft_objectness::{Assigner, Case, Config, EvalOptions, Limits, evaluate};
+
+use crate::common::on_gpu;
 use crate::common::{Worst, check, ctx};
 
 #[test]
@@ -36,7 +37,7 @@ fn every_fixture_matches_the_oracle() {
 #[test]
 fn standard_workload_matches_the_oracle() {
     let Some(ctx) = ctx() else { return };
-    let (config, inputs) = default_batch::build(&DefaultBatch::standard(32));
+    let (config, inputs) = DefaultBatch::standard(32).build().unwrap();
     let mut worst = Worst::default();
     worst.merge(check(
         ctx,
@@ -48,7 +49,7 @@ fn standard_workload_matches_the_oracle() {
     ));
     let opts = EvalOptions::default();
     let t = std::time::Instant::now();
-    gpu::evaluate(Some(ctx), &config, &inputs, &opts).unwrap();
+    on_gpu(ctx, &config, &inputs, &opts).unwrap();
     let t_gpu = t.elapsed();
     let t = std::time::Instant::now();
     evaluate(&config, &inputs, &opts).unwrap();

@@ -2,8 +2,8 @@
 
 use soft_objectness::EvalOptions;
 use soft_objectness::default_batch::DefaultBatch;
-use soft_objectness::gpu;
 
+use crate::common::on_gpu;
 use crate::common::{ctx, own_ctx};
 
 /// Resident memory of this process, in bytes (Linux; `None` elsewhere).
@@ -20,7 +20,7 @@ fn rss() -> Option<u64> {
 #[ignore = "run by a_thousand_evaluations_do_not_grow_memory in a process of its own"]
 fn memory_probe() {
     let Some(ctx) = own_ctx() else { return };
-    let (config, inputs) = default_batch::DefaultBatch {
+    let (config, inputs) = DefaultBatch {
         batch: 2,
         width: 128,
         height: 128,
@@ -33,7 +33,7 @@ fn memory_probe() {
     let opts = EvalOptions::default();
     let run = |n: usize| {
         for _ in 0..n {
-            gpu::evaluate(Some(&ctx), &config, &inputs, &opts).unwrap();
+            on_gpu(&ctx, &config, &inputs, &opts).unwrap();
         }
     };
     run(100);

@@ -81,9 +81,10 @@ pub(crate) fn random_case(rng: &mut StdRng) -> (Config, Inputs, EvalOptions) {
             targets,
             predictions,
         },
-        EvalOptions {
-            balance,
-            ..Default::default()
+        {
+            let mut opts = EvalOptions::default();
+            opts.balance = balance;
+            opts
         },
     )
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use soft_objectness::internals::assign::{self, matching};
 use soft_objectness::internals::loss::compute;
 use soft_objectness::{
-    Assigner, Config, EvalOptions, Evaluation, Grid, Inputs, Named, Prediction, Result,
-    SoftBuilder, Workspace, evaluate,
+    Assigner, Config, EvalOptions, Evaluation, Grid, Inputs, LayerTargets, Named, Prediction,
+    Result, SoftBuilder, Workspace, evaluate,
 };
 
 /// One timed stage.
@@ -176,7 +176,7 @@ pub fn run_stage(stage: Stage, b: &mut Bench) -> Result<Duration> {
         Stage::Yolov5 => build(config, inputs, Assigner::Yolov5, SoftBuilder::Vectorised),
         Stage::SoftVecWs => {
             let t0 = Instant::now();
-            let t = b.ws.build(config, inputs, SoftBuilder::Vectorised)?;
+            let t = build_in(config, inputs, SoftBuilder::Vectorised, &mut b.ws)?;
             let d = t0.elapsed();
             b.ws.recycle_targets(black_box(t));
             Ok(d)
@@ -199,7 +199,18 @@ pub fn run_stage(stage: Stage, b: &mut Bench) -> Result<Duration> {
     }
 }
 
-/// Every layer's targets under `assigner` with `builder`.
+/// Every layer's targets of validated inputs with `builder`, the buffers taken from `ws`.
+fn build_in(
+    config: &Config,
+    inputs: &Inputs,
+    builder: SoftBuilder,
+    ws: &mut Workspace,
+) -> Result<Vec<LayerTargets>> {
+    let grids = Grid::of(config, &inputs.view());
+    assign::build_in(config, inputs.targets.view(), &grids, builder, ws)
+}
+
+/// Every layer's targets under `assigner` with `builder`, in fresh buffers.
 fn build(
     config: &Config,
     inputs: &Inputs,
@@ -210,7 +221,7 @@ fn build(
         assigner,
         ..config.clone()
     };
-    timed(|| assign::build(&config, inputs, builder))
+    timed(|| build_in(&config, inputs, builder, &mut Workspace::new()))
 }
 
 /// The loss from built targets: forward only, with the gradient, or with the gradient's
@@ -218,12 +229,12 @@ fn build(
 fn loss(stage: Stage, b: &mut Bench) -> Result<Duration> {
     let (config, inputs) = (b.config, b.inputs);
     let balance = config.default_balance();
-    let t = b.ws.build(config, inputs, SoftBuilder::Vectorised)?;
+    let t = build_in(config, inputs, SoftBuilder::Vectorised, &mut b.ws)?;
     let t0 = Instant::now();
     let e = match stage {
         Stage::Forward => compute::forward(config, inputs, t, &balance),
         Stage::ForwardGrad => compute::compute(config, inputs, t, &balance),
-        _ => b.ws.compute(config, inputs, t, &balance),
+        _ => compute::compute_in(config, &inputs.view(), t, &balance, &mut b.ws),
     };
     let d = t0.elapsed();
     b.ws.recycle(black_box(e));
