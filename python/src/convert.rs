@@ -15,7 +15,6 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value, json};
-use soft_objectness::answer;
 use soft_objectness::npy::{self, NpyArray};
 use soft_objectness::{
     Answer, Case, Config, Counts, Error, Inputs, InputsView, JsonArray, Limits, Prediction,
@@ -417,7 +416,7 @@ fn layer_array(obj: &Bound<'_, PyAny>, field: &str, base: Option<&Path>) -> PyRe
 }
 
 /// An answer from a Python dict shaped like a case's `expected` (or a case holding one), read
-/// by the core's answer reader ([`answer::answer_from_str`]: every field by name, NaN and
+/// by the core's answer reader ([`Answer::from_json_str`]: every field by name, NaN and
 /// infinities kept so that the comparison judges them, unknown keys warned about). Layers of
 /// `tobj` and `grad` given as numpy arrays skip the JSON text and are copied to float64 once.
 /// Returns the answer and the reader's warnings.
@@ -481,16 +480,15 @@ pub fn answer(obj: &Bound<'_, PyAny>, base: Option<&Path>) -> PyResult<(Answer, 
         }
     }
     let text = json_text(&rest.into_any())?;
-    let read =
-        answer::answer_from_str(&text, base, &Limits::default()).map_err(|e| to_py(py, e))?;
-    let mut a = read.answer;
+    let mut a = Answer::from_json_str(&text, base, &Limits::default()).map_err(|e| to_py(py, e))?;
     if tobj.is_some() {
         a.tobj = tobj;
     }
     if grad.is_some() {
         a.grad = grad;
     }
-    Ok((a, read.warnings))
+    let warnings = std::mem::take(&mut a.warnings);
+    Ok((a, warnings))
 }
 
 /// Whether `v` is a list of layers holding at least one numpy array.
@@ -545,9 +543,7 @@ pub fn answer_out<'py>(py: Python<'py>, mut a: Answer) -> PyResult<Bound<'py, Py
     }
     // Keep the answer format's key order: scalars, tobj, counts, grad, then the optional keys.
     let ordered = PyDict::new(py);
-    for key in soft_objectness::answer::REQUIRED
-        .iter()
-        .chain(soft_objectness::answer::OPTIONAL.iter())
+    for key in Answer::KEYS
     {
         if let Some(v) = d.get_item(key)? {
             ordered.set_item(key, v)?;
@@ -633,7 +629,7 @@ pub fn rows_out<'py>(
 /// the precision they were stored in), the configuration with every key explicit.
 pub fn case_out<'py>(py: Python<'py>, case: Case) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("format", soft_objectness::case::FORMAT)?;
+    d.set_item("format", Case::FORMAT)?;
     d.set_item("name", &case.name)?;
     d.set_item("config", pythonize::pythonize(py, &case.config.to_json())?)?;
     let inputs = PyDict::new(py);

@@ -1,24 +1,23 @@
 //! `soft_objectness._core`: the compiled half of the Python package `soft_objectness`.
 //!
 //! Every function here is a thin wrapper of the core crate: the configuration is read by
-//! [`Config::from_json`], inputs are validated and evaluated by [`evaluate_view`] (predictions
-//! borrowed from their numpy arrays, never copied), answers are judged by
-//! [`conformance::compare_with`], cases are read, generated and written by [`Case`],
-//! [`casegen`] and [`answer`]. The GIL is released while the core works; core errors become
+//! [`Config::from_json`], inputs are validated and evaluated by [`core_evaluate`] (predictions
+//! borrowed from their numpy arrays, never copied, on the [`Backend`] named), answers are
+//! judged by [`conformance::check`], cases are read, generated and written by [`Case`],
+//! [`Answer`] and [`casegen`]. The GIL is released while the core works; core errors become
 //! the exceptions of [`errors`] and a panic becomes `InternalError`. The Python package on top
 //! (`python/py_src/soft_objectness`) adds the documented signatures, torch and list
 //! conversions, and caching.
 
 use std::path::{Path, PathBuf};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rayon::prelude::*;
-use soft_objectness::conformance::{self, CompareOptions, Scope, Tolerances};
+use soft_objectness::conformance::{self, CheckOptions, Tolerances};
 use soft_objectness::{
-    Case, Config, EvalOptions, Grid, Limits, SoftBuilder, answer, build_targets as core_targets,
-    casegen, default_batch, evaluate_view,
+    Answer, Backend, Case, Config, EvalOptions, Grid, Limits, Named, SoftBuilder,
+    build_targets as core_targets, casegen, default_batch, evaluate as core_evaluate,
 };
 
 mod config;
@@ -31,15 +30,9 @@ use convert::{Borrowed, RowColumns};
 use errors::{guarded, to_py};
 use evaluation::PyEvaluation;
 
-/// `"vectorised"` or `"loop"`.
-fn builder_of(name: &str) -> PyResult<SoftBuilder> {
-    match name {
-        "vectorised" => Ok(SoftBuilder::Vectorised),
-        "loop" => Ok(SoftBuilder::Loop),
-        _ => Err(PyValueError::new_err(format!(
-            "builder: unknown value {name:?} (accepted: vectorised, loop)"
-        ))),
-    }
+/// The soft builder named `name` (`"vectorised"` or `"loop"`).
+fn builder_of(py: Python<'_>, name: &str) -> PyResult<SoftBuilder> {
+    SoftBuilder::parse("builder", name).map_err(|e| to_py(py, e))
 }
 
 /// Runs `f` without the GIL as one job on rayon's pool, a panic caught as [`guarded`] catches
@@ -54,26 +47,20 @@ fn pooled<T: Send>(
     py.detach(|| guarded(|| rayon::scope(|_| f()))).into_py(py)
 }
 
-/// Evaluates borrowed inputs on `backend` without the GIL.
+/// Evaluates borrowed inputs on the backend of `opts` without the GIL (on the CPU as one job
+/// of rayon's pool).
 fn run(
     py: Python<'_>,
     config: &Config,
     inputs: &Borrowed<'_>,
     opts: &EvalOptions,
-    backend: &str,
 ) -> PyResult<soft_objectness::Evaluation> {
     let view = inputs.view();
-    match backend {
-        "cpu" => pooled(py, || evaluate_view(config, &view, opts)),
-        "gpu" => {
-            // The device needs its own copy of the inputs; so does the core's GPU entry point.
-            let owned = convert::owned(&view);
-            py.detach(|| guarded(|| soft_objectness::gpu::evaluate(None, config, &owned, opts)))
-                .into_py(py)
-        }
-        _ => Err(PyValueError::new_err(format!(
-            "backend: unknown value {backend:?} (accepted: cpu, gpu)"
-        ))),
+    match opts.backend {
+        Backend::Cpu(_) => pooled(py, || core_evaluate(config, &view, opts)),
+        _ => py
+            .detach(|| guarded(|| core_evaluate(config, &view, opts)))
+            .into_py(py),
     }
 }
 
@@ -91,11 +78,11 @@ fn evaluate<'py>(
 ) -> PyResult<PyEvaluation> {
     let inputs = Borrowed::new(targets, &predictions)?;
     let config = config::read(config, inputs.nc_hint())?;
-    let opts = EvalOptions {
-        builder: builder_of(builder)?,
-        balance,
-    };
-    let e = run(py, &config, &inputs, &opts, backend)?;
+    let backend = Backend::parse("backend", backend, builder_of(py, builder)?)
+        .map_err(|e| to_py(py, e))?;
+    let mut opts = EvalOptions::with_backend(backend);
+    opts.balance = balance;
+    let e = run(py, &config, &inputs, &opts)?;
     Ok(PyEvaluation { e, config })
 }
 
@@ -129,7 +116,7 @@ fn build_targets<'py>(
     shapes: Vec<Vec<usize>>,
     builder: &str,
 ) -> PyResult<Bound<'py, PyList>> {
-    let builder = builder_of(builder)?;
+    let builder = builder_of(py, builder)?;
     let t = convert::targets(targets)?;
     let config = config::read(config, None)?;
     let grids = grids_of(&shapes)?;
@@ -220,34 +207,20 @@ fn check<'py>(
     base_dir: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (rtol, atol, tobj_atol, grad_rtol) = tolerances;
-    let tolerances = Tolerances {
+    let mut opts = CheckOptions::default();
+    opts.tolerances = Tolerances {
         rtol,
         atol,
         tobj_atol,
         grad_rtol,
     };
-    tolerances.validate().map_err(|e| to_py(py, e))?;
+    opts.listed = listed;
+    opts.validate().map_err(|e| to_py(py, e))?;
     let inputs = Borrowed::new(targets, &predictions)?;
     let config = config::read(config, inputs.nc_hint())?;
     let (answer, warnings) = convert::answer(answer, base_dir.as_deref())?;
-    let oracle = run(py, &config, &inputs, &EvalOptions::default(), "cpu")?;
-    let opts = CompareOptions { tolerances, listed };
-    // The comparison shows input logits when it has the inputs; its scope takes them owned,
-    // so they are copied once here (a comparison, not the hot path).
-    let owned = convert::owned(&inputs.view());
-    let scope = Scope {
-        inputs: Some(&owned),
-        only: None,
-    };
-    let report = py
-        .detach(|| {
-            guarded(|| {
-                Ok(conformance::compare_scoped(
-                    &config, &oracle, &answer, &opts, &scope,
-                ))
-            })
-        })
-        .into_py(py)?;
+    let view = inputs.view();
+    let report = pooled(py, || conformance::check(&config, &view, &answer, &opts))?;
     let d = report::report_out(py, &report)?;
     d.set_item("warnings", warnings)?;
     Ok(d)
@@ -256,7 +229,9 @@ fn check<'py>(
 /// Reads a case file; returns the case as a dict and the reader's warnings.
 #[pyfunction]
 fn load_case<'py>(py: Python<'py>, path: PathBuf) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
-    let mut case = py.detach(|| guarded(|| Case::load(&path))).into_py(py)?;
+    let mut case = py
+        .detach(|| guarded(|| Case::load(&path, &Limits::default())))
+        .into_py(py)?;
     let warnings = std::mem::take(&mut case.warnings);
     Ok((convert::case_out(py, case)?, warnings))
 }
@@ -273,7 +248,7 @@ fn read_case<'py>(
 ) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
     let v = convert::value_of(case, "case", 0)?;
     let mut case = py
-        .detach(|| guarded(|| Case::from_value(&v, &Limits::default(), base_dir.as_deref())))
+        .detach(|| guarded(|| Case::from_value(&v, base_dir.as_deref(), &Limits::default())))
         .into_py(py)?;
     let warnings = std::mem::take(&mut case.warnings);
     Ok((convert::case_out(py, case)?, warnings))
@@ -283,7 +258,7 @@ fn read_case<'py>(
 #[pyfunction]
 fn load_answer<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
     let a = py
-        .detach(|| guarded(|| answer::load_answer(&path)))
+        .detach(|| guarded(|| Answer::load(&path, &Limits::default())))
         .into_py(py)?;
     convert::answer_out(py, a)
 }
@@ -353,14 +328,11 @@ fn write_case<'py>(
                 name,
                 config: config.clone(),
                 inputs: convert::owned(&view),
-                expected: None,
+                expected,
                 warnings: Vec::new(),
             };
-            std::fs::create_dir_all(&dir).map_err(|source| soft_objectness::Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
-            casegen::write_case(&case, &dir, &stem, npy, expected.as_ref())
+            let opts = casegen::WriteOptions { npy, force: true };
+            casegen::write_case(&case, &dir, &stem, &opts)
         })
     })
     .into_py(py)
@@ -395,54 +367,34 @@ fn gen_cases<'py>(
     nc: usize,
     with_expected: bool,
 ) -> PyResult<Vec<(String, Bound<'py, PyDict>)>> {
-    let opts = casegen::GenOptions {
-        seed,
-        width,
-        height,
-        batch,
-        nc,
+    let cases = if edge {
+        casegen::Cases::Edge
+    } else {
+        casegen::Cases::Random {
+            count,
+            shape: casegen::GenOptions {
+                width,
+                height,
+                batch,
+                nc,
+            },
+        }
     };
+    let mut request = casegen::Generate::new(cases, seed);
+    request.with_expected = with_expected;
     let cases = py
-        .detach(|| {
-            guarded(|| {
-                let mut cases: Vec<(String, Case)> = if edge {
-                    casegen::edge_cases(seed)
-                        .into_iter()
-                        .enumerate()
-                        .map(|(k, c)| (format!("edge-{k:02}-{}", casegen::stem(&c)), c))
-                        .collect()
-                } else {
-                    opts.validate()?;
-                    (0..count)
-                        .map(|k| {
-                            casegen::random_case(&opts, k).map(|c| (format!("case-{k:03}"), c))
-                        })
-                        .collect::<soft_objectness::Result<_>>()?
-                };
-                for (_, case) in &mut cases {
-                    if with_expected {
-                        let e = soft_objectness::evaluate_case(case, &EvalOptions::default())?;
-                        case.expected =
-                            Some(soft_objectness::Answer::from_evaluation(&e, &case.config));
-                    } else {
-                        case.config.validate()?;
-                        case.inputs.validate(&case.config)?;
-                    }
-                }
-                Ok(cases)
-            })
-        })
+        .detach(|| guarded(|| casegen::generate(&request)))
         .into_py(py)?;
     cases
         .into_iter()
-        .map(|(stem, c)| Ok((stem, convert::case_out(py, c)?)))
+        .map(|g| Ok((g.stem, convert::case_out(py, g.case)?)))
         .collect()
 }
 
-/// The standard workload of the benchmarks (`default_batch::build`): `(case dict)`.
+/// The default batch of the benchmarks ([`default_batch::DefaultBatch`]) as a case dict.
 #[pyfunction(name = "default_batch")]
-#[pyo3(signature = (boxes_per_image = 8, batch = 16, size = 640, nc = 80, seed = 0x5eed))]
-fn standard_batch<'py>(
+#[pyo3(signature = (boxes_per_image = 8, batch = 16, size = 640, nc = 80, seed = default_batch::DefaultBatch::SEED))]
+fn default_batch_case<'py>(
     py: Python<'py>,
     boxes_per_image: usize,
     batch: usize,
@@ -450,7 +402,7 @@ fn standard_batch<'py>(
     nc: usize,
     seed: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let w = default_batch::Workload {
+    let b = default_batch::DefaultBatch {
         batch,
         width: size,
         height: size,
@@ -458,14 +410,7 @@ fn standard_batch<'py>(
         boxes_per_image,
         seed,
     };
-    if size == 0 || !size.is_multiple_of(32) || batch == 0 || nc == 0 {
-        return Err(PyValueError::new_err(
-            "default_batch: size must be a positive multiple of 32, batch and nc positive",
-        ));
-    }
-    let (config, inputs) = py
-        .detach(|| guarded(|| Ok(default_batch::build(&w))))
-        .into_py(py)?;
+    let (config, inputs) = py.detach(|| guarded(|| b.build())).into_py(py)?;
     let case = Case {
         name: format!("default batch ({boxes_per_image} boxes per image)"),
         config,
@@ -493,18 +438,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_array, m)?)?;
     m.add_function(wrap_pyfunction!(write_case, m)?)?;
     m.add_function(wrap_pyfunction!(gen_cases, m)?)?;
-    m.add_function(wrap_pyfunction!(standard_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(default_batch_case, m)?)?;
     let presets = PyDict::new(m.py());
     for (name, t) in [("f64", Tolerances::F64), ("f32", Tolerances::F32)] {
         presets.set_item(name, (t.rtol, t.atol, t.tobj_atol, t.grad_rtol))?;
     }
     m.add("PRESETS", presets)?;
-    m.add(
-        "ANSWER_KEYS",
-        [answer::REQUIRED.as_slice(), answer::OPTIONAL.as_slice()].concat(),
-    )?;
-    m.add("CASE_KEYS", soft_objectness::case::CASE_KEYS.to_vec())?;
-    m.add("FORMAT", soft_objectness::case::FORMAT)?;
+    m.add("ANSWER_KEYS", Answer::KEYS.to_vec())?;
+    m.add("CASE_KEYS", Case::KEYS.to_vec())?;
+    m.add("FORMAT", Case::FORMAT)?;
     m.add("MAX_ELEMENTS", Limits::default().max_elements)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

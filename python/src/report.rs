@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use soft_objectness::Named;
 use soft_objectness::conformance::{FieldReport, Location, Mismatch, Report};
 
 /// One listed value: `location` (the report's words), `kind`, the indices that apply
