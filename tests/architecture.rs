@@ -12,20 +12,21 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[&[&str]] = &[
     &["error", "prefetch"],
     &["json"],
-    &["array"],
+    &["array", "vocab"],
     &["npy"],
     &["config"],
     &["inputs"],
     &["targets", "grad"],
-    &["result", "options"],
+    &["result"],
     &["totals", "workspace"],
     &["assign", "loss"],
     &["answer", "default_batch"],
     &["case"],
-    &["eval"],
     &["gpu"],
+    &["options"],
+    &["eval"],
     &["conformance", "casegen"],
-    &["plot"],
+    &["plot", "internals"],
 ];
 
 fn floor_of(module: &str) -> Option<usize> {

@@ -543,8 +543,7 @@ pub fn answer_out<'py>(py: Python<'py>, mut a: Answer) -> PyResult<Bound<'py, Py
     }
     // Keep the answer format's key order: scalars, tobj, counts, grad, then the optional keys.
     let ordered = PyDict::new(py);
-    for key in Answer::KEYS
-    {
+    for key in Answer::KEYS {
         if let Some(v) = d.get_item(key)? {
             ordered.set_item(key, v)?;
         }

@@ -78,8 +78,8 @@ fn evaluate<'py>(
 ) -> PyResult<PyEvaluation> {
     let inputs = Borrowed::new(targets, &predictions)?;
     let config = config::read(config, inputs.nc_hint())?;
-    let backend = Backend::parse("backend", backend, builder_of(py, builder)?)
-        .map_err(|e| to_py(py, e))?;
+    let backend =
+        Backend::parse("backend", backend, builder_of(py, builder)?).map_err(|e| to_py(py, e))?;
     let mut opts = EvalOptions::with_backend(backend);
     opts.balance = balance;
     let e = run(py, &config, &inputs, &opts)?;

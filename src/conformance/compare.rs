@@ -1,7 +1,7 @@
 //! The comparison itself: [`compare`] dispatches each field of an answer to its own
 //! comparison, which records every value into one [`FieldReport`].
 
-use super::CheckOptions;
+use super::options::CheckOptions;
 use super::report::{
     CHANNEL_KINDS, ClassChanges, FieldReport, Group, Location, Report, channel_kind, sci, short,
 };
