@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Python API against the Rust side and against the file round trip (issue 13).
 
-On the standard workload (batch 16, 640x640, 80 classes, float32 predictions, YOLOv5s anchors;
+On the default batch (batch 16, 640x640, 80 classes, float32 predictions, YOLOv5s anchors;
 8 and 32 boxes per image, built by the same `default_batch::build` as `softobj bench`):
 
 * `soft_objectness.evaluate` in-process vs `softobj bench`'s `evaluate` stage;
@@ -218,7 +218,7 @@ LABELS = {
     "python_build_targets_paced": "soft_objectness.build_targets (Config), 1 ms apart",
     "rust_build_targets_paced": "Rust build_targets, caller, 1 ms apart",
     "rust_build_targets_pool": "Rust build_targets, on a pool worker",
-    "rust_soft_vec_stage": "softobj bench: soft_vec",
+    "rust_soft_vec_stage": "softobj bench: soft-vec",
     "file_round_trip": "write case + softobj eval --out DIR + load",
 }
 
@@ -247,7 +247,7 @@ def main() -> int:
         print(json.dumps({"reps": args.reps, "rounds": args.rounds, "cpus": os.cpu_count(),
                           "results": results}, indent=2))
         return 0
-    print(f"standard workload: batch 16, 640x640, 80 classes, float32; {args.rounds} rounds; "
+    print(f"default batch: batch 16, 640x640, 80 classes, float32; {args.rounds} rounds; "
           f"median over the rounds of each round's median (minimum of all runs), ms; "
           f"{os.cpu_count()} CPUs")
     print(f"{'boxes':>5}  {'stage':<46} {'median':>9} {'min':>9}")

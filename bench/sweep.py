@@ -23,8 +23,8 @@ import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-STAGES = {"soft_vec_ws": "dense soft targets", "forward_grad_ws": "loss forward + gradient",
-          "evaluate_ws": "evaluate (all)"}
+STAGES = {"soft-vec-ws": "dense soft targets", "forward-grad-ws": "loss forward + gradient",
+          "evaluate-ws": "evaluate (all)"}
 BOXES = [1, 2, 4, 8, 16, 32, 64, 128]
 SIZES = [160, 320, 480, 640, 960, 1280]
 
@@ -80,7 +80,7 @@ def plot(data, path):
             line, = ax.loglog(xs, ys, "o-", label=f"{label}: {a:.3g} ms + {slope}")
             ax.loglog(xs, [max(a + b * x, 1e-3) for x in xs], ":", color=line.get_color(), lw=1)
         lo, hi = min(xs), max(xs)
-        y0 = min(p["soft_vec_ws"] for p in pts) * 1e3
+        y0 = min(p["soft-vec-ws"] for p in pts) * 1e3
         ax.loglog([lo, hi], [y0, y0 * hi / lo], "k--", lw=0.8, label="slope 1 (linear)")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("time (ms, minimum of the runs), 2 threads")

@@ -2,7 +2,7 @@
 """Training from PyTorch (issue 14): forward + backward of ``soft_objectness.torch.ComputeLoss``
 against YOLOv5 v7.0's own ``ComputeLoss``, same inputs, same process.
 
-The standard workload (``soft_objectness.default_batch``: batch 16, 640x640, 80 classes,
+The default batch (``soft_objectness.default_batch``: batch 16, 640x640, 80 classes,
 YOLOv5s anchors, seeded COCO-like boxes, 8 boxes per image by default), float32 predictions on
 the CPU, THREADS threads (torch's and the oracle's rayon pool). Timed per call, from the
 predictions as leaves to their ``.grad`` (``loss, items = compute_loss(p, targets);
@@ -148,7 +148,7 @@ def main():
 
     base = statistics.median(times["yolov5"])
     rows = {}
-    print(f"standard workload: {case['name']}, {tuple(preds[0].shape)} + 2 layers, float32, "
+    print(f"default batch: {case['name']}, {tuple(preds[0].shape)} + 2 layers, float32, "
           f"{ARGS.threads} threads, device {device}, {ARGS.reps} reps (median, min in ms)")
     for k, ts in times.items():
         med, mn = statistics.median(ts), min(ts)

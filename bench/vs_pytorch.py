@@ -10,13 +10,13 @@ For each workload (the standard batch: 16 images 640x640, 80 classes, YOLOv5s an
 COCO-like boxes, float32 predictions):
 
 1. ``softobj bench --dump DIR`` writes the inputs (``case.json`` + ``.npy``) and the oracle's
-   outputs (soft ``tobj``, losses, counts, objectness gradient, baseline rows).
+   outputs (soft ``tobj``, losses, counts, objectness gradient, YOLOv5 rows).
 2. PyTorch loads those files. Before PyTorch is timed, the exporter's float64 reference
    (``fixtures/export/soft_objectness_torch.py``) must reproduce the oracle on them: ``tobj``
    bit for bit, counts exactly, losses to 1e-12 relative, the objectness gradient to 1e-10 of
    its largest component (the fixture tolerances, docs/fixtures.md); the timed tensorised soft
    builder must give the same ``tobj`` with its exact helpers, and YOLOv5 v6.0 ``build_targets``
-   must emit the oracle's baseline rows. Any failure stops the run (exit code 1).
+   must emit the oracle's YOLOv5 rows. Any failure stops the run (exit code 1).
 3. The Rust side is timed with ``softobj bench --case DIR/case.json`` (the same files) on a
    rayon pool of THREADS threads, every workload before PyTorch runs anything; then PyTorch,
    with ``torch.set_num_threads(THREADS)`` on float32 predictions, after its checks. Each
@@ -146,7 +146,7 @@ def correctness(d, cfg, targets, preds, oracle):
     _, tbox, indices, _ = T.build_targets_v6(shapes, targets, anchors, cfg["hyp"]["anchor_t"])
     nrows = 0
     for l, ((b, a, gj, gi), tb) in enumerate(zip(indices, tbox)):
-        o = np.load(os.path.join(d, oracle["baseline_rows"][l]))
+        o = np.load(os.path.join(d, oracle["yolov5_rows"][l]))
         got = np.stack([b.numpy(), a.numpy(), gj.numpy(), gi.numpy()], 1).astype(np.float64)
         check(got.shape[0] == o.shape[0], f"layer {l}: build_targets emits {got.shape[0]} rows, oracle {o.shape[0]}")
         check(np.array_equal(got, o[:, :4]), f"layer {l}: build_targets cells differ from the oracle's rows")
@@ -156,7 +156,7 @@ def correctness(d, cfg, targets, preds, oracle):
           f"objectness gradient within {gerr / gmax:.1e} of its largest component: OK")
     print(f"  check: timed builder = exporter builder bit for bit with exact helpers; with torch.exp "
           f"{diff} of {sum(t.numel() for t in fast)} cells differ, by at most {dmax:.1e}")
-    print(f"  check: YOLOv5 v6.0 build_targets emits the oracle's {nrows} baseline rows: OK")
+    print(f"  check: YOLOv5 v6.0 build_targets emits the oracle's {nrows} YOLOv5 rows: OK")
     return ref
 
 
@@ -232,7 +232,7 @@ def main():
             for _ in range(3):
                 rs = json.loads(softobj(binary, "bench", "--case", os.path.join(d, "case.json"), "--json",
                                         "--reps", str(reps), "--threads", str(args.threads), "--only",
-                                        "validate,soft-vec,soft-vec-ws,soft-loop,baseline,forward-grad,"
+                                        "validate,soft-vec,soft-vec-ws,soft-loop,yolov5,forward-grad,"
                                         "forward-grad-ws,evaluate,evaluate-ws", *(["--pin"] if PIN else [])))
                 runs.append({s["stage"]: s["median_s"] * 1e3 for s in rs["stages"]})
             rust[n] = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
@@ -246,23 +246,23 @@ def main():
             pt, loss32 = time_torch(cfg, targets, preds, reps)
             print(f"  PyTorch float32 loss {loss32:.6f}, oracle (f64) {oracle['loss']:.6f}")
             rows = [
-                ("dense soft targets: tensorised builder / vectorised", pt["soft_build"], r["soft_vec"]),
-                ("  (Rust with a workspace)", pt["soft_build"], r["soft_vec_ws"]),
-                ("  (Rust loop builder)", pt["soft_build"], r["soft_loop"]),
-                ("YOLOv5 build_targets / Rust baseline assigner", pt["baseline_build"], r["baseline"]),
-                ("YOLOv5 build_targets / Rust soft targets", pt["baseline_build"], r["soft_vec"]),
-                ("loss fwd+bwd (autograd) / forward+gradient", pt["fwd_bwd"], r["forward_grad"]),
-                ("  (Rust with a workspace)", pt["fwd_bwd"], r["forward_grad_ws"]),
+                ("dense soft targets: tensorised builder / vectorised", pt["soft_build"], r["soft-vec"]),
+                ("  (Rust with a workspace)", pt["soft_build"], r["soft-vec-ws"]),
+                ("  (Rust loop builder)", pt["soft_build"], r["soft-loop"]),
+                ("YOLOv5 build_targets / Rust YOLOv5 assigner", pt["baseline_build"], r["yolov5"]),
+                ("YOLOv5 build_targets / Rust soft targets", pt["baseline_build"], r["soft-vec"]),
+                ("loss fwd+bwd (autograd) / forward+gradient", pt["fwd_bwd"], r["forward-grad"]),
+                ("  (Rust with a workspace)", pt["fwd_bwd"], r["forward-grad-ws"]),
                 ("targets+fwd+bwd / evaluate (with validation)", pt["step"], r["evaluate"]),
-                ("  (Rust with a workspace)", pt["step"], r["evaluate_ws"]),
+                ("  (Rust with a workspace)", pt["step"], r["evaluate-ws"]),
             ]
             print(f"  {'stage (PyTorch / Rust)':<52} {'PyTorch ms':>11} {'Rust ms':>9} {'ratio':>8}")
             for name, a, b in rows:
                 print(f"  {name:<52} {a:>11.3f} {b:>9.3f} {a / b:>7.1f}x")
             print(f"  (Rust validation alone: {r['validate']:.3f} ms)")
-            ratios["soft_build"].append(pt["soft_build"] / r["soft_vec"])
-            ratios["fwd_bwd"].append(pt["fwd_bwd"] / r["forward_grad"])
-            ratios["baseline_build"].append(pt["baseline_build"] / r["soft_vec"])
+            ratios["soft_build"].append(pt["soft_build"] / r["soft-vec"])
+            ratios["fwd_bwd"].append(pt["fwd_bwd"] / r["forward-grad"])
+            ratios["baseline_build"].append(pt["baseline_build"] / r["soft-vec"])
     except Failed as e:
         print(f"vs_pytorch.py: PyTorch does not reproduce the oracle: {e}", file=sys.stderr)
         sys.exit(1)

@@ -5,28 +5,22 @@
 //! objectness target from its normalised distance to the box centre.
 //!
 //! The contract is `docs/spec.md`; `docs/architecture.md` maps each of its rules to the one
-//! function that implements it. The modules stand on floors, each importing only from the
-//! floors below it (`tests/architecture.rs` checks this), in the order a batch flows:
+//! function that implements it and gives the floors the modules stand on.
 //!
-//! 1. [`error`], `json`; [`array`](mod@array), [`npy`]: the one error type, JSON and `.npy` arrays;
-//! 2. [`config`]: the configuration and its validation;
-//! 3. [`inputs`] (owned and borrowed inputs, their validation), [`targets`] (what an assigner
-//!    produces), [`grad`] (the gradient's form);
-//! 4. [`result`] (what an evaluation reports, the cell classes), [`options`];
-//! 5. `totals` (balance, autobalance, the finite check: shared by every backend) and
-//!    [`workspace`] (a pool of buffers);
-//! 6. [`assign`]: anchor matching, the YOLOv5 assigner and the soft assigner twice (a readable
-//!    loop and a vectorised, parallel builder that agree bit for bit); [`loss`]: BCE, focal,
-//!    soft losses, the IoU family, and the whole loss with its gradient;
-//! 7. [`answer`] and [`case`]: the answer and case formats on disk;
-//! 8. [`eval`]: one call that does all of the above on the CPU;
-//! 9. [`gpu`]: the same evaluation through WGSL compute shaders (feature `gpu`);
-//! 10. [`conformance`] (does another implementation's answer conform?), [`casegen`] (seeded
-//!     cases), [`default_batch`] (the standard workload), `plot` (feature `plot`).
+//! What a user needs is at the root, one path for each: the configuration ([`Config`],
+//! [`Hyp`], [`Assigner`], [`Score`], [`Distance`], [`SoftLoss`], [`Overlap`], [`Ciou`]), the
+//! inputs ([`Inputs`], [`InputsView`]), how to run ([`EvalOptions`], [`Backend`],
+//! [`SoftBuilder`]), the actions ([`evaluate`], [`build_targets`], and [`Workspace`] for
+//! their reusing forms), what they return ([`Evaluation`], [`LayerTargets`], ...), the case
+//! and answer formats ([`Case`], [`Answer`]) and the one error type ([`Error`]). Every enum's
+//! names come from one table ([`Named`]). The tools around the oracle are modules:
+//! [`conformance`] (does another implementation's answer conform? [`conformance::check`]),
+//! [`casegen`] (seeded cases), [`default_batch`] (the batch the benchmarks measure), [`gpu`]
+//! (the device), [`npy`] (`.npy` arrays) and `plot` (feature `plot`).
 //!
 //! The CLI (`softobj`, feature `cli`) sits on top; its subcommands are named for what a user
-//! does: `gen` runs [`casegen`], `check` runs [`conformance`], `summary` runs
-//! [`default_batch`] through [`eval`].
+//! does: `eval` runs [`evaluate`], `gen` runs [`casegen`], `check` runs [`conformance`],
+//! `summary` and `bench` time the [`default_batch`].
 //!
 //! ```
 //! use soft_objectness::{evaluate, Config, EvalOptions, Inputs, Prediction};

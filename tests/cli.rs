@@ -357,7 +357,7 @@ fn gen_is_deterministic_and_its_cases_evaluate() {
 #[test]
 fn eval_out_dir_on_a_large_case() {
     // 4 images of 640x640 with 80 classes: 8.5 million prediction values, 8.5 million gradient
-    // values (a quarter of the standard batch), through .npy both ways.
+    // values (a quarter of the default batch), through .npy both ways.
     let dir = tempfile::tempdir().unwrap();
     let cases = dir.path().join("cases");
     let t0 = Instant::now();

@@ -1,4 +1,4 @@
-//! The fixtures and the standard workload against the oracle.
+//! The fixtures and the default batch against the oracle.
 
 use std::path::Path;
 
@@ -41,7 +41,7 @@ fn standard_workload_matches_the_oracle() {
     let mut worst = Worst::default();
     worst.merge(check(
         ctx,
-        "standard workload (soft)",
+        "default batch (soft)",
         &config,
         &inputs,
         &EvalOptions::default(),
@@ -54,7 +54,7 @@ fn standard_workload_matches_the_oracle() {
     let t = std::time::Instant::now();
     evaluate(&config, &inputs, &opts).unwrap();
     println!(
-        "standard workload, one evaluation: GPU path {:.1} ms on {}, CPU oracle {:.1} ms",
+        "default batch, one evaluation: GPU path {:.1} ms on {}, CPU oracle {:.1} ms",
         t_gpu.as_secs_f64() * 1e3,
         ctx.adapter(),
         t.elapsed().as_secs_f64() * 1e3
@@ -65,11 +65,11 @@ fn standard_workload_matches_the_oracle() {
     };
     worst.merge(check(
         ctx,
-        "standard workload (YOLOv5)",
+        "default batch (YOLOv5)",
         &yolov5,
         &inputs,
         &EvalOptions::default(),
         true,
     ));
-    worst.print("standard workloads (batch 16, 640x640, 80 classes, 32 boxes per image)");
+    worst.print("default batch (batch 16, 640x640, 80 classes, 32 boxes per image)");
 }
