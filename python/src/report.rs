@@ -46,6 +46,7 @@ fn mismatch<'py>(py: Python<'py>, m: &Mismatch) -> PyResult<Bound<'py, PyDict>> 
             d.set_item("row", row)?;
             d.set_item("item", item)?;
         }
+        _ => d.set_item("kind", "other")?,
     }
     d.set_item("got", m.got)?;
     d.set_item("want", m.want)?;

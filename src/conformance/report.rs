@@ -13,6 +13,7 @@ use crate::result::CellClass;
 /// Where a compared value sits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Location {
     /// A scalar field.
     Scalar,
@@ -123,6 +124,7 @@ pub(crate) fn channel_kind(c: usize) -> usize {
 /// rules 4.3 and 4.4 for `last_write`, the first largest score for `max`). YOLOv5 assigner:
 /// the last row at the cell.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Writer {
     /// The row, in the emission order of the oracle's (and an answer's) `matched`.
     pub row: usize,
@@ -146,6 +148,7 @@ impl fmt::Display for Writer {
 
 /// One compared value that fails its tolerance (or, for `tobj`, changes class).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Mismatch {
     /// Where.
     pub at: Location,
@@ -198,6 +201,7 @@ impl fmt::Display for Mismatch {
 
 /// Failures of one group of values: a layer, or a layer and channel kind of the gradient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Group {
     /// The layer.
     pub layer: usize,
@@ -252,6 +256,7 @@ impl fmt::Display for Group {
 /// [`super::compare_scoped`] on a non-conforming answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "pattern", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Pattern {
     /// `tobj` of these (square) layers equals the oracle's with `x` and `y` swapped.
     TobjTransposed {
@@ -324,6 +329,7 @@ impl fmt::Display for Pattern {
 
 /// The comparison of one field of the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FieldReport {
     /// The field (`loss`, `tobj`, `grad`, `counts`, ...).
     pub field: String,
@@ -493,6 +499,7 @@ impl fmt::Display for ClassChanges {
 /// The conformance report of one answer: per field the worst errors and the first failures,
 /// the `tobj` class changes, missing fields and structural problems.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
     /// The tolerances applied.
     pub tolerances: Tolerances,
