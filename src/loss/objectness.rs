@@ -15,7 +15,7 @@ use crate::array::zeroed;
 use crate::config::{Assigner, Config, SoftLoss};
 use crate::inputs::any_illegal;
 use crate::prefetch::{self, Hint};
-use crate::result::{CellClass, Counts};
+use crate::result::Counts;
 
 /// Cells per reduction chunk (fixed, so that sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
@@ -127,9 +127,10 @@ impl ObjPass {
         out
     }
 
-    /// Whether a cell of target `tv` is soft: [`CellClass::of`]'s soft class (spec 4.9), written
-    /// without branches for the hot loop. Never under YOLOv5, whose targets `max(CIoU, 0)` are
-    /// positive or negative (the test below holds the two to agree).
+    /// Whether a cell of target `tv` is soft: the soft class of
+    /// [`CellClass::of`](crate::result::CellClass::of) (spec 4.9), written without branches for
+    /// the hot loop. Never under YOLOv5, whose targets `max(CIoU, 0)` are positive or negative
+    /// (a test holds the two to agree).
     #[inline(always)]
     fn is_soft(&self, tv: f64) -> bool {
         self.soft_assigner & (tv != 0.0) & (tv != 1.0)
@@ -340,11 +341,21 @@ impl ObjPass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::CellClass;
 
     /// `is_soft` is `CellClass::of`'s soft class for every target an assigner produces.
     #[test]
     fn soft_cells_are_the_cell_class_rule() {
-        let targets = [0.0, -0.0, 1.0, 0.5, 1e-300, 5e-324, 1.0 - f64::EPSILON / 2.0, 0.999];
+        let targets = [
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            1e-300,
+            5e-324,
+            1.0 - f64::EPSILON / 2.0,
+            0.999,
+        ];
         for assigner in [Assigner::Soft, Assigner::Yolov5] {
             let config = Config {
                 assigner,
@@ -353,7 +364,11 @@ mod tests {
             let pass = ObjPass::of(&config, Counts::default(), 1, 1.0);
             for t in targets {
                 let class = CellClass::of(t, assigner);
-                assert_eq!(pass.is_soft(t), class == CellClass::Soft, "{assigner:?} {t}");
+                assert_eq!(
+                    pass.is_soft(t),
+                    class == CellClass::Soft,
+                    "{assigner:?} {t}"
+                );
             }
         }
     }
