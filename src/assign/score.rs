@@ -241,7 +241,7 @@ impl Separable {
     /// The row's terms over its range `r`: `xs[dw]` of column `gi1 + dw`, `ys[dh]` of grid
     /// row `gj1 + dh` (both cleared first), so that `xs[dw] + ys[dh]` is the `s` of
     /// [`distance_parts`] for cell `(gj1 + dh, gi1 + dw)`, bit for bit.
-    pub(crate) fn row_terms(&self, r: &CellRange, xs: &mut Vec<f64>, ys: &mut Vec<f64>) {
+    pub(crate) fn range_terms(&self, r: &CellRange, xs: &mut Vec<f64>, ys: &mut Vec<f64>) {
         self.x.terms(r.gi1, r.width, xs);
         self.y.terms(r.gj1, r.height, ys);
     }
@@ -419,7 +419,7 @@ mod tests {
                 Distance::Diagonal,
             ] {
                 let sep = Separable::of(mode, &m, &r, grid);
-                sep.row_terms(&r, &mut xs, &mut ys);
+                sep.range_terms(&r, &mut xs, &mut ys);
                 for (dw, &x) in xs.iter().enumerate() {
                     for (dh, &y) in ys.iter().enumerate() {
                         let (cj, ci) = (r.gj1 + dh as i64, r.gi1 + dw as i64);

@@ -171,7 +171,7 @@ fn fill_row(
     }
     // The row's column terms X(ci) and row terms Y(cj), combined per cell.
     let distance = Separable::of(config.distance, m, r, grid);
-    distance.row_terms(r, &mut s.xs, &mut s.ys);
+    distance.range_terms(r, &mut s.xs, &mut s.ys);
     let (diagonal, denom) = (distance.denom.is_some(), distance.denom.unwrap_or(1.0));
     for (&x, &ci) in s.xs.iter().zip(&s.cols) {
         for (&y, &at) in s.ys.iter().zip(&s.row_at) {

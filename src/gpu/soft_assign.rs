@@ -118,7 +118,8 @@ pub(crate) struct SoftRow {
     pub pad: [u32; 3],
 }
 
-/// `Term` of the shader: an f64 term's bit pattern.
+/// `Term` of the shader: an f64's bit pattern as the (low, high) words that
+/// `shaders/f64.wgsl` reads; every f64 the host uploads is one.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct Term {
@@ -128,7 +129,10 @@ pub(crate) struct Term {
 
 impl Term {
     pub(crate) fn of(x: f64) -> Term {
-        let b = x.to_bits();
+        Term::of_bits(x.to_bits())
+    }
+
+    pub(crate) fn of_bits(b: u64) -> Term {
         Term {
             lo: b as u32,
             hi: (b >> 32) as u32,
@@ -141,17 +145,16 @@ impl Term {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct ScoreClasses {
-    words: [[u32; 2]; 8],
+    words: [Term; 8],
 }
 
 impl From<&ClassIntervals> for ScoreClasses {
     fn from(c: &ClassIntervals) -> ScoreClasses {
-        let w = |v: u64| [v as u32, (v >> 32) as u32];
-        let mut words = [[0; 2]; 8];
+        let mut words = [Term::of_bits(0); 8];
         for (k, i) in [c.skip, c.one_a, c.zero, c.one_b].iter().enumerate() {
             let Interval { lo, hi } = *i;
-            words[2 * k] = w(lo);
-            words[2 * k + 1] = w(hi);
+            words[2 * k] = Term::of_bits(lo);
+            words[2 * k + 1] = Term::of_bits(hi);
         }
         ScoreClasses { words }
     }

@@ -8,6 +8,7 @@ use super::f64_check::CheckParams;
 use super::kernel::{Binding, Pass};
 use super::pool::{Pool, Role};
 use super::scopes::ErrorScopes;
+use super::soft_assign::Term;
 use crate::error::{GpuError, Result};
 
 /// Lowers (or restores, up to the device's limit) the workgroups per dispatch dimension of
@@ -33,11 +34,9 @@ pub fn f64_add(ctx: &GpuContext, a: &[f64], b: &[f64]) -> Result<Vec<f64>> {
     ctx.inner().f64_add(a, b)
 }
 
-/// The bit patterns of `v` as (low, high) word pairs.
-fn words(v: &[f64]) -> Vec<[u32; 2]> {
-    v.iter()
-        .map(|x| [x.to_bits() as u32, (x.to_bits() >> 32) as u32])
-        .collect()
+/// The bit patterns of `v` as the shader reads them.
+fn words(v: &[f64]) -> Vec<Term> {
+    v.iter().map(|&x| Term::of(x)).collect()
 }
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE

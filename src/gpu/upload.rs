@@ -263,7 +263,7 @@ impl<'a> SoftRecorder<'a> {
         let grid = plan.grid;
         let (m, r) = (&soft.matched[m_i], &soft.ranges[m_i]);
         let distance = Separable::of(self.config.distance, m, r, grid);
-        distance.row_terms(r, &mut self.xs, &mut self.ys);
+        distance.range_terms(r, &mut self.xs, &mut self.ys);
         let denom = distance.denom;
         let x_off = out.terms.len() as u32;
         out.terms.extend(self.xs.iter().map(|&v| Term::of(v)));

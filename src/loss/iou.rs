@@ -296,7 +296,7 @@ impl Forward {
         if f.c1 <= f.u1 {
             g.c1 -= g.ch;
         }
-        g.to_box(release)
+        g.into_box(release)
     }
 }
 
@@ -304,7 +304,7 @@ impl Adjoints {
     /// The corners' and sizes' adjoints carried to `(x, y, w, h)`: the corners are `x -+ w / 2`
     /// and `y -+ h / 2`; the sizes are v6.0's `bw1 = a2 - a1`, `bh1 = c2 - c1 + eps`, v7.0's
     /// `bw1 = w1`, `bh1 = h1`.
-    fn to_box(mut self, release: Ciou) -> [f64; 4] {
+    fn into_box(mut self, release: Ciou) -> [f64; 4] {
         match release {
             Ciou::V6 => {
                 self.a2 += self.bw1;

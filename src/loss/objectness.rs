@@ -15,7 +15,7 @@ use crate::array::zeroed;
 use crate::config::{Assigner, Config, SoftLoss};
 use crate::inputs::any_illegal;
 use crate::prefetch::{self, Hint};
-use crate::result::{CellClass, Counts};
+use crate::result::Counts;
 
 /// Cells per reduction chunk (fixed, so that sums do not depend on the thread count).
 pub(crate) const CHUNK: usize = 4096;
@@ -127,9 +127,10 @@ impl ObjPass {
         out
     }
 
-    /// Whether a cell of target `tv` is soft: [`CellClass::of`]'s soft class (spec 4.9), written
-    /// without branches for the hot loop. Never under YOLOv5, whose targets `max(CIoU, 0)` are
-    /// positive or negative (the test below holds the two to agree).
+    /// Whether a cell of target `tv` is soft: the soft class of
+    /// [`CellClass::of`](crate::result::CellClass::of) (spec 4.9), written without branches for
+    /// the hot loop. Never under YOLOv5, whose targets `max(CIoU, 0)` are positive or negative
+    /// (a test holds the two to agree).
     #[inline(always)]
     fn is_soft(&self, tv: f64) -> bool {
         self.soft_assigner & (tv != 0.0) & (tv != 1.0)
@@ -340,6 +341,7 @@ impl ObjPass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::CellClass;
 
     /// `is_soft` is `CellClass::of`'s soft class for every target an assigner produces.
     #[test]
