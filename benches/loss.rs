@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use soft_objectness::default_batch::DefaultBatch;
-use soft_objectness::internals::assign;
 use soft_objectness::internals::loss::compute;
-use soft_objectness::{EvalOptions, Prediction, SoftBuilder, Workspace, evaluate};
+use soft_objectness::{EvalOptions, Grid, Prediction, SoftBuilder, Workspace, evaluate};
 
 fn loss(c: &mut Criterion) {
     let mut g = c.benchmark_group("loss");

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use soft_objectness::default_batch::DefaultBatch;
-use soft_objectness::internals::assign::{self, matching};
-use soft_objectness::{Assigner, Config, SoftBuilder, Workspace};
+use soft_objectness::internals::assign::matching;
+use soft_objectness::{Assigner, Config, Grid, SoftBuilder, Workspace, build_targets};
 
 fn targets(c: &mut Criterion) {
     let mut g = c.benchmark_group("targets");

@@ -213,6 +213,7 @@ mod tests {
     use super::*;
     use crate::config::Assigner;
     use crate::default_batch::DefaultBatch;
+    use crate::inputs::{Inputs, Prediction};
 
     fn build(b: &DefaultBatch) -> (Config, Inputs) {
         b.build().unwrap()

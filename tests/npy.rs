@@ -240,7 +240,7 @@ fn answer_folders_read_back_exactly() {
         assert!(check_with(c, &back, Tolerances::F64).conforms());
         // The file itself works too.
         assert_eq!(
-            Answer::load(&out.join("answer.json"), &Limits::default()).unwrap(),
+            Answer::load(out.join("answer.json"), &Limits::default()).unwrap(),
             back
         );
     }
@@ -304,7 +304,7 @@ fn the_realistic_batch_goes_through_npy() {
     Answer::write_dir(&d.join("answer"), &e, &loaded.config).unwrap();
     let t_answer = t3.elapsed();
     let t4 = Instant::now();
-    let back = Answer::load(&d.join("answer"), &Limits::default()).unwrap();
+    let back = Answer::load(d.join("answer"), &Limits::default()).unwrap();
     let report = check_with(&loaded, &back, Tolerances::F64);
     let t_check = t4.elapsed();
     assert!(report.conforms(), "{report}");

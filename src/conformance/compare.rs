@@ -387,8 +387,10 @@ mod tests {
 
     /// The comparison without inputs, listing 8 failures per field.
     fn compare_tol(config: &Config, oracle: &Evaluation, a: &Answer, tol: &Tolerances) -> Report {
-        let mut opts = CheckOptions::default();
-        opts.tolerances = *tol;
+        let opts = CheckOptions {
+            tolerances: *tol,
+            ..CheckOptions::default()
+        };
         compare(config, oracle, a, None, &opts)
     }
 
@@ -487,9 +489,10 @@ mod tests {
     }
 
     fn opts(listed: usize) -> CheckOptions {
-        let mut o = CheckOptions::default();
-        o.listed = listed;
-        o
+        CheckOptions {
+            listed,
+            ..CheckOptions::default()
+        }
     }
 
     #[test]
@@ -499,8 +502,10 @@ mod tests {
             atol: 1e-2,
             ..Tolerances::F64
         };
-        let mut o = CheckOptions::default();
-        o.tolerances = tol;
+        let o = CheckOptions {
+            tolerances: tol,
+            ..CheckOptions::default()
+        };
         // Allowed: 1e-2 + 1e-3 * 10 = 2e-2.
         assert!(scalar("loss", 10.019, 10.0, &o).passed());
         let r = scalar("loss", 10.021, 10.0, &o);

@@ -3,7 +3,8 @@
 //! file by path), so it uses nothing but the crate and std.
 
 use soft_objectness::{
-    Backend, Config, EvalOptions, Evaluation, Inputs, Result, SoftBuilder, evaluate,
+    Backend, Config, EvalOptions, Evaluation, Grid, Inputs, LayerTargets, Result, SoftBuilder,
+    build_targets, evaluate,
 };
 
 /// Every layer's targets of `inputs` with `builder` (the public `build_targets` on the grids of
