@@ -431,8 +431,9 @@ impl Config {
         }
     }
 
-    /// Checks every configuration rule of spec section 8, and the magnitude bounds of
-    /// [`MAX_PARAM`] that keep the arithmetic finite.
+    /// Checks every configuration rule of spec section 8, and the magnitude bounds that keep
+    /// the arithmetic finite (every parameter within `[-1e6, 1e6]`, anchors and `sigma` at
+    /// least `1e-6`).
     ///
     /// ```
     /// use soft_objectness::{Config, Score};

@@ -58,8 +58,9 @@ impl DefaultBatch {
         }
     }
 
-    /// Checks the shape: the rules of [`validate_shape`] under the name `default_batch`, and
-    /// the targets (`batch * boxes_per_image` rows) within [`Limits::max_elements`].
+    /// Checks the shape: width and height positive multiples of 32 (the strides 8, 16, 32) up
+    /// to 65536, 1 to 4096 images, 1 to 100000 classes, and the predictions and the targets
+    /// within [`Limits::max_elements`].
     ///
     /// # Errors
     /// [`Error::Invalid`] naming `default_batch.width`, `.height`, `.batch` or `.nc`;

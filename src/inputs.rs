@@ -252,7 +252,8 @@ impl InputsView<'_> {
 
     /// Checks the inputs against spec section 8 and the configuration: one prediction layer
     /// per anchor layer, each `[bs, na, ny >= 1, nx >= 1, 5 + nc]` with legal logits, then the
-    /// targets ([`validate_targets`]).
+    /// targets (finite, integer image and class indices in range, sizes not negative,
+    /// coordinates within `[-1e6, 1e6]`).
     ///
     /// # Errors
     /// The first rule broken, naming the field, row and value.

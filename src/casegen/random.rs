@@ -48,8 +48,9 @@ impl GenOptions {
     /// name `gen`.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming `gen.width`, `gen.height`, `gen.batch` or `gen.nc`;
-    /// [`Error::TooLarge`] when the predictions would exceed the element limit.
+    /// [`Error::Invalid`](crate::Error::Invalid) naming `gen.width`, `gen.height`, `gen.batch`
+    /// or `gen.nc`; [`Error::TooLarge`](crate::Error::TooLarge) when the predictions would
+    /// exceed the element limit.
     pub fn validate(&self) -> Result<()> {
         validate_shape("gen", self.width, self.height, self.batch, self.nc)
     }

@@ -162,7 +162,7 @@ pub struct Mismatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<(CellClass, CellClass)>,
     /// The input logit there (for a `tobj` cell, its objectness logit), when the comparison
-    /// was given the case's inputs ([`super::compare_scoped`]).
+    /// was given the case's inputs (as [`super::check`] always is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logit: Option<f64>,
     /// For a `tobj` cell: which oracle row wrote it, when one did.
@@ -205,7 +205,8 @@ impl fmt::Display for Mismatch {
 pub struct Group {
     /// The layer.
     pub layer: usize,
-    /// For the gradient: the channel kind ([`CHANNEL_KINDS`]); `None` for a `tobj` layer.
+    /// For the gradient: the channel kind (`tx`, `ty`, `tw`, `th`, `obj`, `cls`); `None` for a
+    /// `tobj` layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// Values compared.
@@ -252,8 +253,8 @@ impl fmt::Display for Group {
     }
 }
 
-/// A failure pattern that points at a common bug, recognised by
-/// [`super::compare_scoped`] on a non-conforming answer.
+/// A failure pattern that points at a common bug, recognised by [`super::check`] on a
+/// non-conforming answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "pattern", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -267,7 +268,7 @@ pub enum Pattern {
     ChannelFactor {
         /// The layers where it holds (every failing layer of that channel kind).
         layers: Vec<usize>,
-        /// The channel kind ([`CHANNEL_KINDS`]).
+        /// The channel kind (`tx`, `ty`, `tw`, `th`, `obj`, `cls`).
         channel: String,
         /// `got / want`.
         factor: f64,

@@ -17,7 +17,7 @@ use crate::error::{GpuError, Result};
 ///
 /// A handle: cloning it is cheap and every clone uses the same device, kernels and buffers.
 /// Open one per process (or use [`GpuContext::shared`]) and pass it to
-/// [`evaluate`](super::evaluate); it is `Send + Sync`, and evaluations on one device run one at
+/// [`evaluate`](crate::evaluate) as [`Backend::Gpu`](crate::Backend::Gpu); it is `Send + Sync`, and evaluations on one device run one at
 /// a time.
 #[derive(Clone)]
 pub struct GpuContext {

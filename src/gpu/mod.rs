@@ -1,5 +1,5 @@
 //! The GPU path: the oracle's per-cell work as f32 WGSL compute shaders run through wgpu
-//! (Vulkan, Metal, DX12), returning the same [`Evaluation`] as the CPU path.
+//! (Vulkan, Metal, DX12), returning the same [`Evaluation`](crate::Evaluation) as the CPU path.
 //!
 //! Anchor matching, cell ranges, the stable largest-first sort and row emission run on the host
 //! (they are O(targets)); every per-cell and per-(row, cell) step runs in a shader:
@@ -18,7 +18,7 @@
 //! `scopes.rs` (device error scopes), `plan.rs` (rows and chunks of images per layer),
 //! `upload.rs` (the f32 records and parameters), `readback.rs` (the layout of a chunk's results
 //! and the mapping), `record.rs` (every pass of an evaluation in one command buffer) with
-//! `passes.rs` (a chunk's passes, one method per kernel), `assemble.rs` (the [`Evaluation`] from
+//! `passes.rs` (a chunk's passes, one method per kernel), `assemble.rs` (the [`Evaluation`](crate::Evaluation) from
 //! the words read back) and `run.rs` (one evaluation start to end: plan, record, submit, read
 //! back, assemble). No file imports a file above it.
 //!
