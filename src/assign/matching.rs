@@ -34,7 +34,7 @@ pub struct Matched {
 /// (validation refuses those) matches nothing.
 ///
 /// ```
-/// use soft_objectness::{Config, assign::{Grid, matching::match_layer}};
+/// use soft_objectness::{Config, Grid, internals::assign::matching::match_layer};
 /// let config = Config::default();
 /// let targets = ndarray::array![[0.0, 3.0, 0.5, 0.5, 0.05, 0.05]];
 /// let grid = Grid { bs: 1, na: 3, ny: 80, nx: 80 };
@@ -110,7 +110,7 @@ pub fn ratio_kept(size: f64, anchor: f64, anchor_t: f64) -> bool {
 /// literal test's, not an approximation of it.
 ///
 /// ```
-/// use soft_objectness::assign::matching::{kept_sizes, ratio_kept};
+/// use soft_objectness::internals::assign::matching::{kept_sizes, ratio_kept};
 /// let (lo, hi) = kept_sizes(3.7, 4.0);
 /// assert!(ratio_kept(lo, 3.7, 4.0) && !ratio_kept(lo.next_down(), 3.7, 4.0));
 /// assert!(ratio_kept(hi, 3.7, 4.0) && !ratio_kept(hi.next_up(), 3.7, 4.0));

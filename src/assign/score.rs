@@ -30,7 +30,7 @@ impl CellRange {
     /// The cell range of one matched row (spec 4.1 and 4.2).
     ///
     /// ```
-    /// use soft_objectness::assign::{matching::Matched, score::CellRange};
+    /// use soft_objectness::internals::assign::{matching::Matched, score::CellRange};
     /// // The spec's worked example: gx, gy, gw, gh = 3.2, 4.4, 3.44, 2.4.
     /// let m = Matched { b: 0, class: 0, a: 0, gx: 3.2, gy: 4.4, gw: 3.44, gh: 2.4 };
     /// let r = CellRange::of(&m);
@@ -112,7 +112,7 @@ pub fn distance(mode: Distance, m: &Matched, r: &CellRange, cj: i64, ci: i64, gr
 /// the score is a function of the bits of `s` alone.
 ///
 /// ```
-/// use soft_objectness::{Distance, assign::{Grid, matching::Matched, score::{CellRange, distance_parts}}};
+/// use soft_objectness::{Distance, Grid, internals::assign::{matching::Matched, score::{CellRange, distance_parts}}};
 /// let m = Matched { b: 0, class: 0, a: 0, gx: 3.2, gy: 4.4, gw: 3.44, gh: 2.4 };
 /// let r = CellRange::of(&m);
 /// let grid = Grid { bs: 1, na: 1, ny: 8, nx: 8 };
@@ -251,7 +251,7 @@ impl Separable {
 /// the one evaluation order every implementation shares. `ipow(x, 0) == 1`.
 ///
 /// ```
-/// use soft_objectness::assign::score::ipow;
+/// use soft_objectness::internals::assign::score::ipow;
 /// assert_eq!(ipow(0.0, 0), 1.0);
 /// assert_eq!(ipow(-0.5, 2), 0.25);
 /// assert_eq!(ipow(2.0, 10), 1024.0);
@@ -278,7 +278,7 @@ pub fn gaussian(d: f64, sigma: f64) -> f64 {
 /// (power score with `d > 2`).
 ///
 /// ```
-/// use soft_objectness::{Score, assign::score::score};
+/// use soft_objectness::{Score, internals::assign::score::score};
 /// assert_eq!(score(Score::Power { n: 10 }, 1.0), Some(0.0));
 /// assert_eq!(score(Score::Power { n: 2 }, 2.5), None);
 /// assert_eq!(score(Score::Gaussian { sigma: 1.0 }, 0.0), Some(1.0));

@@ -15,7 +15,7 @@ use crate::targets::{Grid, LayerTargets};
 /// Builds one layer's soft targets, one cell at a time.
 ///
 /// ```
-/// use soft_objectness::{Config, Score, Distance, assign::{Grid, matching::Matched, soft_loop}};
+/// use soft_objectness::{Config, Score, Distance, Grid, internals::assign::{matching::Matched, soft_loop}};
 /// let config = Config { score: Score::Power { n: 10 }, distance: Distance::CellIndex, ..Config::default() };
 /// // The spec's worked example on an 8x8 layer.
 /// let m = Matched { b: 0, class: 0, a: 0, gx: 3.2, gy: 4.4, gw: 3.44, gh: 2.4 };

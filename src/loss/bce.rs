@@ -14,7 +14,7 @@ pub fn sigmoid(x: f64) -> f64 {
 /// `(1 - t) x + (1 + (w - 1) t) (ln(1 + e^{-|x|}) + max(-x, 0))`.
 ///
 /// ```
-/// use soft_objectness::loss::bce::bce_with_logits;
+/// use soft_objectness::internals::loss::bce::bce_with_logits;
 /// let x: f64 = 0.3;
 /// let p = 1.0 / (1.0 + (-x).exp());
 /// let naive = -(0.7 * p.ln() + 0.3 * (1.0 - p).ln());
@@ -37,7 +37,7 @@ pub fn bce_with_logits_grad(x: f64, t: f64, w: f64) -> f64 {
 /// Returns the element loss and its derivative with respect to `x`.
 ///
 /// ```
-/// use soft_objectness::loss::bce::{bce_element, bce_with_logits};
+/// use soft_objectness::internals::loss::bce::{bce_element, bce_with_logits};
 /// assert_eq!(bce_element(0.5, 1.0, 1.0, 0.0).0, bce_with_logits(0.5, 1.0, 1.0));
 /// assert!(bce_element(0.5, 1.0, 1.0, 2.0).0 < bce_with_logits(0.5, 1.0, 1.0));
 /// ```

@@ -36,7 +36,7 @@ pub struct IouGrad {
 /// The overlap measure of `box1` (prediction) and `box2` (target).
 ///
 /// ```
-/// use soft_objectness::loss::iou::{bbox_iou, IouKind};
+/// use soft_objectness::internals::loss::iou::{bbox_iou, IouKind};
 /// let b = [1.0, 1.0, 2.0, 2.0];
 /// assert!((bbox_iou(b, b, IouKind::CIou) - 1.0).abs() < 1e-6);
 /// let far = [10.0, 10.0, 2.0, 2.0];
@@ -70,8 +70,8 @@ pub fn bbox_iou_grad_with(
 /// the corners with `eps` added to the heights, v7.0 takes them as given.
 ///
 /// ```
-/// use soft_objectness::config::Ciou;
-/// use soft_objectness::loss::iou::{IouKind, bbox_iou_grad_of};
+/// use soft_objectness::Ciou;
+/// use soft_objectness::internals::loss::iou::{IouKind, bbox_iou_grad_of};
 /// let (p, t) = ([1.2, 0.9, 2.0, 1.5], [1.0, 1.0, 2.2, 1.4]);
 /// let v6 = bbox_iou_grad_of(Ciou::V6, p, t, IouKind::CIou, None).value;
 /// let v7 = bbox_iou_grad_of(Ciou::V7, p, t, IouKind::CIou, None).value;

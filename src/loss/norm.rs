@@ -9,7 +9,7 @@ use crate::result::Counts;
 /// scale of its gradient (`gain * bs / n`).
 ///
 /// ```
-/// use soft_objectness::loss::norm::mean;
+/// use soft_objectness::internals::loss::norm::mean;
 /// assert_eq!(mean(3.0, 2), 1.5);
 /// assert_eq!(mean(3.0, 0), 0.0);
 /// ```
@@ -22,7 +22,7 @@ pub fn mean(total: f64, n: u64) -> f64 {
 /// `smooth_BCE`): `(1 - eps / 2, eps / 2)`.
 ///
 /// ```
-/// use soft_objectness::loss::norm::class_targets;
+/// use soft_objectness::internals::loss::norm::class_targets;
 /// assert_eq!(class_targets(0.0), (1.0, 0.0));
 /// assert_eq!(class_targets(0.2), (0.9, 0.1));
 /// ```

@@ -10,7 +10,7 @@ pub const EPS: f64 = 1e-6;
 /// The element loss of `kind` at logit `x`, target `t`, and `d loss / dx`.
 ///
 /// ```
-/// use soft_objectness::{SoftLoss, loss::soft::soft_element};
+/// use soft_objectness::{SoftLoss, internals::loss::soft::soft_element};
 /// // loss2 is (almost) zero where the prediction equals the target.
 /// let t: f64 = 0.3;
 /// let x = (t / (1.0 - t)).ln();
