@@ -1,7 +1,7 @@
 //! Test hooks, not API: the internals that the integration tests, the benchmarks, the fuzz
-//! targets and `softobj bench` reach (the builders and losses on their own, the random case
-//! generator, the GPU's fault injection). Hidden from the documentation; any release may
-//! change them.
+//! targets and the timings of `softobj bench` and `softobj summary` reach (the builders and
+//! losses on their own, the random case generator, the GPU's fault injection). Hidden from the
+//! documentation; any release may change them.
 
 /// The assigners' parts: anchor matching, cell ranges and scores, both soft builders.
 pub mod assign {
