@@ -33,13 +33,28 @@ fn locked_version(name: &str) -> String {
 
 #[test]
 fn every_manifest_states_the_crates_version() {
-    let version = env!("CARGO_PKG_VERSION");
-    assert_eq!(version_in("Cargo.toml", "[package]"), version, "Cargo.toml");
-    assert_eq!(version_in("python/Cargo.toml", "[package]"), version, "python/Cargo.toml");
-    assert_eq!(version_in("python/pyproject.toml", "[project]"), version, "python/pyproject.toml");
-    assert_eq!(locked_version("soft-objectness"), version, "Cargo.lock: soft-objectness");
-    let binding = "soft-objectness-python";
-    assert_eq!(locked_version(binding), version, "Cargo.lock: {binding}");
+    let stated = [
+        ("Cargo.toml", version_in("Cargo.toml", "[package]")),
+        (
+            "python/Cargo.toml",
+            version_in("python/Cargo.toml", "[package]"),
+        ),
+        (
+            "python/pyproject.toml",
+            version_in("python/pyproject.toml", "[project]"),
+        ),
+        (
+            "Cargo.lock: soft-objectness",
+            locked_version("soft-objectness"),
+        ),
+        (
+            "Cargo.lock: soft-objectness-python",
+            locked_version("soft-objectness-python"),
+        ),
+    ];
+    for (place, version) in stated {
+        assert_eq!(version, env!("CARGO_PKG_VERSION"), "{place}");
+    }
 }
 
 #[test]
@@ -48,6 +63,8 @@ fn the_changelog_has_a_section_for_the_version() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CHANGELOG.md"))
             .expect("CHANGELOG.md");
     let heading = format!("## {} ", env!("CARGO_PKG_VERSION"));
-    let found = changelog.lines().any(|l| format!("{l} ").starts_with(&heading));
+    let found = changelog
+        .lines()
+        .any(|l| format!("{l} ").starts_with(&heading));
     assert!(found, "CHANGELOG.md: no `{}` section", heading.trim_end());
 }
