@@ -34,7 +34,9 @@ export SOFTOBJ="${SOFTOBJ:-${CARGO_TARGET_DIR:-$ROOT/target}/release/softobj}"
 export YOLOV5_WHEELS="${YOLOV5_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/soft-objectness/yolov5}"
 NUMPY_ONLY=(python/tests/test_wheel.py python/tests/test_api.py python/tests/test_check.py
     python/tests/test_fixtures.py python/tests/test_inputs.py python/tests/test_threads.py)
-MIN_NUMPY1=150    # of 177 when written: a floor that a selection running nothing cannot pass
+# A floor well under the number of tests these files hold, which an empty or mistaken
+# selection cannot pass.
+MIN_NUMPY1=150
 
 if [ -z "${SOFTOBJ_WHEEL:-}" ]; then
     rm -f "$DIST"/soft_objectness-*
@@ -46,7 +48,7 @@ BASE_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 
 # The PATH without the directories that hold a Rust tool.
 no_rust_path() {
-    local dir out=""
+    local dir tool out=""
     IFS=: read -ra dirs <<<"$PATH"
     for dir in "${dirs[@]}"; do
         [ -n "$dir" ] || continue
@@ -58,7 +60,8 @@ no_rust_path() {
 PATH=$(no_rust_path)
 ! command -v cargo rustc rustup >/dev/null || { echo "a Rust tool is still on the PATH" >&2; exit 1; }
 
-# A fresh environment VENV with the wheel and the requirements file REQS.
+# fresh_venv DIR REQUIREMENTS: a new virtual environment in DIR with the wheel and the
+# requirements file, wheels only (nothing may compile here).
 fresh_venv() {
     "$BASE_PYTHON" -m venv --clear "$1"
     "$1/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
