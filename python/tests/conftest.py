@@ -1,7 +1,10 @@
 """Shared helpers: the repository's fixtures and the `softobj` binary the Python API is held to.
 
 The binary is `$SOFTOBJ` when set, else `target/release/softobj` (built by `cargo build
---release` or `cargo test --release`, which `.ci/run` runs first).
+--release` or `cargo test --release`, which `.ci/run` runs first). Where it is missing the
+tests build it with cargo, except in wheel mode (`SOFTOBJ_WHEEL` set by python/run-tests.sh:
+the package under test is an installed wheel and no Rust tool is on the PATH), where they fail
+saying how to build it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ def fixture_paths():
 def softobj() -> str:
     exe = os.environ.get("SOFTOBJ") or str(ROOT / "target" / "release" / "softobj")
     if not Path(exe).exists():
+        if os.environ.get("SOFTOBJ_WHEEL"):
+            pytest.fail(
+                f"the softobj binary is missing at {exe}: build it before the Python tests "
+                "(`cargo build --release --bin softobj`, or `cargo test --release` as .ci/run "
+                "does) or set SOFTOBJ to its path; wheel mode never runs cargo",
+                pytrace=False,
+            )
         subprocess.run(
             ["cargo", "build", "--release", "--bin", "softobj"], cwd=ROOT, check=True
         )
