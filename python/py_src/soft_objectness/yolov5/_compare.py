@@ -215,6 +215,9 @@ def main(argv: Sequence[str]) -> int:
     names = [r.name for r in runs]
     if len(set(names)) != len(names):
         parser.error(f"--run: each name once (given: {', '.join(names)})")
+    if not any(a == "--data" or a.startswith("--data=") for a in common):
+        parser.error("--data: required (every run trains on it; YOLOv5's default would "
+                     "download COCO128)")
     if any(a == "--name" or a.startswith("--name=") for a in common):
         parser.error("--name: compare names each run's folder after the run")
     project = Path(ns.project)

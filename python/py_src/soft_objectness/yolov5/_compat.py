@@ -79,6 +79,8 @@ def import_train() -> types.ModuleType:
         # Ultralytics (which YOLOv5 7.0.14 imports for check_requirements) resolves two DNS
         # names at import time to see whether it is online, unless told it is not.
         os.environ["YOLO_OFFLINE"] = "1"
+        say("YOLO_OFFLINE=1: Ultralytics' import does not look up DNS names to see whether it "
+            "is online")
     _pkg_resources()
     with _online_loggers_off():
         import yolov5.train as train
@@ -224,9 +226,9 @@ def _no_downloads(train: types.ModuleType) -> None:
 
 def no_hub(repo_id: Any, hf_token: Any = None, revision: Any = None) -> None:
     """YOLOv5's ``attempt_download_from_hub`` without the Hub: always None (not a Hub model)."""
-    if repo_id and not Path(str(repo_id)).is_file():
-        say(f"YOLOv5 asks the Hugging Face Hub for {str(repo_id)!r}; the runner does not",
-            once=True)
+    if repo_id:
+        say(f"YOLOv5 asks the Hugging Face Hub whether {str(repo_id)!r} is a model there; the "
+            f"runner does not ask", once=True)
 
 
 def local_file(file: Any, *args: Any, **kwargs: Any) -> str:
