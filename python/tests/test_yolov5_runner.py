@@ -8,13 +8,16 @@ down, and each test asserts that nothing was written (and that the block works).
 YOLOv5 files are hashed before the first training and after the last.
 
 ``--assigner yolov5 --ciou v7.0`` against the baseline (YOLOv5's own ``ComputeLoss``): the same
-seed, data and initial weights; the per-epoch mean train losses agree to ``EQUAL_RTOL``.
-The two differ only in float32 rounding: YOLOv5 computes its loss in float32, the oracle in
-float64 (rounded to float32 at the end), so each step's gradient differs in the last bits, and
-SGD carries the difference into the weights of the following steps; over 2 epochs of 3 steps
-each the means drift by less than 1e-4 relative (measured below 2e-5), while any change of rule
-(an anchor matched differently, another CIoU, another objectness target) moves them by 1e-2 or
-more.
+seed, data and initial weights; the per-epoch mean train losses (unrounded, from the runner's
+``soft_objectness_epochs.csv``) agree to ``EQUAL_RTOL`` = 1e-4 relative. The two differ only in
+rounding: YOLOv5 computes its loss in float32, the oracle in float64 (the loss handed back in
+float32), so each step's loss and gradient differ in the last float32 bits, and SGD carries the
+difference into the weights of every later step; the per-epoch means drift by that, not by a
+rule (measured here: 1.9e-6 over 2 epochs of 3 batches; the issue measured 1e-4 over a whole
+epoch of yolov5n from scratch, the bound taken here). The soft method's losses differ from the
+baseline's by far more (checked below, so that the comparison can fail). Path 1 (``--backend
+cpu``) and path 2 (``--backend torch``) of the soft method agree to the same bound (measured:
+1.0e-7).
 
 Needs the ``yolov5`` package and its training dependencies (``python/requirements-test.txt``).
 """
@@ -106,6 +109,10 @@ def runner(root: Path, *args: str, env: dict = None) -> subprocess.CompletedProc
     # YOLOv5's and Ultralytics' settings folders: fresh ones (no font, no settings file).
     e["YOLOV5_CONFIG_DIR"] = str(root / "yolov5-config")
     e["YOLO_CONFIG_DIR"] = str(root / "ultralytics-config")
+    # One OpenMP thread: the tiny model's convolutions gain nothing from more, and OpenMP's
+    # barriers collapse when the cores are shared (one training step of yolov5-tiny at 128 px
+    # measured 0.6 s with one thread, 12 s with two, on 2 busy cores).
+    e["OMP_NUM_THREADS"] = "1"
     for k in ("LOCAL_RANK", "RANK", "WORLD_SIZE"):
         e.pop(k, None)
     e.update(env or {})
@@ -253,6 +260,12 @@ def test_both_paths_give_the_same_losses(soft_runs, work):
     assert all(p.returncode == 0 for p in soft_runs.values())
     assert_losses_equal(epoch_losses(work["root"] / "train" / "torch"),
                         epoch_losses(work["root"] / "train" / "cpu"))
+
+
+def test_the_soft_method_is_not_the_baseline(soft_runs, compared, work):
+    soft = epoch_losses(work["root"] / "train" / "cpu")[0]["obj_loss"]
+    baseline = epoch_losses(compared[0] / "baseline")[0]["obj_loss"]
+    assert abs(soft - baseline) > 100 * EQUAL_RTOL * baseline, (soft, baseline)
 
 
 def test_the_runner_says_where_it_steps_in(soft_runs):
