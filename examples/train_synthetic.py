@@ -6,33 +6,39 @@ The detector has a few strided convolutions and YOLOv5's Detect head on three la
 8, 16, 32); the images (64 x 64) hold one to three filled squares, discs or triangles (three
 classes) of 10 to 40 pixels on a noisy background. Both runs see the same images in the same
 order from the same initial weights; only the loss differs (``assigner="yolov5"`` or
-``"soft"``; everything else at its defaults). Every EVAL steps the recall at IoU 0.5 is measured
-on held-out images: the share of their boxes that some prediction with confidence above 0.25
-(objectness times class probability) covers with IoU >= 0.5 and the right class.
+``"soft"``; everything else at its defaults). Every EVAL steps the held-out images are
+detected as YOLOv5's val.py does (scores above 0.001, class-wise NMS at IoU 0.6, at most 100 per
+image) and measured by pycocotools' COCOeval, the COCO reference implementation: mAP@0.5:0.95
+and mAP@0.5, and from COCOeval's own matching at IoU 0.5 the precision and recall of the
+detections above 0.25.
 
-The figure (``assets/train_synthetic.png`` by default) shows both loss curves (each loss in its
-own units: the two methods' objectness terms are different functions) and both recall curves.
-It is drawn with matplotlib when installed (``pip install matplotlib``), else by a small PNG
-writer of this file (curves without text).
+The figure (``assets/train_synthetic.png`` by default, matplotlib) shows both loss curves (each
+loss in its own units: the two methods' objectness terms are different functions), both mAPs,
+the precision and the recall.
 
+    pip install matplotlib pycocotools torchvision
     python examples/train_synthetic.py [--steps 300] [--out assets/train_synthetic.png]
 
 About 1 to 2 minutes per run on 2 CPU cores. The original method's authors report that the
-soft loss helps early training and later hurts mAP; this shows the early part.
+soft loss helps early training and later hurts mAP; 300 steps show the early part only
+(``python -m soft_objectness.yolov5 compare`` trains YOLOv5 itself for longer: docs/torch.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
 import os
-import struct
 import time
-import zlib
 
 import numpy as np
 import torch
 import torch.nn as nn
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+from torchvision.ops import batched_nms
 
 from soft_objectness.torch import ComputeLoss
 
@@ -126,14 +132,16 @@ class TinyYolo(nn.Module):
         return self.model[-1]([a, b, self.p5(b)])
 
 
-# -- recall at IoU 0.5 ------------------------------------------------------------------------
+# -- mAP, precision and recall (pycocotools) --------------------------------------------------
 
-def detections(model, imgs, conf=0.25):
-    """Predictions above ``conf`` (YOLOv5's decoding): image index [n] and (x1, y1, x2, y2,
-    class) [n, 5] in pixels."""
+def detections(model, imgs, conf=0.001, iou=0.6, max_det=100):
+    """Per image, the predictions above ``conf`` (YOLOv5's decoding: score = objectness times
+    class probability) after class-wise NMS at ``iou``, at most ``max_det``, as YOLOv5's val.py
+    makes them: a list of (boxes [n, 4] x1 y1 x2 y2 in pixels, scores [n], classes [n])."""
     det = model.model[-1]
-    images, boxes = [], []
+    out = []
     with torch.no_grad():
+        flat = []
         for p, s, anchors in zip(model(imgs), STRIDES, det.anchors):
             bs, na, ny, nx, _ = p.shape
             y = p.sigmoid()
@@ -143,28 +151,58 @@ def detections(model, imgs, conf=0.25):
             w = (y[..., 2] * 2) ** 2 * (anchors[:, 0] * s).view(1, na, 1, 1)
             h = (y[..., 3] * 2) ** 2 * (anchors[:, 1] * s).view(1, na, 1, 1)
             score, cls = (y[..., 5:] * y[..., 4:5]).max(-1)
-            keep = score > conf
-            images.append(torch.arange(bs).view(bs, 1, 1, 1).expand_as(keep)[keep])
-            boxes.append(torch.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2,
-                                      cls.float()), -1)[keep])
-    return torch.cat(images), torch.cat(boxes)
+            box = torch.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), -1)
+            flat.append((box.reshape(bs, -1, 4), score.reshape(bs, -1), cls.reshape(bs, -1)))
+        boxes, scores, classes = (torch.cat(t, 1) for t in zip(*flat))
+        for b, sc, c in zip(boxes, scores, classes):
+            keep = sc > conf
+            b, sc, c = b[keep], sc[keep], c[keep]
+            keep = batched_nms(b, sc, c, iou)[:max_det]
+            out.append((b[keep], sc[keep], c[keep]))
+    return out
 
 
-def recall(model, imgs, targets):
-    """Share of the boxes of ``targets`` that a prediction of their class covers at IoU >= 0.5."""
+def coco_eval(model, imgs, targets, conf=0.25):
+    """mAP@0.5:0.95 and mAP@0.5 (pycocotools' COCOeval over ``imgs``), and the precision and
+    recall at IoU 0.5 of the detections above ``conf``, counted from COCOeval's own matching
+    (its ``evalImgs``); also the detections per image above ``conf``."""
     model.eval()
-    images, boxes = detections(model, imgs)
+    dets = detections(model, imgs)
     model.train()
-    t = targets
-    gt = torch.stack(((t[:, 2] - t[:, 4] / 2) * SIZE, (t[:, 3] - t[:, 5] / 2) * SIZE,
-                      (t[:, 2] + t[:, 4] / 2) * SIZE, (t[:, 3] + t[:, 5] / 2) * SIZE), -1)
-    iw = (torch.minimum(gt[:, None, 2], boxes[None, :, 2]) - torch.maximum(gt[:, None, 0], boxes[None, :, 0])).clamp(min=0)
-    ih = (torch.minimum(gt[:, None, 3], boxes[None, :, 3]) - torch.maximum(gt[:, None, 1], boxes[None, :, 1])).clamp(min=0)
-    inter = iw * ih
-    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
-    iou = inter / (area(gt)[:, None] + area(boxes)[None, :] - inter)
-    match = (iou >= 0.5) & (t[:, None, 0].long() == images[None, :]) & (t[:, None, 1] == boxes[None, :, 4])
-    return float(match.any(1).float().mean()) if t.shape[0] else 0.0
+    t = targets.tolist()
+    gt = COCO()
+    gt.dataset = {
+        "images": [{"id": i, "width": SIZE, "height": SIZE} for i in range(imgs.shape[0])],
+        "categories": [{"id": c} for c in range(NC)],
+        "annotations": [{"id": k + 1, "image_id": int(r[0]), "category_id": int(r[1]),
+                         "bbox": [(r[2] - r[4] / 2) * SIZE, (r[3] - r[5] / 2) * SIZE,
+                                  r[4] * SIZE, r[5] * SIZE],
+                         "area": r[4] * r[5] * SIZE * SIZE, "iscrowd": 0}
+                        for k, r in enumerate(t)],
+    }
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+    results = [{"image_id": i, "category_id": int(c), "score": float(s),
+                "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]}
+               for i, (bs, ss, cs) in enumerate(dets) for b, s, c in zip(bs, ss, cs)]
+    if not results:
+        return {"map": 0.0, "map50": 0.0, "precision": 0.0, "recall": 0.0, "per_image": 0.0}
+    with contextlib.redirect_stdout(io.StringIO()):
+        e = COCOeval(gt, gt.loadRes(results), "bbox")
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    tp = n_det = n_gt = 0
+    for r in e.evalImgs:                       # IoU 0.5 is threshold 0; "all" areas only
+        if r is None or r["aRng"] != e.params.areaRng[0]:
+            continue
+        above = (np.asarray(r["dtScores"]) >= conf) & ~r["dtIgnore"][0]
+        tp += int(((r["dtMatches"][0] > 0) & above).sum())
+        n_det += int(above.sum())
+        n_gt += int((~np.asarray(r["gtIgnore"], bool)).sum())
+    return {"map": float(e.stats[0]), "map50": float(e.stats[1]),
+            "precision": tp / max(n_det, 1), "recall": tp / max(n_gt, 1),
+            "per_image": n_det / imgs.shape[0]}
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -175,11 +213,11 @@ def train(assigner, steps, train_set, val_set, eval_every, batch=16, seed=0):
     compute_loss = ComputeLoss(model, assigner=assigner)       # the drop-in, from the model
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(seed)
-    losses, recalls = [], []
+    losses, evals = [], []
     t0 = time.perf_counter()
     for step in range(steps + 1):
         if step % eval_every == 0:
-            recalls.append((step, recall(model, *val_set)))
+            evals.append((step, coco_eval(model, *val_set)))
         if step == steps:
             break
         idx = torch.randperm(train_set[0].shape[0], generator=g)[:batch]
@@ -189,14 +227,14 @@ def train(assigner, steps, train_set, val_set, eval_every, batch=16, seed=0):
         loss.backward()
         opt.step()
         losses.append(float(loss_items.sum()))
-    model.eval()
-    per_image = detections(model, val_set[0])[0].numel() / val_set[0].shape[0]
-    model.train()
-    print(f"{assigner:6s}: {steps} steps in {time.perf_counter() - t0:.0f} s, last loss "
-          f"{np.mean(losses[-20:]):.4f}, recall@0.5 " + " ".join(f"{r:.2f}" for _, r in recalls)
-          + f"; at the end {per_image:.1f} predictions per image above 0.25 (before NMS; "
-          f"{val_set[1].shape[0] / val_set[0].shape[0]:.1f} boxes per image)")
-    return losses, recalls
+    last = evals[-1][1]
+    print(f"{assigner:6s}: {steps} steps in {time.perf_counter() - t0:.0f} s; every "
+          f"{eval_every} steps mAP@0.5:0.95 " + " ".join(f"{m['map']:.3f}" for _, m in evals)
+          + "; mAP@0.5 " + " ".join(f"{m['map50']:.3f}" for _, m in evals)
+          + f"; at the end P {last['precision']:.3f} R {last['recall']:.3f} at conf 0.25 with "
+          f"{last['per_image']:.1f} detections per image after NMS "
+          f"({val_set[1].shape[0] / val_set[0].shape[0]:.1f} boxes per image)")
+    return losses, evals
 
 
 # -- the figure -------------------------------------------------------------------------------
@@ -207,58 +245,36 @@ def smooth(v, k=10):
     return np.array([(c[i + 1] - c[max(0, i + 1 - k)]) / (i + 1 - max(0, i + 1 - k)) for i in range(len(v))])
 
 
-def plot_matplotlib(runs, path):
+def plot(runs, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=90)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), dpi=90)
     colours = {"yolov5": "#1f77b4", "soft": "#d62728"}
     labels = {"yolov5": "YOLOv5 baseline", "soft": "soft objectness"}
-    for name, (losses, recalls) in runs.items():
-        ax1.plot(smooth(losses), color=colours[name], label=labels[name], lw=1.5)
-        ax2.plot([s for s, _ in recalls], [r for _, r in recalls], "o-", color=colours[name],
-                 label=labels[name], lw=1.5, ms=3)
-    ax1.set(title="training loss (lbox + lobj + lcls, 10-step mean)", xlabel="step", yscale="log")
-    ax2.set(title="recall at IoU 0.5 (held-out, conf > 0.25)", xlabel="step", ylim=(0, 1))
-    for ax in (ax1, ax2):
+    for name, (losses, evals) in runs.items():
+        steps = [s for s, _ in evals]
+        c = colours[name]
+        axes[0].plot(smooth(losses), color=c, label=labels[name], lw=1.5)
+        axes[1].plot(steps, [m["map"] for _, m in evals], "o-", color=c, lw=1.5, ms=3,
+                     label=labels[name] + ", mAP@0.5:0.95")
+        axes[1].plot(steps, [m["map50"] for _, m in evals], "o--", color=c, lw=1, ms=2,
+                     label=labels[name] + ", mAP@0.5")
+        axes[2].plot(steps, [m["precision"] for _, m in evals], "o-", color=c, lw=1.5, ms=3,
+                     label=labels[name])
+        axes[3].plot(steps, [m["recall"] for _, m in evals], "o-", color=c, lw=1.5, ms=3,
+                     label=labels[name])
+    axes[0].set(title="training loss (lbox + lobj + lcls, 10-step mean)", xlabel="step",
+                yscale="log")
+    axes[1].set(title="mAP (pycocotools, held-out)", xlabel="step", ylim=(0, 1))
+    axes[2].set(title="precision at conf 0.25, IoU 0.5", xlabel="step", ylim=(0, 1))
+    axes[3].set(title="recall at conf 0.25, IoU 0.5", xlabel="step", ylim=(0, 1))
+    for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
-
-
-def plot_minimal(runs, path, w=640, h=240):
-    """Both panels without text: losses (log scale) left, recall (0 to 1) right; blue the
-    baseline, red the soft loss."""
-    img = np.full((h, w, 3), 255, np.uint8)
-    colours = {"yolov5": (31, 119, 180), "soft": (214, 39, 40)}
-
-    def panel(x0, series, lo, hi):
-        img[10:h - 10, x0, :] = 0
-        img[h - 10, x0:x0 + w // 2 - 20, :] = 0
-        for name, (xs, ys) in series.items():
-            n = max(max(xs), 1)
-            pts = [(x0 + int(x / n * (w // 2 - 30)), int(h - 10 - (y - lo) / (hi - lo) * (h - 30)))
-                   for x, y in zip(xs, ys)]
-            for (a, b), (c, d) in zip(pts, pts[1:]):
-                for t in np.linspace(0, 1, 2 * max(abs(c - a), abs(d - b), 1)):
-                    px, py = int(round(a + (c - a) * t)), int(round(b + (d - b) * t))
-                    img[max(0, min(h - 1, py)) - 1:max(0, min(h - 1, py)) + 1, px, :] = colours[name]
-
-    logl = {k: (list(range(len(v[0]))), list(np.log10(smooth(v[0])))) for k, v in runs.items()}
-    lo = min(min(y) for _, y in logl.values())
-    hi = max(max(y) for _, y in logl.values())
-    panel(10, logl, lo, hi)
-    panel(w // 2 + 10, {k: ([s for s, _ in v[1]], [r for _, r in v[1]]) for k, v in runs.items()}, 0, 1)
-    raw = b"".join(b"\x00" + img[y].tobytes() for y in range(h))
-
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def main():
@@ -273,10 +289,7 @@ def main():
     train_set = make_images(1024, seed=1)
     val_set = make_images(128, seed=2)
     runs = {a: train(a, args.steps, train_set, val_set, args.eval_every) for a in ("yolov5", "soft")}
-    try:
-        plot_matplotlib(runs, args.out)
-    except ImportError:
-        plot_minimal(runs, args.out)
+    plot(runs, args.out)
     print(f"wrote {os.path.normpath(args.out)}")
 
 
