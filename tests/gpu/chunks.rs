@@ -3,18 +3,17 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use soft_objectness::default_batch::DefaultBatch;
+use soft_objectness::gpu::GpuContext;
 use soft_objectness::internals::gpu as testing;
 use soft_objectness::{Assigner, Config, Error, EvalOptions, Overlap, evaluate};
 use soft_objectness::{GpuError, GpuLimit};
 
 use crate::common::on_gpu;
-use crate::common::{Tolerance, compare, ctx, own_ctx};
+use crate::common::{Tolerance, compare, own_ctx};
 use crate::random::random_case;
 
-#[test]
-fn splitting_by_image_changes_no_target_or_gradient() {
-    let Some(small) = own_ctx() else { return };
-    let ctx = ctx().unwrap();
+pub(crate) fn splitting_by_image_changes_no_target_or_gradient(ctx: &GpuContext) {
+    let small = own_ctx();
     let (config, inputs) = DefaultBatch {
         batch: 6,
         width: 320,
@@ -60,10 +59,8 @@ fn splitting_by_image_changes_no_target_or_gradient() {
     );
 }
 
-#[test]
-fn two_dimensional_dispatch_changes_nothing() {
-    let Some(narrow) = own_ctx() else { return };
-    let ctx = ctx().unwrap();
+pub(crate) fn two_dimensional_dispatch_changes_nothing(ctx: &GpuContext) {
+    let narrow = own_ctx();
     // Two workgroups per dimension: every dispatch of more than 128 invocations is 2-D.
     testing::set_dispatch_limit(&narrow, 2);
     let mut rng = StdRng::seed_from_u64(0x2d);
@@ -75,9 +72,7 @@ fn two_dimensional_dispatch_changes_nothing() {
     }
 }
 
-#[test]
-fn the_same_case_twice_is_bit_identical() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn the_same_case_twice_is_bit_identical(ctx: &GpuContext) {
     let (config, inputs) = DefaultBatch {
         batch: 4,
         width: 256,

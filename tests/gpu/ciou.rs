@@ -3,9 +3,9 @@
 //! the GPU follows the configured release.
 
 use ndarray::{Array3, Array5, array};
+use soft_objectness::gpu::GpuContext;
 use soft_objectness::{Assigner, Ciou, Config, EvalOptions, Inputs, Prediction, evaluate};
 
-use crate::common::ctx;
 use crate::common::on_gpu;
 
 /// Boxes one cell wide and 1e-5 of a cell high, predicted exactly (zero logits put the box
@@ -42,9 +42,7 @@ fn thin_boxes(assigner: Assigner, ciou: Ciou) -> (Config, Inputs) {
     )
 }
 
-#[test]
-fn the_gpu_follows_the_configured_release() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn the_gpu_follows_the_configured_release(ctx: &GpuContext) {
     for assigner in [Assigner::Soft, Assigner::Yolov5] {
         let (c6, inputs) = thin_boxes(assigner, Ciou::V6);
         let (c7, _) = thin_boxes(assigner, Ciou::V7);

@@ -2,11 +2,12 @@
 
 use std::sync::OnceLock;
 
+use libtest_mimic::{Completion, Trial};
 use ndarray::{Array3, Array5};
-use soft_objectness::gpu::{self, GpuContext};
+use soft_objectness::gpu::{GpuContext, NO_ADAPTER_HELP};
 use soft_objectness::{
-    Backend, CellClass, Config, Distance, EvalOptions, Evaluation, Inputs, Prediction, Result,
-    Score, evaluate,
+    Backend, CellClass, Config, Distance, Error, EvalOptions, Evaluation, GpuError, Inputs,
+    Prediction, Result, Score, evaluate,
 };
 
 /// [`evaluate`] on the GPU device `ctx` with the balance of `opts`.
@@ -21,31 +22,65 @@ pub(crate) fn on_gpu(
     evaluate(config, inputs, &opts)
 }
 
-/// The shared device, or `None` (with the reason printed) when no adapter is found and
-/// `SOFTOBJ_REQUIRE_GPU` is not `1`. Any other failure (a kernel that does not compile, a
-/// device that cannot be opened) fails the test.
-pub(crate) fn ctx() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Result<GpuContext, String>> = OnceLock::new();
-    match CTX.get_or_init(|| GpuContext::new().map_err(|e| e.to_string())) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            if std::env::var("SOFTOBJ_REQUIRE_GPU").as_deref() == Ok("1") {
-                panic!("SOFTOBJ_REQUIRE_GPU=1 but no GPU device: {e}");
-            }
-            if !e.contains(gpu::NO_ADAPTER_HELP) {
-                panic!("the GPU path failed to start: {e}");
-            }
-            eprintln!("skipping GPU test: {e}");
-            None
+/// The device every GPU test shares, opened once (by the first test that runs).
+enum Device {
+    Ready(GpuContext),
+    /// No adapter: the test is ignored with the reason, or fails under `SOFTOBJ_REQUIRE_GPU=1`.
+    Missing(String),
+    /// Any other failure to start (a kernel that does not compile, a device that cannot be
+    /// opened): the test fails.
+    Broken(String),
+}
+
+fn device() -> &'static Device {
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE.get_or_init(|| match GpuContext::new() {
+        Ok(ctx) => Device::Ready(ctx),
+        Err(Error::Gpu(GpuError::NoAdapter { cause })) => Device::Missing(cause),
+        Err(e) => Device::Broken(e.to_string()),
+    })
+}
+
+/// Whether a missing adapter fails the GPU tests instead of ignoring them (`.ci/run` sets it).
+fn gpu_required() -> bool {
+    std::env::var("SOFTOBJ_REQUIRE_GPU").as_deref() == Ok("1")
+}
+
+/// One GPU test as a trial of the harness: `test` runs on the shared device and fails by
+/// panicking. Without an adapter the trial is reported as ignored, with the reason, unless
+/// `SOFTOBJ_REQUIRE_GPU=1`, which makes it fail; any other failure to start fails it.
+pub(crate) fn gpu_trial(name: &str, test: fn(&GpuContext)) -> Trial {
+    Trial::ignorable_test(name, move || match device() {
+        Device::Ready(ctx) => {
+            test(ctx);
+            Ok(Completion::Completed)
         }
+        Device::Missing(cause) if gpu_required() => Err(format!(
+            "SOFTOBJ_REQUIRE_GPU=1 but no GPU adapter: {NO_ADAPTER_HELP} ({cause})"
+        )
+        .into()),
+        Device::Missing(_) => Ok(Completion::ignored_with(
+            "no GPU adapter; SOFTOBJ_REQUIRE_GPU=1 makes this a failure",
+        )),
+        Device::Broken(e) => Err(format!("the GPU path failed to start: {e}").into()),
+    })
+}
+
+/// Why the GPU tests are ignored, to print once before they run: `None` when a device opened
+/// or when a missing adapter fails the tests (each failure then says why).
+pub(crate) fn why_ignored() -> Option<String> {
+    match device() {
+        Device::Missing(cause) if !gpu_required() => {
+            Some(format!("GPU tests ignored: {NO_ADAPTER_HELP} ({cause})"))
+        }
+        _ => None,
     }
 }
 
 /// A second device of the same adapter, for tests that change a context's settings or
 /// destroy it.
-pub(crate) fn own_ctx() -> Option<GpuContext> {
-    ctx()?;
-    Some(GpuContext::new().expect("a second device on the adapter that opened the first"))
+pub(crate) fn own_ctx() -> GpuContext {
+    GpuContext::new().expect("a second device on the adapter that opened the first")
 }
 
 /// Tolerances of the GPU path against the f64 oracle (docs/gpu.md, "error budget").

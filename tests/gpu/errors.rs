@@ -5,17 +5,14 @@ use std::path::Path;
 
 use ndarray::{Array3, Array5};
 use soft_objectness::GpuError;
+use soft_objectness::gpu::GpuContext;
 use soft_objectness::internals::gpu as testing;
 use soft_objectness::{Config, Distance, Error, EvalOptions, Inputs, Prediction, Score, evaluate};
 
-use crate::common::ctx;
-#[cfg(feature = "cli")]
 use crate::common::on_gpu;
 use crate::common::{one_box, own_ctx};
 
-#[test]
-fn bad_input_gives_the_oracles_error_before_any_device_work() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn bad_input_gives_the_oracles_error_before_any_device_work(ctx: &GpuContext) {
     let good = || {
         let config = Config {
             nc: 2,
@@ -59,9 +56,8 @@ fn bad_input_gives_the_oracles_error_before_any_device_work() {
     }
 }
 
-#[test]
-fn a_lost_device_is_an_error_not_a_panic() {
-    let Some(lost) = own_ctx() else { return };
+pub(crate) fn a_lost_device_is_an_error_not_a_panic(_: &GpuContext) {
+    let lost = own_ctx();
     let (config, inputs) = one_box(
         Score::Power { n: 10 },
         Distance::CellIndex,
@@ -77,11 +73,7 @@ fn a_lost_device_is_an_error_not_a_panic() {
 }
 
 #[cfg(feature = "cli")]
-#[test]
-fn cli_backend_gpu_answers_like_the_cpu() {
-    if ctx().is_none() {
-        return;
-    }
+pub(crate) fn cli_backend_gpu_answers_like_the_cpu(_: &GpuContext) {
     let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/worked_example_power10.json");
     if !case.exists() {
         eprintln!("skipping: {} is missing", case.display());
@@ -112,11 +104,7 @@ fn cli_backend_gpu_answers_like_the_cpu() {
 }
 
 #[cfg(feature = "cli")]
-#[test]
-fn an_unknown_adapter_name_says_what_exists() {
-    if ctx().is_none() {
-        return;
-    }
+pub(crate) fn an_unknown_adapter_name_says_what_exists(_: &GpuContext) {
     let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/worked_example_power10.json");
     if !case.exists() {
         return;

@@ -4,6 +4,7 @@
 use ndarray::{Array2, Array3, Array5};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use soft_objectness::gpu::GpuContext;
 use soft_objectness::internals::gpu as testing;
 use soft_objectness::{
     Assigner, Config, Distance, EvalOptions, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
@@ -11,7 +12,7 @@ use soft_objectness::{
 };
 
 use crate::common::on_gpu;
-use crate::common::{Tolerance, Worst, check, compare, ctx, one_box};
+use crate::common::{Tolerance, Worst, check, compare, one_box};
 
 /// Cases on the edges of the exact comparisons: box coordinates on exact binary fractions
 /// of a cell (so that `d` hits 0, 1 and 2 exactly) or a hair off them, scores that round to
@@ -89,9 +90,7 @@ fn edge_case(rng: &mut StdRng) -> (Config, Inputs, bool) {
     )
 }
 
-#[test]
-fn exact_comparisons_decide_like_the_oracle() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn exact_comparisons_decide_like_the_oracle(ctx: &GpuContext) {
     let mut rng = StdRng::seed_from_u64(0xed9e);
     let mut worst = Worst::default();
     for i in 0..300 {
@@ -112,9 +111,7 @@ fn exact_comparisons_decide_like_the_oracle() {
     worst.print("edge cases");
 }
 
-#[test]
-fn named_exact_cases() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn named_exact_cases(ctx: &GpuContext) {
     let tobj = |config: &Config, inputs: &Inputs| {
         let g = on_gpu(ctx, config, inputs, &EvalOptions::default()).unwrap();
         let c = evaluate(config, inputs, &EvalOptions::default()).unwrap();
@@ -158,9 +155,7 @@ fn named_exact_cases() {
     assert_eq!(g[[0, 0, 3, 1]], 0.0);
 }
 
-#[test]
-fn emulated_f64_addition_is_exact() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn emulated_f64_addition_is_exact(ctx: &GpuContext) {
     let mut rng = StdRng::seed_from_u64(64);
     let special = [
         0.0,

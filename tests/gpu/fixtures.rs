@@ -1,5 +1,6 @@
 //! The fixtures and the default batch against the oracle.
 
+use soft_objectness::gpu::GpuContext;
 use std::path::Path;
 
 use soft_objectness::default_batch::DefaultBatch;
@@ -7,11 +8,9 @@ use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::{Assigner, Case, Config, EvalOptions, Limits, evaluate};
 
 use crate::common::on_gpu;
-use crate::common::{Worst, check, ctx};
+use crate::common::{Worst, check};
 
-#[test]
-fn every_fixture_matches_the_oracle() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn every_fixture_matches_the_oracle(ctx: &GpuContext) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -34,9 +33,7 @@ fn every_fixture_matches_the_oracle() {
     worst.print("fixtures");
 }
 
-#[test]
-fn standard_workload_matches_the_oracle() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn standard_workload_matches_the_oracle(ctx: &GpuContext) {
     let (config, inputs) = DefaultBatch::standard(32).build().unwrap();
     let mut worst = Worst::default();
     worst.merge(check(

@@ -2,9 +2,10 @@
 
 use soft_objectness::EvalOptions;
 use soft_objectness::default_batch::DefaultBatch;
+use soft_objectness::gpu::GpuContext;
 
 use crate::common::on_gpu;
-use crate::common::{ctx, own_ctx};
+use crate::common::own_ctx;
 
 /// Resident memory of this process, in bytes (Linux; `None` elsewhere).
 fn rss() -> Option<u64> {
@@ -16,10 +17,8 @@ fn rss() -> Option<u64> {
 /// The body of the memory test, run alone in a child process by
 /// `a_thousand_evaluations_do_not_grow_memory` (so that other tests do not disturb the
 /// process's memory). Ignored when the suite runs.
-#[test]
-#[ignore = "run by a_thousand_evaluations_do_not_grow_memory in a process of its own"]
-fn memory_probe() {
-    let Some(ctx) = own_ctx() else { return };
+pub(crate) fn memory_probe(_: &GpuContext) {
+    let ctx = own_ctx();
     let (config, inputs) = DefaultBatch {
         batch: 2,
         width: 128,
@@ -55,11 +54,7 @@ fn memory_probe() {
     assert_eq!(ctx.pooled(), (0, 0));
 }
 
-#[test]
-fn a_thousand_evaluations_do_not_grow_memory() {
-    if ctx().is_none() {
-        return;
-    }
+pub(crate) fn a_thousand_evaluations_do_not_grow_memory(_: &GpuContext) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",

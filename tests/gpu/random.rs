@@ -4,10 +4,11 @@ use ndarray::{Array2, Array5};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
+use soft_objectness::gpu::GpuContext;
 use soft_objectness::internals::casegen::{ConfigSpace, random_config};
 use soft_objectness::{Config, EvalOptions, Inputs, Prediction};
 
-use crate::common::{Worst, check, ctx};
+use crate::common::{Worst, check};
 
 fn normal(rng: &mut StdRng, mean: f64, sd: f64) -> f64 {
     Normal::new(mean, sd).unwrap().sample(rng)
@@ -89,9 +90,7 @@ pub(crate) fn random_case(rng: &mut StdRng) -> (Config, Inputs, EvalOptions) {
     )
 }
 
-#[test]
-fn random_cases_match_the_oracle() {
-    let Some(ctx) = ctx() else { return };
+pub(crate) fn random_cases_match_the_oracle(ctx: &GpuContext) {
     let mut rng = StdRng::seed_from_u64(0x6b0);
     let mut worst = Worst::default();
     for i in 0..400 {
