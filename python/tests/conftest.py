@@ -42,6 +42,22 @@ def softobj() -> str:
     return exe
 
 
+@pytest.fixture
+def skip_without_gpu():
+    """Call it with the ``so.GpuError`` that a ``backend="gpu"`` evaluation raised: without an
+    adapter the test is skipped, visibly, or fails where ``SOFTOBJ_REQUIRE_GPU=1`` (as the Rust
+    GPU tests do); any other GPU error (a kernel that does not compile) is raised again."""
+
+    def skip(err: Exception):
+        if "no GPU adapter found" not in str(err):
+            raise err
+        if os.environ.get("SOFTOBJ_REQUIRE_GPU") == "1":
+            pytest.fail(f"SOFTOBJ_REQUIRE_GPU=1 but {err}", pytrace=False)
+        pytest.skip(f"no GPU adapter (SOFTOBJ_REQUIRE_GPU=1 makes this a failure): {err}")
+
+    return skip
+
+
 def run(exe: str, *args, check: bool = True) -> subprocess.CompletedProcess:
     """Runs `softobj ARGS`, returning the completed process (stdout, stderr as text)."""
     p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True)

@@ -202,10 +202,10 @@ def test_torch_cpu_tensors_without_copy(case, want):
     assert so._core._prediction_addresses(t, [tp[0].detach().numpy()])[0] == tp[0].data_ptr()
 
 
-def test_gpu_backend_conforms_or_says_why(case):
+def test_gpu_backend_conforms_or_says_why(case, skip_without_gpu):
     config, t, p = parts(case)
     try:
         e = so.evaluate(config, t, p, backend="gpu")
     except so.GpuError as err:
-        pytest.skip(f"no GPU adapter: {err}")
+        skip_without_gpu(err)
     assert so.check(case, e, "f32").ok

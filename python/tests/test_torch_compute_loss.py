@@ -120,15 +120,16 @@ def test_generated_float32(case, backend):
 
 
 @pytest.mark.parametrize("case", GENERATED[::6], ids=_name)
-def test_gpu_backend_is_path_1_on_the_oracles_shaders(case):
+def test_gpu_backend_is_path_1_on_the_oracles_shaders(case, skip_without_gpu):
     """``backend="gpu"``: the oracle's WGSL evaluation behind the same autograd function,
-    conforming under the f32 preset (skipped, visibly, without a GPU adapter)."""
+    conforming under the f32 preset (skipped, visibly, without a GPU adapter, unless
+    ``SOFTOBJ_REQUIRE_GPU=1``)."""
     compute_loss = ComputeLoss(backend="gpu", **case["config"])
     preds, targets = tensors(case, torch.float32)
     try:
         _, _, answer = run_loss(compute_loss, preds, targets)
     except so.GpuError as err:
-        pytest.skip(f"no GPU adapter: {err}")
+        skip_without_gpu(err)
     so.assert_conforms(with_predictions(case, preds), answer, "f32")
 
 
