@@ -1,7 +1,8 @@
 """The drop-in against YOLOv5's own ``ComputeLoss`` (the ``yolov5`` wheels from PyPI).
 
-``ComputeLoss(model, assigner="yolov5", ciou=release)`` of both paths against YOLOv5
-``release``'s ``ComputeLoss(model)`` on the same model and batch: float64 (YOLOv5 run with
+``ComputeLoss(model, assigner="yolov5", ciou=...)`` of both paths against YOLOv5
+``release``'s ``ComputeLoss(model)`` on the same model and batch (6.0 and 6.1 with
+``ciou="v6.0"``, 7.0 with ``"v7.0"``: ``yolov5_ref.CIOU``): float64 (YOLOv5 run with
 float64 as its default dtype, as ``tests/yolov5`` does) to the YOLOv5 parity tolerances
 (losses 1e-9 relative, gradients 1e-8 of the largest component: YOLOv5 is not glibc-exact),
 ``loss_items`` the same shape and values, the autobalance state after three calls; and float32
@@ -79,14 +80,15 @@ def grad_err(got, want):
 
 
 @pytest.mark.parametrize("backend", ["cpu", "torch"])
-@pytest.mark.parametrize("release", ["v6.0", "v7.0"])
+@pytest.mark.parametrize("release", [r for r in yolov5_ref.VERSIONS if yolov5_ref.EXACT[r]])
 @pytest.mark.parametrize("hyp", [{}, {"fl_gamma": 1.5, "label_smoothing": 0.1}], ids=["hyp", "focal_ls"])
 def test_equals_yolov5_compute_loss_float64(release, backend, hyp):
     loss_mod = yolov5_loss_module(release)
     with default_dtype(torch.float64):
         model = yolov5_like.Model(3, {**yolov5_like.HYP, **hyp})
         theirs = loss_mod.ComputeLoss(model, autobalance=True)
-        ours = ComputeLoss(model, assigner="yolov5", ciou=release, autobalance=True, backend=backend)
+        ours = ComputeLoss(model, assigner="yolov5", ciou=yolov5_ref.CIOU[release], autobalance=True,
+                           backend=backend)
         for step in range(3):
             preds, targets = batch(step, torch.float64)
             l1, i1, g1 = run(theirs, preds, targets)

@@ -12,11 +12,12 @@ duration of the import:
   functions with them), as no-op decorators;
 * ``matplotlib.pyplot`` when matplotlib is not installed (metrics.py plots; the loss does not).
 
-One change is made to 6.0's source, in memory, before it is compiled: ``build_targets`` clamps
-int64 grid indices with 0-dim float tensor bounds (``gj.clamp_(0, gain[3] - 1)``), which torch
-2.x refuses for an in-place clamp of a long tensor ("result type Float can't be cast to the
-desired output type Long"). The bounds become Python ints (``int(gain[3]) - 1``), the values
-they had. 7.0 already writes ``.clamp_(0, shape[2] - 1)`` with ints and is loaded unchanged.
+One change is made to the source of 6.0 and 6.1, in memory, before it is compiled:
+``build_targets`` clamps int64 grid indices with 0-dim float tensor bounds
+(``gj.clamp_(0, gain[3] - 1)``), which torch 2.x refuses for an in-place clamp of a long tensor
+("result type Float can't be cast to the desired output type Long"). The bounds become Python
+ints (``int(gain[3]) - 1``), the values they had. 6.2 and 7.0 already write
+``.clamp_(0, shape[2] - 1)`` with ints and are loaded unchanged.
 """
 from __future__ import annotations
 
@@ -29,7 +30,16 @@ import zipfile
 
 import torch.nn as nn
 
-VERSIONS = {"v6.0": "6.0.7", "v7.0": "7.0.14"}   # the last 6.0.x and 7.0.x on PyPI
+# The YOLOv5 releases loaded, each from the yolov5 wheel on PyPI that carries its loss.py and
+# metrics.py: the last 6.0.x and 7.0.x; for 6.1, 6.1.0 (6.1.2 and later are snapshots between
+# the releases, with a newer bbox_iou); for 6.2, the last 6.2.x.
+VERSIONS = {"v6.0": "6.0.7", "v6.1": "6.1.0", "v6.2": "6.2.3", "v7.0": "7.0.14"}
+# The oracle's `ciou` setting each release's CIoU is (docs/torch.md, "In ultralytics/yolov5"):
+# 6.1 still adds eps to the heights as 6.0 does; 6.2 takes the sizes as given, as 7.0 does, but
+# adds eps to the heights inside atan (7.0 does not), so it matches neither setting exactly and
+# is compared with "v7.0" at a looser tolerance (EXACT is False for it).
+CIOU = {"v6.0": "v6.0", "v6.1": "v6.0", "v6.2": "v7.0", "v7.0": "v7.0"}
+EXACT = {"v6.0": True, "v6.1": True, "v6.2": False, "v7.0": True}
 FILES = ("utils/metrics.py", "utils/loss.py")
 V6_CLAMP = ("gj.clamp_(0, gain[3] - 1), gi.clamp_(0, gain[2] - 1)",
             "gj.clamp_(0, int(gain[3]) - 1), gi.clamp_(0, int(gain[2]) - 1)")
@@ -133,7 +143,7 @@ def _load(name, path, substitutions=()):
 
 
 def load(release, cache=None):
-    """(metrics module, loss module) of the wheel for ``release`` ("v6.0" or "v7.0")."""
+    """(metrics module, loss module) of the wheel for ``release`` (a key of ``VERSIONS``)."""
     version = VERSIONS[release]
     wheel = wheel_path(version, cache)
     if wheel is None:
@@ -142,7 +152,7 @@ def load(release, cache=None):
     tag = release.replace(".", "_")
     with _temporarily(_stub_modules()):
         metrics = _load(f"yolov5_{tag}_metrics", paths["utils/metrics.py"])
-    subs = (V6_CLAMP,) if release == "v6.0" else ()
+    subs = (V6_CLAMP,) if release in ("v6.0", "v6.1") else ()
     with _temporarily(_stub_modules(metrics)):
         loss = _load(f"yolov5_{tag}_loss", paths["utils/loss.py"], subs)
     return metrics, loss
