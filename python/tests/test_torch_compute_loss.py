@@ -313,6 +313,35 @@ def test_keyword_arguments_override_the_model():
     assert compute_loss.config().to_dict()["ciou"] == "v7.0"
 
 
+def test_a_whole_hyp_dict_is_read_as_model_hyp():
+    """``hyp=`` takes a whole YOLOv5 hyp dict (learning rate, augmentation, ...) and reads its
+    loss keys, as ``model.hyp`` is read; a bad value of a training key is not the loss's."""
+    assert set(YOLOV5_HYP) > set(LOSS_KEYS)
+    from_dict = ComputeLoss(nc=3, hyp=YOLOV5_HYP)
+    assert from_dict.hyp == ComputeLoss(_model()).hyp == {k: YOLOV5_HYP[k] for k in LOSS_KEYS}
+    assert ComputeLoss(nc=3, hyp={**YOLOV5_HYP, "lr0": "not a number", "mosaic": None}).hyp \
+        == from_dict.hyp
+
+
+@pytest.mark.parametrize("where", ["model.hyp", "hyp="])
+def test_a_bad_loss_value_names_the_key(where):
+    hyp = {**YOLOV5_HYP, "obj_pw": "1.6"}
+    with pytest.raises(so.CaseError, match='config.hyp.obj_pw: expected a number, got string "1.6"'):
+        if where == "model.hyp":
+            ComputeLoss(yolov5_like.Model(3, hyp))
+        else:
+            ComputeLoss(nc=3, hyp=hyp)
+
+
+def test_hyp_must_be_a_dict():
+    with pytest.raises(TypeError, match="hyp: expected a dict of hyperparameters, got str"):
+        ComputeLoss(nc=3, hyp="hyp.scratch-low.yaml")
+    model = _model()
+    model.hyp = ["box", 0.05]
+    with pytest.raises(TypeError, match="model.hyp: expected a dict of hyperparameters, got list"):
+        ComputeLoss(model)
+
+
 def test_built_without_a_model_nc_from_the_predictions():
     case = so.gen_cases(1, seed=3, nc=4)[0]
     config = {k: v for k, v in case["config"].items() if k != "nc"}
@@ -333,7 +362,8 @@ def test_default_anchors_are_yolov5s():
     ({"score": {"kind": "power", "n": 3}}, "config.score.n: must be a non-negative even integer"),
     ({"ciou": "v8.0"}, "config.ciou: unknown value"),
     ({"assigner": "atss"}, "config.assigner"),
-    ({"hyp": {"ancor_t": 4.0}}, "config.hyp: unknown key `ancor_t`"),
+    ({"hyp": {"anchor_t": "4"}}, 'config.hyp.anchor_t: expected a number, got string "4"'),
+    ({"hyp": {"lr0": 0.01, "box": None}}, "config.hyp.box: expected a number, got null"),
     ({"nc": 0}, "config.nc: must be at least 1"),
     ({"anchors": np.ones((3, 3, 3))}, "config.anchors"),
 ])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -117,6 +118,37 @@ def test_equals_yolov5_compute_loss_float32(backend):
     assert all(rel(float(a), float(b)) <= F32["rtol"] for a, b in zip(i2, i1)), (i2, i1)
     assert grad_err(g2, g1) <= F32["grad_rtol"]
     assert all(g.dtype == torch.float32 for g in g2)
+
+
+HYP_FILES = ("hyp.scratch-low.yaml", "hyp.scratch-med.yaml", "hyp.scratch-high.yaml",
+             "hyp.no-augmentation.yaml", "hyp.VOC.yaml", "hyp.Objects365.yaml")
+
+
+@pytest.mark.parametrize("name", HYP_FILES)
+def test_a_whole_hyp_file_as_yolov5_reads_it(name):
+    """``ComputeLoss(hyp=yaml.safe_load(open(HYP_FILE)))`` with YOLOv5 7.0's own hyp files (from
+    its wheel): the loss keys are read and the training settings left out, as YOLOv5 7.0's
+    ``ComputeLoss`` reads ``model.hyp``, to the same float64 numbers."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
+    loss_mod = yolov5_loss_module("v7.0")
+    with zipfile.ZipFile(yolov5_ref.wheel_path(yolov5_ref.VERSIONS["v7.0"])) as z:
+        hyp = yaml.safe_load(z.read(f"yolov5/data/hyps/{name}"))
+    assert {"lr0", "mosaic", "box", "obj", "anchor_t"} <= set(hyp)
+    with default_dtype(torch.float64):
+        model = yolov5_like.Model(3, hyp)
+        detect = model.model[-1]
+        theirs = loss_mod.ComputeLoss(model)
+        ours = ComputeLoss(anchors=detect.anchors, nc=3, hyp=hyp, assigner="yolov5", ciou="v7.0")
+        ours_model = ComputeLoss(model, assigner="yolov5", ciou="v7.0")
+        assert ours.hyp == ours_model.hyp
+        assert all(ours.hyp[k] == hyp[k] for k in hyp if k in ours.hyp)
+        preds, targets = batch(3, torch.float64)
+        l1, i1, g1 = run(theirs, preds, targets)
+        for compute_loss in (ours, ours_model):
+            l2, i2, g2 = run(compute_loss, preds, targets)
+            assert rel(float(l2.detach()), float(l1.detach())) <= LOSS_REL
+            assert all(rel(float(a), float(b)) <= LOSS_REL for a, b in zip(i2, i1)), (i2, i1)
+            assert grad_err(g2, g1) <= GRAD_REL
 
 
 def test_a_training_step_with_the_drop_in():

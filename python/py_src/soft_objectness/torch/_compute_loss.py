@@ -19,6 +19,23 @@ BACKENDS = ("auto", "cpu", "gpu", "torch")
 
 _HALF = (torch.float16, torch.bfloat16)
 
+#: The hyp keys the loss reads (the oracle's, with their defaults).
+_LOSS_KEYS = frozenset(so.Config({"nc": 1}).to_dict()["hyp"])
+
+
+def _loss_hyp(hyp: Mapping[str, Any], name: str = "hyp") -> Dict[str, Any]:
+    """The loss keys of a YOLOv5 hyp dict (``box, cls, cls_pw, obj, obj_pw, anchor_t, fl_gamma,
+    label_smoothing``), as YOLOv5's ``ComputeLoss`` reads ``model.hyp``: every other training
+    setting (``lr0``, ``mosaic``, ...) is left out. The values are taken as they are: the
+    oracle's reader checks them (``CaseError`` naming ``config.hyp.KEY``).
+
+    >>> _loss_hyp({"lr0": 0.01, "box": 0.05, "mosaic": 1.0})
+    {'box': 0.05}
+    """
+    if not isinstance(hyp, Mapping):
+        raise TypeError(f"{name}: expected a dict of hyperparameters, got {type(hyp).__name__}")
+    return {k: v for k, v in hyp.items() if k in _LOSS_KEYS}
+
 
 def _de_parallel(model: nn.Module) -> nn.Module:
     """The model inside DataParallel / DistributedDataParallel wrappers (their ``.module``)."""
@@ -131,7 +148,11 @@ class ComputeLoss:
             default the model's.
         nc: number of classes; default the model's, else read from the predictions' last
             dimension at the first call.
-        hyp: hyperparameters overriding the model's (unknown keys are refused).
+        hyp: hyperparameters overriding the model's: a whole YOLOv5 hyp dict (e.g.
+            ``yaml.safe_load`` of ``hyp.scratch-low.yaml``) is read as ``model.hyp`` is, its
+            loss keys taken and the training settings left out. The values are used as given:
+            YOLOv5's ``train.py`` scales ``box``, ``cls`` and ``obj`` to the layers, classes
+            and image size before it sets ``model.hyp``.
         assigner, score, distance, soft_loss, overlap, autobalance, ciou: the case format's
             ``config`` keys (docs/spec.md section 10), with the same defaults (``None``: the
             config's default), validation and messages (:class:`soft_objectness.CaseError`).
@@ -154,7 +175,8 @@ class ComputeLoss:
 
     Raises:
         soft_objectness.CaseError: a configuration value is refused (the message names the
-            field, e.g. ``config.score.n: ...``), or at a call, the predictions or targets break
+            field, e.g. ``config.score.n: ...``, or ``config.hyp.box: ...`` for a bad value of
+            a loss key in ``model.hyp`` or ``hyp``), or at a call, the predictions or targets break
             a rule of the case format (``inputs.predictions[1]: shape mismatch: ...``).
         ValueError: an unknown ``backend``, or a missing Detect layer.
         TypeError: ``backend="cpu"`` or ``"gpu"`` with predictions off the CPU, or layers on
@@ -181,7 +203,7 @@ class ComputeLoss:
         if backend not in BACKENDS:
             raise ValueError(f"backend: unknown value {backend!r} (accepted: {', '.join(BACKENDS)})")
         self.backend = backend
-        model_hyp: Dict[str, Any] = {}
+        model_hyp: Mapping[str, Any] = {}
         if model is not None:
             m = _de_parallel(model)
             try:
@@ -197,7 +219,7 @@ class ComputeLoss:
                 nc = int(detect.nc)
             if strides is None and getattr(detect, "stride", None) is not None:
                 strides = detect.stride
-            model_hyp = dict(getattr(m, "hyp", None) or {})
+            model_hyp = getattr(m, "hyp", None) or {}
         config: Dict[str, Any] = {"autobalance": autobalance}
         if anchors is not None:
             config["anchors"] = _host(anchors)
@@ -208,12 +230,7 @@ class ComputeLoss:
             if value is not None:
                 config[key] = value
         if model_hyp or hyp:
-            # The model's hyp carries every training setting (lr0, mosaic, ...): only the keys
-            # the method reads are taken from it, as YOLOv5's ComputeLoss reads only those.
-            known = so.Config({"nc": 1}).to_dict()["hyp"]
-            h = {k: float(v) for k, v in model_hyp.items() if k in known}
-            h.update(hyp or {})
-            config["hyp"] = h
+            config["hyp"] = {**_loss_hyp(model_hyp, "model.hyp"), **_loss_hyp(hyp or {}, "hyp")}
         self._dict = config
         # Read and validated once (the oracle's reader: CaseError naming the field); without
         # nc it is read at the first call, with nc from the predictions.
