@@ -264,14 +264,51 @@ def test_no_grad_call_gives_the_items(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_half_predictions_are_computed_in_float32(backend):
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
+def test_half_predictions_are_computed_in_float32(backend, dtype):
+    """Mixed precision: float16 and bfloat16 predictions give the loss of the float32 evaluation
+    of the same (rounded) values, bit for bit, which conforms to the oracle under the f32
+    preset; the loss is float32 and the gradient comes back in the predictions' dtype, the
+    float32 gradient rounded to it."""
     case = GENERATED[3]
-    preds, targets = tensors(case, torch.float16)
-    loss, items = ComputeLoss(backend=backend, **case["config"])(preds, targets)
+    half, targets = tensors(case, dtype)
+    loss, items = ComputeLoss(backend=backend, **case["config"])(half, targets)
     loss.backward()
-    assert loss.dtype == torch.float32 and all(p.grad.dtype == torch.float16 for p in preds)
-    want = so.evaluate(case["config"], targets, [p.detach().float() for p in preds])
-    assert rel(float(loss.detach()), want.loss) <= 2e-5
+    single = [p.detach().float().requires_grad_(True) for p in half]
+    want_loss, want_items, answer = run_loss(ComputeLoss(backend=backend, **case["config"]), single,
+                                             targets)
+    so.assert_conforms(with_predictions(case, single), answer, "f32")
+    assert loss.dtype == items.dtype == torch.float32
+    assert torch.equal(loss.detach(), want_loss.detach()) and torch.equal(items, want_items)
+    assert all(p.grad.dtype == dtype for p in half)
+    assert all(torch.equal(p.grad, q.grad.to(dtype)) for p, q in zip(half, single))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_forward_under_autocast(backend):
+    """YOLOv5's AMP step on the CPU (CPU autocast runs in bfloat16; CUDA's float16 autocast is
+    not tested here, no CUDA device): the model's forward and the loss call inside
+    ``torch.autocast``, backward outside. The Detect layer's outputs are bfloat16; the loss is
+    float32 and the oracle's evaluation of those outputs' values (f32 preset), and every
+    parameter gets a finite float32 gradient."""
+    torch.manual_seed(0)
+    model = yolov5_like.Model(3)
+    compute_loss = ComputeLoss(model, backend=backend)
+    imgs = torch.rand(2, 3, 64, 64)
+    targets = torch.tensor([[0, 1, 0.5, 0.5, 0.2, 0.3], [1, 2, 0.3, 0.6, 0.1, 0.1]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        pred = model(imgs)
+        loss, items = compute_loss(pred, targets)
+    loss.backward()
+    assert all(p.dtype == torch.bfloat16 for p in pred) and loss.dtype == torch.float32
+    want = so.evaluate(compute_loss.config(), targets, [p.detach().float() for p in pred])
+    f32 = so.PRESETS["f32"]["rtol"]
+    assert rel(float(loss.detach()), want.loss) <= f32
+    assert all(rel(float(a), b) <= f32 for a, b in zip(items, (want.lbox, want.lobj, want.lcls)))
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and g.dtype == torch.float32 and bool(torch.isfinite(g).all())
+               for g in grads)
+    assert any(bool(g.abs().sum() > 0) for g in grads)
 
 
 # -- built from a YOLOv5-style model -------------------------------------------------------------
