@@ -17,6 +17,12 @@ the shards' losses, not the full batch's. The tests show both relations, float64
 2. shards with equal counts (the second shard is the first one's images and boxes again): DDP's
    gradient equals the full batch's ``grad(loss)`` in one process, and ``sum_r loss_r`` equals
    the full batch's ``loss = B * L``.
+
+Each process has its own oracle thread pool (rayon), made at its first evaluation with
+``RAYON_NUM_THREADS`` threads (default: one per logical CPU). With ``N`` processes on ``M``
+cores each should have ``M // N`` (docs/torch.md, "In ultralytics/yolov5"): here two processes
+on two cores, one thread each, as torch's own threads; the workers set it and check the size of
+the pool they got.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import yolov5_like  # noqa: E402
 from soft_objectness.torch import ComputeLoss  # noqa: E402
 
 WORLD = 2
+THREADS = 1   # the oracle's pool in each process: M // N for two processes on two cores
 REL = 1e-12
 GRAD_REL = 1e-10
 CONFIGS = {"soft": {}, "yolov5": {"assigner": "yolov5", "ciou": "v7.0"}}
@@ -72,8 +79,27 @@ def shard(imgs, targets, r):
     return imgs[r * b:(r + 1) * b], t
 
 
+def process_threads():
+    """The threads of this process (Linux), or None where /proc is not there."""
+    try:
+        with open("/proc/self/status") as f:
+            return int(next(line for line in f if line.startswith("Threads:")).split()[1])
+    except OSError:
+        return None
+
+
+def oracle_pool_threads():
+    """Threads the oracle's pool adds to this process at its first evaluation (None off Linux)."""
+    before = process_threads()
+    so.evaluate_case(so.gen_cases(1, seed=1)[0])
+    after = process_threads()
+    return None if before is None else after - before
+
+
 def worker(rank, port, out_dir):
     torch.set_num_threads(1)
+    os.environ["RAYON_NUM_THREADS"] = str(THREADS)   # before the process's first evaluation
+    pool = oracle_pool_threads()
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=WORLD)
     try:
@@ -91,6 +117,7 @@ def worker(rank, port, out_dir):
                     dist.all_reduce(total)               # sum over the processes
                     results[(kind, name, backend)] = (
                         float(total), [p.grad.clone() for p in net.parameters()])
+        results["pool"] = pool
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
@@ -156,6 +183,13 @@ def test_unequal_shards_are_not_the_full_batch(ddp_results):
     _, g_full = single_process("any", CONFIGS["soft"], "cpu", full=True)
     _, g_ddp = ddp_results[0][("any", "soft", "cpu")]
     assert max(float((a - b).abs().max()) for a, b in zip(g_ddp, g_full)) > 1e-6
+
+
+def test_each_process_has_the_pool_it_was_given(ddp_results):
+    pools = [r["pool"] for r in ddp_results]
+    if pools[0] is None:
+        pytest.skip("no /proc/self/status to count threads")
+    assert pools == [THREADS] * WORLD
 
 
 def test_the_shards_have_rows():
