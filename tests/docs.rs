@@ -216,8 +216,15 @@ const FACTS: &[Fact] = &[
     },
     Fact {
         what: "megabytes of the default batch's float32 predictions",
-        patterns: &[r"\b(\d+) MB of float32 predictions"],
+        patterns: &[r"\b(\d+) MB of float32\b"],
         truth: || Truth::About(default_batch_values() as f64 * 4.0 / 1e6),
+    },
+    Fact {
+        what: "cells of the default batch (images x anchors x grid cells of every layer)",
+        patterns: &[r"\bthe ([\d,]+) (?:cells|logits)\b"],
+        truth: || {
+            Truth::Count((default_batch_values() / (5 + DefaultBatch::standard(8).nc)) as u64)
+        },
     },
     Fact {
         what: "megabytes of the default batch's predictions as f64",
