@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The Python API against the Rust side and against the file round trip (issue 13).
+"""The Python API against the Rust side and against the file round trip (docs/performance.md).
 
 On the default batch (batch 16, 640x640, 80 classes, float32 predictions, YOLOv5s anchors;
-8 and 32 boxes per image, built by the same `default_batch::build` as `softobj bench`):
+8 and 32 boxes per image, built by the same `DefaultBatch::build` as `softobj bench`):
 
 * `soft_objectness.evaluate` in-process vs `softobj bench`'s `evaluate` stage;
 * `soft_objectness.build_targets` (the configuration as a `soft_objectness.Config` read once,

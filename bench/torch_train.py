@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training from PyTorch (issue 14): forward + backward of ``soft_objectness.torch.ComputeLoss``
+"""Training from PyTorch (docs/performance.md): forward + backward of ``soft_objectness.torch.ComputeLoss``
 against YOLOv5 v7.0's own ``ComputeLoss``, same inputs, same process.
 
 The default batch (``soft_objectness.default_batch``: batch 16, 640x640, 80 classes,

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch vs the Rust oracle on identical inputs (project issue 5; docs/performance.md).
+"""PyTorch vs the Rust oracle on identical inputs (docs/performance.md).
 
 Run with the exporter's venv (torch, numpy), from anywhere:
 
     .venv-torch/bin/python bench/vs_pytorch.py            # 8 and 32 boxes per image
     .venv-torch/bin/python bench/vs_pytorch.py --quick    # 8 boxes per image, fewer repetitions
 
-For each workload (the standard batch: 16 images 640x640, 80 classes, YOLOv5s anchors, seeded
+For each workload (the default batch: 16 images 640x640, 80 classes, YOLOv5s anchors, seeded
 COCO-like boxes, float32 predictions):
 
 1. ``softobj bench --dump DIR`` writes the inputs (``case.json`` + ``.npy``) and the oracle's
