@@ -6,7 +6,8 @@ use std::ffi::CString;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyOSError, PyPermissionError, PyRuntimeError, PyUserWarning, PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyOSError, PyPermissionError, PyRuntimeError,
+    PyUserWarning, PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::{CastError, CastIntoError, PyErr, create_exception};
@@ -120,6 +121,7 @@ fn core_exception(py: Python<'_>, e: &soft_objectness::Error) -> PyErr {
         E::Io { source, .. } => match source.kind() {
             std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
             std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
+            std::io::ErrorKind::AlreadyExists => PyFileExistsError::new_err(msg),
             _ => PyOSError::new_err(msg),
         },
         E::Gpu(_) => GpuError::new_err(msg),
