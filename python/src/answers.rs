@@ -1,9 +1,9 @@
-//! Answers in and out: an answer argument (an `Evaluation`, a path, or a dict) read by the
-//! core's answer reader, and an answer as a Python dict; `load_answer` and `write_answer`.
+//! Answers in: an answer argument (an `Evaluation`, a path, or a dict) read by the core's
+//! answer reader; `load_answer` and `write_answer`.
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::IxDyn;
 use numpy::{
     PyArray, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods, dtype,
 };
@@ -12,9 +12,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use soft_objectness::{Answer, JsonArray, Limits, npy};
 
-use crate::arrays::{dtype_name, from_tensor, is_tensor, type_error, type_name, value_of};
+use crate::arrays::{dtype_name, from_tensor, is_tensor, path_of, type_error, type_name, value_of};
 use crate::errors::{Result, detached, warn};
 use crate::evaluation::PyEvaluation;
+use crate::outputs::answer_out;
 
 /// The answer argument of `check` and `write_answer`: an `Evaluation`, a path to an answer, or
 /// a dict (see [`from_dict`]); `{"npy": FILE}` references of a dict resolve in `base` (the
@@ -24,7 +25,7 @@ pub fn read(obj: &Bound<'_, PyAny>, base: Option<&Path>) -> Result<Answer> {
     let mut a = if let Ok(e) = obj.cast::<PyEvaluation>() {
         let e = e.get();
         detached(py, || Ok(Answer::from_evaluation(&e.e, &e.config)))?
-    } else if let Some(path) = crate::cases::path_of(obj)? {
+    } else if let Some(path) = path_of(obj)? {
         detached(py, || Answer::load(&path, &Limits::default()))?
     } else if obj.is_instance_of::<PyDict>() {
         from_dict(obj, base)?
@@ -148,37 +149,6 @@ fn json_text(obj: &Bound<'_, PyAny>) -> Result<String> {
         ))
     })?;
     Ok(text.extract()?)
-}
-
-/// A per layer array of an answer as a numpy array of its shape.
-fn json_array_out(py: Python<'_>, a: JsonArray) -> Result<Bound<'_, PyAny>> {
-    let arr = ArrayD::from_shape_vec(IxDyn(&a.shape), a.data)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(PyArray::from_owned_array(py, arr).into_any())
-}
-
-/// An answer as a Python dict in the answer format's key order: `tobj` and `grad` as lists of
-/// float64 numpy arrays, the rest as the answer format has it (counts and matched rows as
-/// dicts).
-pub fn answer_out(py: Python<'_>, mut a: Answer) -> Result<Bound<'_, PyDict>> {
-    let (tobj, grad) = (a.tobj.take(), a.grad.take());
-    let d = pythonize::pythonize(py, &a)?.cast_into::<PyDict>()?;
-    for (key, layers) in [("tobj", tobj), ("grad", grad)] {
-        if let Some(layers) = layers {
-            let list = PyList::empty(py);
-            for l in layers {
-                list.append(json_array_out(py, l)?)?;
-            }
-            d.set_item(key, list)?;
-        }
-    }
-    let ordered = PyDict::new(py);
-    for key in Answer::KEYS {
-        if let Some(v) = d.get_item(key)? {
-            ordered.set_item(key, v)?;
-        }
-    }
-    Ok(ordered)
 }
 
 /// Reads an answer: a JSON answer (`softobj eval` output), a case file with `expected`, or a

@@ -11,6 +11,8 @@
 //!   it is not float64 already.
 //! * torch is never imported: a tensor is recognised by its type's module.
 
+use std::path::PathBuf;
+
 use ndarray::{ArrayView2, Ix2, Ix5};
 use numpy::{
     PyArray, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
@@ -124,6 +126,14 @@ fn host_array<'py>(obj: &Bound<'py, PyAny>, arg: &str) -> Result<Bound<'py, PyAn
     } else {
         Ok(obj.clone())
     }
+}
+
+/// `obj` as a path when it is a `str` or an `os.PathLike`.
+pub fn path_of(obj: &Bound<'_, PyAny>) -> Result<Option<PathBuf>> {
+    if obj.is_instance_of::<PyString>() || obj.hasattr("__fspath__")? {
+        return Ok(Some(obj.extract()?));
+    }
+    Ok(None)
 }
 
 /// How an array lies in memory, for messages.

@@ -1,31 +1,22 @@
-//! Cases in and out: a case argument (a path, or a dict in the array form or the JSON form)
-//! read by the core's case reader or borrowed where its arrays lie, a case as a Python dict, and
-//! the functions on whole cases: `load_case`, `evaluate_case`, `write_case`, `gen_cases`,
+//! Cases in: a case argument (a path, or a dict in the array form or the JSON form) read by the
+//! core's case reader or borrowed where its arrays lie, and the functions on whole cases: `load_case`, `evaluate_case`, `write_case`, `gen_cases`,
 //! `default_batch`.
 
 use std::path::{Path, PathBuf};
 
-use numpy::PyArray;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyMapping, PyString};
+use pyo3::types::{PyDict, PyList, PyMapping};
 use soft_objectness::casegen::{self, Cases, GenOptions, Generate, WriteOptions};
 use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::{
     Answer, Case, Config, Inputs, InputsView, Limits, Prediction, PredictionView,
 };
 
-use crate::arrays::{Borrowed, type_error, type_name, value_of};
+use crate::arrays::{Borrowed, path_of, type_error, type_name, value_of};
 use crate::config;
 use crate::errors::{Result, detached, warn};
 use crate::evaluation::{PyEvaluation, eval_options, run};
-
-/// `obj` as a path when it is a `str` or an `os.PathLike`.
-pub fn path_of(obj: &Bound<'_, PyAny>) -> Result<Option<PathBuf>> {
-    if obj.is_instance_of::<PyString>() || obj.hasattr("__fspath__")? {
-        return Ok(Some(obj.extract()?));
-    }
-    Ok(None)
-}
+use crate::outputs::case_out;
 
 /// Where a case's inputs lie: read into memory by the case reader, or borrowed from the
 /// caller's arrays.
@@ -191,33 +182,6 @@ fn owned(view: &InputsView<'_>) -> Inputs {
             })
             .collect(),
     }
-}
-
-/// A case as a Python dict in the case format's shape, arrays as numpy arrays (predictions in
-/// the precision they were stored in), the configuration with every key explicit.
-pub fn case_out(py: Python<'_>, case: Case) -> Result<Bound<'_, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("format", Case::FORMAT)?;
-    d.set_item("name", &case.name)?;
-    d.set_item("config", pythonize::pythonize(py, &case.config.to_json())?)?;
-    let inputs = PyDict::new(py);
-    inputs.set_item(
-        "targets",
-        PyArray::from_owned_array(py, case.inputs.targets),
-    )?;
-    let preds = PyList::empty(py);
-    for p in case.inputs.predictions {
-        match p {
-            Prediction::F32(a) => preds.append(PyArray::from_owned_array(py, a))?,
-            Prediction::F64(a) => preds.append(PyArray::from_owned_array(py, a))?,
-        }
-    }
-    inputs.set_item("predictions", preds)?;
-    d.set_item("inputs", inputs)?;
-    if let Some(e) = case.expected {
-        d.set_item("expected", crate::answers::answer_out(py, e)?)?;
-    }
-    Ok(d)
 }
 
 /// Reads a case file (spec section 10) as the command line does.

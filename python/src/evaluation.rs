@@ -2,7 +2,6 @@
 //! return, whose arrays are built on first access and cached, so that an evaluation costs what
 //! the core's costs.
 
-use ndarray::Array2;
 use numpy::{
     PyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
     PyUntypedArrayMethods, dtype,
@@ -13,14 +12,14 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PySequence};
 use rayon::prelude::*;
 use soft_objectness::{
-    Answer, Backend, Config, Counts, EvalOptions, Evaluation, GradElement, Grid, InputsView, Named,
-    Row, SoftBuilder,
+    Answer, Backend, Config, EvalOptions, Evaluation, GradElement, Grid, InputsView, Named,
+    SoftBuilder,
 };
 
-use crate::answers::answer_out;
 use crate::arrays::{Borrowed, from_tensor, is_tensor, type_error, type_name};
 use crate::config;
 use crate::errors::{Result, detached, pooled};
+use crate::outputs::{RowColumns, answer_out, counts_out};
 
 /// The oracle's result for one batch (spec section 7).
 ///
@@ -445,67 +444,4 @@ fn dim(obj: &Bound<'_, PyAny>, field: &str) -> Result<usize> {
         },
     }
     .into())
-}
-
-/// Counts as `{"positive", "negative", "soft"}`, keyed by the cell classes' names.
-pub fn counts_out<'py>(py: Python<'py>, c: &Counts) -> Result<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    for class in soft_objectness::CellClass::ALL {
-        d.set_item(class.name(), c.get(class))?;
-    }
-    Ok(d)
-}
-
-/// The rows of one layer as columns, gathered in one pass without the GIL: the cell
-/// (`b`, `a`, `gj`, `gi`), the box target `tbox` (`[n, 4]`, row-major), the matched `anchor`
-/// (`[n, 2]`, grid units) and the `class`.
-pub struct RowColumns {
-    cell: [Vec<i64>; 4],
-    tbox: Vec<f64>,
-    anchor: Vec<f64>,
-    class: Vec<i64>,
-}
-
-impl RowColumns {
-    /// Names of the columns of [`RowColumns::cell`].
-    const CELL: [&'static str; 4] = ["b", "a", "gj", "gi"];
-
-    /// The columns of `rows`, layer `l` of `config`.
-    pub fn new(rows: &[Row], config: &Config, l: usize) -> Self {
-        let n = rows.len();
-        let mut cell: [Vec<i64>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
-        let (mut tbox, mut anchor) = (Vec::with_capacity(4 * n), Vec::with_capacity(2 * n));
-        let mut class = Vec::with_capacity(n);
-        let anchors = config.anchors.index_axis(ndarray::Axis(0), l);
-        for r in rows {
-            for (column, v) in cell.iter_mut().zip([r.b, r.a, r.gj, r.gi]) {
-                column.push(v as i64);
-            }
-            tbox.extend_from_slice(&r.tbox());
-            anchor.extend_from_slice(&[anchors[[r.a, 0]], anchors[[r.a, 1]]]);
-            class.push(r.class as i64);
-        }
-        Self {
-            cell,
-            tbox,
-            anchor,
-            class,
-        }
-    }
-
-    /// The columns as a dict of numpy arrays, in the answer format's order (the vectors moved
-    /// into the arrays, not copied).
-    pub fn into_dict(self, py: Python<'_>) -> Result<Bound<'_, PyDict>> {
-        let n = self.class.len();
-        let d = PyDict::new(py);
-        for (name, column) in Self::CELL.into_iter().zip(self.cell) {
-            d.set_item(name, PyArray::from_vec(py, column))?;
-        }
-        let tbox = Array2::from_shape_vec((n, 4), self.tbox).expect("4 values a row");
-        let anchor = Array2::from_shape_vec((n, 2), self.anchor).expect("2 values a row");
-        d.set_item("tbox", PyArray::from_owned_array(py, tbox))?;
-        d.set_item("anchor", PyArray::from_owned_array(py, anchor))?;
-        d.set_item("class", PyArray::from_vec(py, self.class))?;
-        Ok(d)
-    }
 }

@@ -16,6 +16,7 @@ mod cases;
 mod config;
 mod errors;
 mod evaluation;
+mod outputs;
 mod report;
 mod testing;
 

@@ -5,7 +5,7 @@ the Rust crate ``soft-objectness`` and run in-process: no files, no subprocess. 
 configuration's defaults and validation, the targets, the loss and its gradient, the
 comparison of an answer with the oracle's) is the Rust crate's, and so is every function and
 class here but :func:`assert_conforms` (the compiled module ``soft_objectness._core``, whose
-stub ``_core.pyi`` gives the signatures). ``docs/python.md`` has a tutorial.
+stubs ``_core/__init__.pyi`` give the signatures). ``docs/python.md`` has a tutorial.
 
 >>> import numpy as np, soft_objectness as so
 >>> config = {"nc": 2, "anchors": {"shape": [1, 1, 2], "data": [3.0, 3.0]}}
