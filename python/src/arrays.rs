@@ -283,9 +283,10 @@ pub fn targets<'py>(obj: &Bound<'py, PyAny>) -> Result<Targets<'py>> {
             type_name(&obj)
         ))
     })?;
-    let obj = if a.dtype().is_equiv_to(&dtype::<f64>(py)) {
+    let dt = a.dtype();
+    let obj = if dt.is_equiv_to(&dtype::<f64>(py)) {
         obj.clone()
-    } else if matches!(a.dtype().kind(), b'f' | b'i' | b'u') {
+    } else if matches!(dt.kind(), b'f' | b'i' | b'u') {
         obj.call_method1("astype", ("float64",))?
     } else {
         return Err(type_error(format!(

@@ -404,41 +404,41 @@ pub fn build_targets<'py>(
 /// The grid of each layer shape: `(bs, na, ny, nx)`, or a prediction's five-dimensional shape,
 /// every entry a non-negative integer (an error names `shapes[i][j]`).
 pub fn grids_of(shapes: &Bound<'_, PyAny>) -> Result<Vec<Grid>> {
+    let not_a_shape = |i: usize, got: String| {
+        type_error(format!("shapes[{i}]: expected (bs, na, ny, nx), got {got}"))
+    };
     let mut grids = Vec::new();
-    for (i, shape) in shapes.try_iter()?.enumerate() {
-        let shape = shape?;
-        let dims = shape
-            .try_iter()
-            .map_err(|_| {
-                type_error(format!(
-                    "shapes[{i}]: expected (bs, na, ny, nx), got {}",
-                    type_name(&shape)
-                ))
-            })?
+    for (i, shape) in shapes
+        .extract::<Vec<Bound<'_, PyAny>>>()?
+        .iter()
+        .enumerate()
+    {
+        let items: Vec<Bound<'_, PyAny>> = shape
+            .extract()
+            .map_err(|_| not_a_shape(i, type_name(shape)))?;
+        let dims = items
+            .iter()
             .enumerate()
-            .map(|(j, d)| dim(&d?, &format!("shapes[{i}][{j}]")))
+            .map(|(j, d)| dim(d, i, j))
             .collect::<Result<Vec<usize>>>()?;
         match dims[..] {
             [bs, na, ny, nx] | [bs, na, ny, nx, _] => grids.push(Grid { bs, na, ny, nx }),
-            _ => {
-                return Err(type_error(format!(
-                    "shapes[{i}]: expected (bs, na, ny, nx), got {dims:?}"
-                )));
-            }
+            _ => return Err(not_a_shape(i, format!("{dims:?}"))),
         }
     }
     Ok(grids)
 }
 
-/// One dimension of a layer shape: an integer from 0 up, named `field` in an error.
-fn dim(obj: &Bound<'_, PyAny>, field: &str) -> Result<usize> {
+/// Entry `j` of layer shape `i`: an integer from 0 up (an error names `shapes[i][j]`).
+fn dim(obj: &Bound<'_, PyAny>, i: usize, j: usize) -> Result<usize> {
     if let Ok(n) = obj.extract::<usize>() {
         return Ok(n);
     }
+    let field = format!("shapes[{i}][{j}]");
     Err(match obj.extract::<i128>() {
         Ok(n) => soft_objectness::Error::invalid(field, n, "must be a non-negative integer"),
         Err(_) => soft_objectness::Error::Type {
-            field: field.into(),
+            field,
             expected: "a non-negative integer".into(),
             got: type_name(obj),
         },
