@@ -2,11 +2,11 @@
 //! declared here in one place.
 //!
 //! Every function is a thin front of the core crate: arguments are converted once
-//! ([`arrays`]: predictions borrowed from their numpy arrays, never copied), configurations read
-//! by the core's reader ([`config`]), cases and answers by the core's readers ([`cases`],
-//! [`answers`]: the `.npy` path rule holds everywhere), inputs evaluated ([`evaluation`]) and
-//! answers checked ([`report`]) by the core on the `Backend` the caller names. The GIL is
-//! released while the core works; errors convert through [`errors::Error`] and a panic becomes
+//! (`arrays`: predictions borrowed from their numpy arrays, never copied), configurations read
+//! by the core's reader (`config`), cases and answers by the core's readers (`cases`,
+//! `answers`: the `.npy` path rule holds everywhere), inputs evaluated (`evaluation`) and
+//! answers checked (`report`) by the core on the `Backend` the caller names. The GIL is
+//! released while the core works; errors convert through `errors::Error` and a panic becomes
 //! `InternalError`. The package (`python/py_src/soft_objectness`) re-exports this module and
 //! adds `assert_conforms`.
 
