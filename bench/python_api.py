@@ -8,7 +8,7 @@ On the default batch (batch 16, 640x640, 80 classes, float32 predictions, YOLOv5
 * `soft_objectness.build_targets` (the configuration as a `soft_objectness.Config` read once,
   what a training loop passes, and as a dict read on every call) vs the Rust builder: the
   library's `build_targets` timed in this process with no Python around it (the package's
-  `_core._time_build_targets`), called from this thread as a Rust program's main thread calls
+  `_core._testing.time_build_targets`), called from this thread as a Rust program's main thread calls
   it (outside rayon's pool, handing the work to the pool and waiting: what every Python call
   does too) and from a worker of the pool (as `softobj bench` times its stages); and
   `softobj bench`'s `soft-vec` stage itself (a separate process);
@@ -105,7 +105,7 @@ def rust_after(pause: float, config, targets, shapes) -> float:
     """Seconds of one run of the Rust builder from this thread (the core call alone, timed in
     Rust) after sleeping `pause` seconds."""
     time.sleep(pause)
-    return _core._time_build_targets(config, targets, shapes, 1, False)[0]
+    return _core._testing.time_build_targets(config, targets, shapes, 1, False)[0]
 
 
 class Series:
@@ -160,7 +160,7 @@ def measure(args, boxes: int) -> dict:
             "python_build_targets_dict": clock(lambda: so.build_targets(config, t, shapes)),
             # The core call alone, timed in Rust, from this thread (outside the pool).
             "rust_build_targets_caller":
-                lambda: _core._time_build_targets(prepared, t, shapes, 1, False)[0],
+                lambda: _core._testing.time_build_targets(prepared, t, shapes, 1, False)[0],
         }, n)
         # At a training loop's cadence: every call after a pause of PAUSE (rayon's workers
         # asleep, as they are after a model's forward pass), both sides alike.
@@ -172,14 +172,14 @@ def measure(args, boxes: int) -> dict:
         }, n // 4)
         for name, times in builds.items():
             s[name].add(times)
-        s["rust_build_targets_pool"].add(_core._time_build_targets(prepared, t, shapes, n, True))
+        s["rust_build_targets_pool"].add(_core._testing.time_build_targets(prepared, t, shapes, n, True))
         s["rust_soft_vec_stage"].add_summary(*rust_stage(args.softobj, boxes, n, "soft-vec"))
     with tempfile.TemporaryDirectory() as d:
         case_path = Path(d) / "case.json"
         out = Path(d) / "answer"
 
         def round_trip():
-            so.write_case(case_path, case, npy=True)
+            so.write_case(case_path, case, npy=True, force=True)
             subprocess.run([args.softobj, "eval", str(case_path), "--out", str(out)],
                            check=True, capture_output=True)
             return so.load_answer(out)

@@ -6,8 +6,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use soft_objectness::{Config, Limits};
 
-use crate::convert::value_of;
-use crate::errors::to_py;
+use crate::arrays::value_of;
+use crate::errors::Result;
 
 /// A configuration read and validated once.
 ///
@@ -22,7 +22,7 @@ use crate::errors::to_py;
 /// >>> cfg.to_dict()["assigner"]
 /// 'soft'
 
-#[pyclass(module = "soft_objectness._core", name = "Config", frozen)]
+#[pyclass(module = "soft_objectness", name = "Config", frozen)]
 pub struct PyConfig {
     pub(crate) config: Config,
 }
@@ -33,14 +33,14 @@ impl PyConfig {
     /// case reader's defaults, validation and messages; `nc` fills a missing `nc`.
     #[new]
     #[pyo3(signature = (config, nc = None))]
-    fn new(config: &Bound<'_, PyAny>, nc: Option<usize>) -> PyResult<Self> {
+    fn new(config: &Bound<'_, PyAny>, nc: Option<usize>) -> Result<Self> {
         Ok(Self {
             config: read(config, nc)?,
         })
     }
 
     /// Every key explicit, as a case file's `config` (arrays as `{"shape", "data"}`).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn to_dict<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
         Ok(pythonize::pythonize(py, &self.config.to_json())?.cast_into::<PyDict>()?)
     }
 
@@ -69,10 +69,10 @@ impl PyConfig {
 
 /// The configuration of a call: a `Config` object as it is, or a dict through the core's
 /// reader (`nc_hint`, from the predictions, fills a missing `nc`).
-pub fn read(obj: &Bound<'_, PyAny>, nc_hint: Option<usize>) -> PyResult<Config> {
+pub fn read(obj: &Bound<'_, PyAny>, nc_hint: Option<usize>) -> Result<Config> {
     if let Ok(c) = obj.cast::<PyConfig>() {
         return Ok(c.get().config.clone());
     }
-    let v = value_of(obj, "config", 0)?;
-    Config::from_json(&v, nc_hint, &Limits::default()).map_err(|e| to_py(obj.py(), e))
+    let v = value_of(obj, "config")?;
+    Ok(Config::from_json(&v, nc_hint, &Limits::default())?)
 }

@@ -199,7 +199,7 @@ def test_torch_cpu_tensors_without_copy(case, want):
     config, t, p = parts(case)
     tp = [torch.from_numpy(a) for a in p]
     same(so.evaluate(config, torch.from_numpy(t), tp), want)
-    assert so._core._prediction_addresses(t, [tp[0].detach().numpy()])[0] == tp[0].data_ptr()
+    assert so._core._testing.prediction_addresses(t, [tp[0].detach().numpy()])[0] == tp[0].data_ptr()
 
 
 def test_gpu_backend_conforms_or_says_why(case, skip_without_gpu):

@@ -60,9 +60,9 @@ def test_zero_copy_the_core_reads_the_callers_buffer():
     config, t, p = parts(case)
     p64 = [a.astype(np.float64) for a in p]
     for layers in (p, p64):
-        addresses = so._core._prediction_addresses(t, layers)
+        addresses = so._core._testing.prediction_addresses(t, layers)
         assert addresses == [a.ctypes.data for a in layers]
     # A view into a larger buffer: still the caller's memory, at the view's first element.
     big = np.zeros((2,) + p[0].shape, np.float32)
     big[1] = p[0]
-    assert so._core._prediction_addresses(t, [big[1]])[0] == big[1].ctypes.data
+    assert so._core._testing.prediction_addresses(t, [big[1]])[0] == big[1].ctypes.data

@@ -220,7 +220,7 @@ def test_cpu_path_reads_the_predictions_in_place(monkeypatch):
 
     def spy(config, targets, predictions, **kw):
         arrays = [p.detach().numpy() for p in predictions]
-        seen.append(so._core._prediction_addresses(np.asarray(targets), arrays))
+        seen.append(so._core._testing.prediction_addresses(np.asarray(targets), arrays))
         return evaluate(config, targets, predictions, **kw)
 
     monkeypatch.setattr(so, "evaluate", spy)
