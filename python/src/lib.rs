@@ -370,15 +370,10 @@ fn gen_cases<'py>(
     let cases = if edge {
         casegen::Cases::Edge
     } else {
-        casegen::Cases::Random {
-            count,
-            shape: casegen::GenOptions {
-                width,
-                height,
-                batch,
-                nc,
-            },
-        }
+        let shape =
+            serde_json::json!({"image": format!("{width}x{height}"), "batch": batch, "nc": nc});
+        let space = casegen::CaseSpace::from_json(&shape).into_py(py)?;
+        casegen::Cases::Random { count, space }
     };
     let mut request = casegen::Generate::new(cases, seed);
     request.with_expected = with_expected;
