@@ -53,6 +53,7 @@ mod error;
 mod eval;
 pub mod gpu;
 mod grad;
+pub mod harness;
 mod inputs;
 #[doc(hidden)]
 pub mod internals;
