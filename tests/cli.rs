@@ -9,7 +9,8 @@ use common::cli::{expect, p, softobj, text};
 use serde_json::Value;
 use soft_objectness::{Assigner, Case, Limits};
 
-/// Generates `count` small random cases with `seed` into `dir`; returns their paths.
+/// Generates `count` small random cases with `seed` into `dir`, all of one shape (3 layers of
+/// 3 anchors, 2 images of 64x64, 3 classes); returns their paths.
 fn gen_cases(dir: &Path, count: u64, seed: u64) -> Vec<PathBuf> {
     expect(
         &[
@@ -20,6 +21,8 @@ fn gen_cases(dir: &Path, count: u64, seed: u64) -> Vec<PathBuf> {
             &count.to_string(),
             "--seed",
             &seed.to_string(),
+            "--where",
+            "nl=3,na=3,batch=2,image=64x64,nc=3",
         ],
         0,
     );
