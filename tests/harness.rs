@@ -256,7 +256,7 @@ fn what_the_port_does_wrong_is_a_failing_case_never_an_error() {
     );
     assert!(m.ends_with("; the port raised IndexError"), "{m}");
     let (s, _) = blamed("the port raised panic");
-    assert!(s == "nc = 1 and nl = 1" || s == "nl = 1 and nc = 1", "{s}");
+    assert!(s.contains("nc = 1") && s.contains("nl"), "{s}");
     let (s, m) = blamed("missing tobj");
     assert_eq!(s, "ciou = v7.0");
     assert!(m.ends_with("ciou = v7.0; missing tobj"), "{m}");

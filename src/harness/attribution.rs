@@ -6,7 +6,9 @@
 //! on the group). Features that fail more often
 //! with than without them are kept, ranked by score, then by simplicity. Where no single
 //! feature scores 0.9, pairs of features that each hold on at least 80% of the group are tried
-//! too, and kept when they score at least 0.1 better than every single one. A feature that
+//! too, scored as if two more cases without the failure had the pair (a pair fits small
+//! groups by chance more easily than a single feature does), and kept when they score at
+//! least 0.1 better than every single one. A feature that
 //! holds on part of another's cases only (an option of the soft assigner within `assigner =
 //! soft`) ranks above it only when it scores 0.1 better: the more general one explains as
 //! much with less luck. Suspects scoring less than half the best are left out.
@@ -42,6 +44,10 @@ const PAIR_GAIN: f64 = 0.1;
 const PAIR_RECALL: f64 = 0.8;
 /// At most this many features are paired.
 const PAIRED: usize = 12;
+/// Cases a pair's score counts against it.
+const PAIR_PENALTY: usize = 2;
+/// Single features better than this separate well (see also [`GOOD`]).
+pub(crate) const WELL: f64 = GOOD;
 
 /// The best `keep` features separating `group` (indices of the `n` cases) from the other
 /// cases, best first; none when every case is in the group.
@@ -88,11 +94,12 @@ fn weigh(f: &Feature, universe: &[usize], in_group: &[bool], n_group: usize) -> 
     if a == 0 || a * n_without <= c * n_with {
         return None;
     }
+    let penalty = if f.rank == 3 { PAIR_PENALTY } else { 0 };
     Some(Scored {
         feature: f.clone(),
         with: (a, n_with),
         without: (c, n_without),
-        score: a as f64 / (n_group + n_with - a) as f64,
+        score: a as f64 / (n_group + n_with - a + penalty) as f64,
     })
 }
 
@@ -125,11 +132,14 @@ fn pairs(
 /// A feature that must beat another by this much when it holds on part of its cases only.
 const SPECIFIC_GAIN: f64 = 0.1;
 
-/// Best score first (less [`SPECIFIC_GAIN`] for a feature that holds within a more general
-/// one nearly as good), then the simpler feature, then the more cases with it failing.
+/// Best score first (less [`SPECIFIC_GAIN`] for a single feature that holds within a more
+/// general single feature nearly as good), then the simpler feature, then the more cases with
+/// it failing.
 fn sort(v: &mut [Scored], universe: &[usize]) {
     let within = |f: &Feature, g: &Feature| {
-        universe.iter().all(|&i| !f.holds[i] || g.holds[i])
+        f.rank < 3
+            && g.rank < 3
+            && universe.iter().all(|&i| !f.holds[i] || g.holds[i])
             && universe.iter().any(|&i| g.holds[i] && !f.holds[i])
     };
     let ranked: Vec<f64> = v
@@ -189,20 +199,28 @@ mod tests {
 
     #[test]
     fn a_pair_is_tried_when_no_single_feature_separates() {
-        // The group is power & continuous: cases 0-2. Power alone: 0-2 and 4, 5;
-        // continuous alone: 0-2 and 6, 7.
+        // The group is power & continuous: cases 0-9. Power alone: 0-9 and 10-14; continuous
+        // alone: 0-9 and 15-19; neither: 20-29.
+        let holds = |extra: std::ops::Range<usize>| -> Vec<u8> {
+            (0..30)
+                .map(|i| u8::from(i < 10 || extra.contains(&i)))
+                .collect()
+        };
         let fs = [
-            feature("score.kind = power", 0, &[1, 1, 1, 0, 1, 1, 0, 0, 0]),
-            feature("distance = continuous", 0, &[1, 1, 1, 0, 0, 0, 1, 1, 0]),
+            feature("score.kind = power", 0, &holds(10..15)),
+            feature("distance = continuous", 0, &holds(15..20)),
         ];
-        let s = suspects(&fs, &[0, 1, 2], 9, 5);
+        let group: Vec<usize> = (0..10).collect();
+        let s = suspects(&fs, &group, 30, 5);
         assert_eq!(
             s[0].feature.text,
             "score.kind = power and distance = continuous"
         );
         assert_eq!(s[0].feature.keys, ["score.kind", "distance"]);
-        assert_eq!((s[0].with, s[0].without, s[0].score), ((3, 3), (0, 6), 1.0));
+        assert_eq!((s[0].with, s[0].without), ((10, 10), (0, 20)));
+        assert_eq!(s[0].score, 10.0 / 12.0); // 10 / (10 + 10 - 10 + 2): a pair pays two cases
         assert_eq!(s.len(), 3);
+        assert_eq!(s[1].score, 10.0 / 15.0);
     }
 
     #[test]

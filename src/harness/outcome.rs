@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use std::collections::BTreeMap;
 
-use super::attribution::{Scored, suspects};
+use super::attribution::{Scored, WELL, suspects};
 use super::features::{Feature, features};
 use super::groups::{Atom, Count, Where, atoms, describe};
 use super::judge::{Judged, Outcome};
@@ -290,17 +290,29 @@ pub(crate) fn grouped(features: &[Feature], ways: &[Vec<Atom>]) -> Vec<Draft> {
     out
 }
 
-/// Whether ways `atoms` on `cases`, best explained by `scored[0]`, join group `d`.
+/// Whether ways `atoms` on `cases`, best explained by `scored[0]`, join group `d`: when both
+/// are the port's answers' failures and the same feature explains both best; or their best
+/// features share a part and the cases are mostly the group's; or the cases are all the
+/// group's and nothing explains them well on their own (a side effect of the group's bug).
 fn joins(d: &Draft, atoms: &[Atom], cases: &[usize], scored: &[Scored]) -> bool {
-    let (Some(mine), Some(theirs)) = (scored.first(), d.scored.first()) else {
-        return false;
-    };
     if atoms[0].answered() != d.ways[0].answered() {
         return false;
     }
-    let within = cases.iter().all(|i| d.cases.binary_search(i).is_ok());
-    mine.feature.text == theirs.feature.text
-        || (within && mine.feature.parts.contains(&theirs.feature.text))
+    let shared = cases
+        .iter()
+        .filter(|i| d.cases.binary_search(i).is_ok())
+        .count();
+    let within = shared == cases.len();
+    let mostly = 2 * shared >= cases.len().min(d.cases.len());
+    let (Some(mine), Some(theirs)) = (scored.first(), d.scored.first()) else {
+        return within;
+    };
+    let share = mine
+        .feature
+        .parts
+        .iter()
+        .any(|p| theirs.feature.parts.contains(p));
+    mine.feature.text == theirs.feature.text || (share && mostly) || (within && mine.score < WELL)
 }
 
 /// The public form of a group.

@@ -114,10 +114,23 @@ impl fmt::Display for Precision {
             "the answers look computed in float32: of {} failing answers, {} hold only float32 \
              values and {} conform under the f32 preset. Compute and accumulate in float64 to \
              meet the f64 preset, or judge the port with the f32 preset (--f32, \
-             preset=\"f32\"). Judged again under the f32 preset, {} still fail (the groups \
-             below). Differences below float32 resolution cannot be attributed; rerun your \
-             port in float64 to see them.",
-            self.failing, self.exact_f32, self.within_f32, self.still_failing
+             preset=\"f32\"). ",
+            self.failing, self.exact_f32, self.within_f32
+        )?;
+        match self.still_failing {
+            0 => write!(
+                f,
+                "Judged again under the f32 preset, every answer conforms. "
+            )?,
+            n => write!(
+                f,
+                "Judged again under the f32 preset, {n} still fail: the groups below. "
+            )?,
+        }
+        write!(
+            f,
+            "Differences below float32 resolution cannot be attributed; rerun your port in \
+             float64 to see them."
         )
     }
 }
