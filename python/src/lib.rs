@@ -370,9 +370,9 @@ fn gen_cases<'py>(
     let cases = if edge {
         casegen::Cases::Edge
     } else {
-        let shape =
-            serde_json::json!({"image": format!("{width}x{height}"), "batch": batch, "nc": nc});
-        let space = casegen::CaseSpace::from_json(&shape).into_py(py)?;
+        let image = format!("{width}x{height}");
+        let shape = serde_json::json!({"image": image, "batch": batch, "nc": nc, "nl": 3, "na": 3});
+        let space = guarded(|| casegen::CaseSpace::from_json(&shape)).into_py(py)?;
         casegen::Cases::Random { count, space }
     };
     let mut request = casegen::Generate::new(cases, seed);
