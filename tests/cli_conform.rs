@@ -22,8 +22,14 @@ fn port(bug: &str) -> String {
 
 /// `softobj conform --port PORT(bug) --count 8` with `extra`; (exit code, stdout).
 fn conform(bug: &str, extra: &[&str]) -> (Option<i32>, String) {
+    conform_n(bug, 8, extra)
+}
+
+/// `softobj conform --port PORT(bug) --count COUNT` with `extra`; (exit code, stdout).
+fn conform_n(bug: &str, count: u64, extra: &[&str]) -> (Option<i32>, String) {
     let port = port(bug);
-    let mut args = vec!["conform", "--port", &port, "--count", "8", "--seed", "3"];
+    let count = count.to_string();
+    let mut args = vec!["conform", "--port", &port, "--count", &count, "--seed", "3"];
     args.extend(extra);
     let out = softobj(&args);
     let stderr = text(&out.stderr);
@@ -80,9 +86,13 @@ fn a_planted_bug_is_named_and_its_smallest_case_written() {
 
 #[test]
 fn crashes_garbage_and_hangs_are_failing_cases() {
-    let (code, out) = conform("crash", &["--shrink"]);
+    let (code, out) = conform_n("crash", 40, &["--shrink"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("): the port raised IndexError\n"), "{out}");
+    assert!(
+        out.contains("the port raised IndexError: index 1 is out of bounds"),
+        "{out}"
+    );
     assert!(out.contains("with nc = 1 and on 0/"), "{out}");
     assert!(
         out.contains("; the port raised IndexError (shrunk from"),

@@ -49,15 +49,21 @@ const PAIR_PENALTY: usize = 2;
 /// Single features better than this separate well (see also [`GOOD`]).
 pub(crate) const WELL: f64 = GOOD;
 
+/// Fewer failing cases than this are too few to attribute.
+pub(crate) const MIN_GROUP: usize = 2;
+/// Fewer cases in all than this are too few to attribute.
+pub(crate) const MIN_CASES: usize = 10;
+
 /// The best `keep` features separating `group` (indices of the `n` cases) from the other
-/// cases, best first; none when every case is in the group.
+/// cases, best first; none when every case is in the group, or when there are too few cases
+/// ([`MIN_GROUP`], [`MIN_CASES`]) for any feature to mean something.
 pub(crate) fn suspects(
     features: &[Feature],
     group: &[usize],
     n: usize,
     keep: usize,
 ) -> Vec<Scored> {
-    if group.is_empty() || group.len() >= n {
+    if group.len() < MIN_GROUP || n < MIN_CASES || group.len() >= n {
         return Vec::new();
     }
     let universe: Vec<usize> = (0..n).collect();
@@ -195,6 +201,8 @@ mod tests {
         // nl = 1 fails less often with than without: not a suspect.
         assert!(s.iter().all(|x| x.feature.text != "nl = 1"));
         assert!(suspects(&fs[..1], &[0, 1, 2], 3, 5).is_empty());
+        assert!(suspects(&fs, &[0], 10, 5).is_empty()); // one case: too few
+        assert!(suspects(&fs[..2], &[0, 1], 5, 5).is_empty()); // five cases: too few
     }
 
     #[test]
@@ -226,10 +234,10 @@ mod tests {
     #[test]
     fn features_alike_on_the_cases_count_once_the_simplest_kept() {
         let fs = [
-            feature("nc <= 1", 1, &[1, 1, 0, 0]),
-            feature("nc = 1", 0, &[1, 1, 0, 0]),
+            feature("nc <= 1", 1, &[1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+            feature("nc = 1", 0, &[1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
         ];
-        let s = suspects(&fs, &[0, 1], 4, 5);
+        let s = suspects(&fs, &[0, 1], 10, 5);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].feature.text, "nc = 1");
     }

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use std::collections::BTreeMap;
 
-use super::attribution::{Scored, WELL, suspects};
+use super::attribution::{MIN_CASES, MIN_GROUP, Scored, WELL, suspects};
 use super::features::{Feature, features};
 use super::groups::{Atom, Count, Where, atoms, describe};
 use super::judge::{Judged, Outcome};
@@ -448,10 +448,14 @@ impl Conformance {
             writeln!(f, "  suspect: {}", s.sentence)?;
         }
         if mine.is_empty() {
-            let why = if n < self.cases.len() {
-                "no option or feature separates these cases from the others"
-            } else {
+            let why = if self.cases.len() < MIN_CASES {
+                "too few cases to attribute; run more"
+            } else if n < MIN_GROUP {
+                "one case: too few to attribute"
+            } else if n == self.cases.len() {
                 "every case fails this way: nothing to compare with"
+            } else {
+                "no option or feature separates these cases from the others"
             };
             writeln!(f, "  suspect: none ({why})")?;
         }

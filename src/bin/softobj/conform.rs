@@ -343,15 +343,15 @@ fn exit_kind(status: &std::process::ExitStatus) -> String {
     "an abnormal exit".into()
 }
 
-/// The exception a program died of and its line, when its last line of stderr names one the
-/// way Python's traceback and many runtimes do: `IndexError: ...`,
+/// The exception a program died of and its message, when its last line of stderr names one
+/// the way Python's traceback and many runtimes do: `IndexError: ...`,
 /// `numpy.linalg.LinAlgError: ...`.
 fn exception(stderr: &str) -> Option<(String, String)> {
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty())?.trim();
-    let name = last.split(':').next()?;
+    let (name, message) = last.split_once(':').unwrap_or((last, ""));
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
     let named = name.chars().all(word) && (name.contains("Error") || name.contains("Exception"));
-    named.then(|| (name.to_string(), last.to_string()))
+    named.then(|| (name.to_string(), message.trim().to_string()))
 }
 
 /// The last `n` characters of `s`, trimmed, its lines joined by ` | `.
