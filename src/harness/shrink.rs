@@ -1,13 +1,15 @@
 //! Shrinking: per failure group, the smallest case that still fails the same way.
 //!
-//! From the group's smallest case, greedy passes try smaller cases in a fixed order (keep one
-//! image, drop images, drop all boxes, half of them, each one; keep one layer, drop a layer;
-//! keep one anchor, drop an anchor; fewer classes; halve a layer's grid in y, in x; reset each
-//! option in effect to its default), each inside the run's space and valid (the oracle
-//! evaluates it; an invalid one is skipped without calling the port). The first that fails
-//! one of the group's ways becomes the case, and the pass starts again, until no candidate
-//! is accepted or the group's budget of port calls ([`HarnessOptions::shrink_calls`]) is
-//! spent. Groups whose cases only time out are not shrunk (each try could take the timeout).
+//! From the group's smallest case, greedy passes apply cuts in a fixed order: images (keep
+//! one, drop one), boxes (drop all, half, one), layers (keep one, drop one), anchors (keep
+//! one, drop one), classes (one, two, one fewer), grids (halve a layer in y, in x), options
+//! (reset each option in effect to its default). Every candidate lies in the run's space (when
+//! the case shrunk does) and is valid (the oracle evaluates it; an invalid one is skipped
+//! without calling the port). The first candidate of a cut that still fails every way all the
+//! group's cases share (its core) becomes the case and the cut is tried again on it; passes
+//! repeat until one accepts nothing or the group's budget of port calls
+//! ([`HarnessOptions::shrink_calls`]) is spent. Groups whose cases only time out are not
+//! shrunk (each try could take the timeout).
 //!
 //! [`HarnessOptions::shrink_calls`]: super::HarnessOptions::shrink_calls
 
@@ -67,6 +69,7 @@ fn shrink(
         how: None,
         calls: 0,
         budget: judge.opts.shrink_calls,
+        in_space: judge.opts.space.contains(start),
     };
     loop {
         let mut accepted = false;
@@ -88,6 +91,9 @@ struct Shrinking {
     how: Option<Vec<Atom>>,
     calls: usize,
     budget: usize,
+    /// The start lies in the run's space, and so must every candidate (a given case outside
+    /// it shrinks anywhere).
+    in_space: bool,
 }
 
 impl Shrinking {
@@ -106,7 +112,7 @@ impl Shrinking {
             if self.calls >= self.budget {
                 return false;
             }
-            if !judge.opts.space.contains(&candidate) {
+            if self.in_space && !judge.opts.space.contains(&candidate) {
                 continue;
             }
             let Ok(oracle) = judge.oracle(&candidate) else {
