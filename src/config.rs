@@ -64,6 +64,31 @@ impl Hyp {
         ]
     }
 
+    /// The value of `hyp` key `key` (case format spelling: `box`, `cls_pw`, ...).
+    pub(crate) fn get(&self, key: &str) -> Option<f64> {
+        self.entries()
+            .into_iter()
+            .find(|&(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Sets `hyp` key `key` (case format spelling) to `v`; `false` for an unknown key.
+    pub(crate) fn set(&mut self, key: &str, v: f64) -> bool {
+        let field = match key {
+            "box" => &mut self.box_gain,
+            "cls" => &mut self.cls,
+            "cls_pw" => &mut self.cls_pw,
+            "obj" => &mut self.obj,
+            "obj_pw" => &mut self.obj_pw,
+            "anchor_t" => &mut self.anchor_t,
+            "fl_gamma" => &mut self.fl_gamma,
+            "label_smoothing" => &mut self.label_smoothing,
+            _ => return false,
+        };
+        *field = v;
+        true
+    }
+
     /// Every value finite within `[-MAX_PARAM, MAX_PARAM]`, `anchor_t > 1`, `fl_gamma >= 0`,
     /// `label_smoothing` in `[0, 1]`.
     fn validate(&self) -> Result<()> {
@@ -396,7 +421,8 @@ const CONFIG_KEYS: &[&str] = &[
     "autobalance",
     "ciou",
 ];
-const HYP_KEYS: &[&str] = &[
+/// The keys of `hyp` in the case format, in the order of [`Hyp::entries`].
+pub(crate) const HYP_KEYS: &[&str] = &[
     "box",
     "cls",
     "cls_pw",

@@ -15,12 +15,13 @@
 //! and answer formats ([`Case`], [`Answer`]) and the one error type ([`Error`]). Every enum's
 //! names come from one table ([`Named`]). The tools around the oracle are modules:
 //! [`conformance`] (does another implementation's answer conform? [`conformance::check`]),
-//! [`casegen`] (seeded cases), [`default_batch`] (the batch the benchmarks measure), [`gpu`]
+//! [`casegen`] (seeded cases within a [`casegen::CaseSpace`]), [`harness`] (what is wrong with
+//! a port: [`harness::run`]), [`default_batch`] (the batch the benchmarks measure), [`gpu`]
 //! (the device), [`npy`] (`.npy` arrays) and `plot` (feature `plot`).
 //!
 //! The CLI (`softobj`, feature `cli`) sits on top; its subcommands are named for what a user
 //! does: `eval` runs [`evaluate`], `gen` runs [`casegen`], `check` runs [`conformance`],
-//! `summary` and `bench` time the [`default_batch`].
+//! `conform` runs the [`harness`], `summary` and `bench` time the [`default_batch`].
 //!
 //! ```
 //! use soft_objectness::{evaluate, Config, EvalOptions, Inputs, Prediction};
@@ -53,6 +54,7 @@ mod error;
 mod eval;
 pub mod gpu;
 mod grad;
+pub mod harness;
 mod inputs;
 #[doc(hidden)]
 pub mod internals;

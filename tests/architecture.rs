@@ -26,7 +26,7 @@ const FLOORS: &[&[&str]] = &[
     &["options"],
     &["eval"],
     &["conformance", "casegen"],
-    &["plot", "internals"],
+    &["plot", "internals", "harness"],
 ];
 
 fn floor_of(module: &str) -> Option<usize> {

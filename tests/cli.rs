@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use common::cli::{expect, p, softobj, text};
 use serde_json::Value;
+use soft_objectness::{Assigner, Case, Limits};
 
-/// Generates `count` small random cases with `seed` into `dir`; returns their paths.
+/// Generates `count` small random cases with `seed` into `dir`, all of one shape (3 layers of
+/// 3 anchors, 2 images of 64x64, 3 classes); returns their paths.
 fn gen_cases(dir: &Path, count: u64, seed: u64) -> Vec<PathBuf> {
     expect(
         &[
@@ -19,6 +21,8 @@ fn gen_cases(dir: &Path, count: u64, seed: u64) -> Vec<PathBuf> {
             &count.to_string(),
             "--seed",
             &seed.to_string(),
+            "--where",
+            "nl=3,na=3,batch=2,image=64x64,nc=3",
         ],
         0,
     );
@@ -343,14 +347,47 @@ fn gen_is_deterministic_and_its_cases_evaluate() {
     assert_ne!(read_dir_bytes(&a), read_dir_bytes(&b));
     // Bad options: exit 2, nothing on stdout.
     for args in [
-        vec!["gen", "--out", p(&a), "--image", "100x64"],
-        vec!["gen", "--out", p(&a), "--image", "64"],
+        vec!["gen", "--out", p(&a), "--where", "image=100x64"],
+        vec!["gen", "--out", p(&a), "--where", "image=64"],
         vec!["gen", "--out", p(&a), "--edge", "--count", "3"],
-        vec!["gen", "--out", p(&a), "--batch", "0"],
+        vec!["gen", "--out", p(&a), "--edge", "--where", "nl=1"],
+        vec!["gen", "--out", p(&a), "--where", "batch=0"],
+        vec!["gen", "--out", p(&a), "--where", "hyp.gamma=1"],
+        vec!["gen", "--out", p(&a), "--where", "distance=manhattan"],
     ] {
         let out = softobj(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // The error names the key, its value and what it accepts.
+    let out = softobj(&["gen", "--out", p(&a), "--where", "distance=manhattan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "space.distance: unknown value `manhattan` (accepted: cell_index, continuous, diagonal)"
+        ),
+        "{err}"
+    );
+    // Restricted: every case in the space.
+    let w = dir.path().join("where");
+    expect(
+        &[
+            "gen",
+            "--out",
+            p(&w),
+            "--count",
+            "6",
+            "--where",
+            "assigner=yolov5,nl=2,na=1|3,batch=1",
+        ],
+        0,
+    );
+    for (name, _) in read_dir_bytes(&w) {
+        let case = Case::load(w.join(&name), &Limits::default()).unwrap();
+        assert_eq!(case.config.assigner, Assigner::Yolov5, "{name}");
+        assert_eq!(case.config.nl(), 2, "{name}");
+        assert!([1, 3].contains(&case.config.na()), "{name}");
+        assert_eq!(case.inputs.batch_size(), 1, "{name}");
     }
 }
 
@@ -368,12 +405,8 @@ fn eval_out_dir_on_a_large_case() {
             p(&cases),
             "--count",
             "1",
-            "--image",
-            "640x640",
-            "--batch",
-            "4",
-            "--nc",
-            "80",
+            "--where",
+            "image=640x640,batch=4,nc=80,nl=3,na=3",
             "--npy",
             "--seed",
             "5",

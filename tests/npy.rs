@@ -9,18 +9,17 @@ use std::time::Instant;
 
 use common::assert_bits_eq;
 use ndarray::{ArrayD, IxDyn};
-use soft_objectness::casegen::{Cases, GenOptions, Generate, WriteOptions, generate, write_case};
+use soft_objectness::casegen::{CaseSpace, Cases, Generate, WriteOptions, generate, write_case};
 use soft_objectness::conformance::{CheckOptions, Tolerances, check};
 use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::{Answer, Case, EvalOptions, Inputs, Limits, Prediction, evaluate, npy};
 
-/// Random case `k` of seed 0, default shape.
+/// Random case `k` of seed 0, anywhere in the random space.
 fn random_case(k: u64) -> Case {
-    let shape = GenOptions::default();
     let request = Generate::new(
         Cases::Random {
             count: k + 1,
-            shape,
+            space: CaseSpace::default(),
         },
         0,
     );

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping};
-use soft_objectness::casegen::{self, Cases, GenOptions, Generate, WriteOptions};
+use soft_objectness::casegen::{self, CaseSpace, Cases, Generate, WriteOptions};
 use soft_objectness::default_batch::DefaultBatch;
 use soft_objectness::{
     Answer, Case, Config, Inputs, InputsView, Limits, Prediction, PredictionView,
@@ -277,15 +277,16 @@ pub fn gen_cases(
     let cases = if edge {
         Cases::Edge
     } else {
-        let d = GenOptions::default();
-        let (width, height) = image.unwrap_or((d.width, d.height));
-        let shape = GenOptions {
-            width,
-            height,
-            batch: batch.unwrap_or(d.batch),
-            nc: nc.unwrap_or(d.nc),
-        };
-        Cases::Random { count, shape }
+        let (width, height) = image.unwrap_or((64, 64));
+        let shape = serde_json::json!({
+            "image": format!("{width}x{height}"),
+            "batch": batch.unwrap_or(2),
+            "nc": nc.unwrap_or(3),
+            "nl": 3,
+            "na": 3,
+        });
+        let space = CaseSpace::from_json(&shape)?;
+        Cases::Random { count, space }
     };
     let mut request = Generate::new(cases, seed);
     request.with_expected = with_expected;

@@ -112,8 +112,10 @@ def test_the_benchmarks_rust_builder_timer():
 
 def test_gen_cases_writes_what_softobj_gen_writes(softobj, tmp_path):
     for k, (flags, kwargs) in enumerate((
-        (["--count", "3", "--seed", "5"], dict(count=3, seed=5)),
-        (["--count", "2", "--seed", "1", "--with-expected", "--npy", "--nc", "4"], dict(count=2, seed=1, with_expected=True, npy=True, nc=4)),
+        (["--count", "3", "--seed", "5", "--where", "image=64x64,batch=2,nc=3,nl=3,na=3"],
+         dict(count=3, seed=5)),
+        (["--count", "2", "--seed", "1", "--with-expected", "--npy", "--where", "image=64x64,batch=2,nc=4,nl=3,na=3"],
+         dict(count=2, seed=1, with_expected=True, npy=True, nc=4)),
         (["--edge", "--seed", "2"], dict(edge=True, seed=2)),
     )):
         a, b = tmp_path / f"cli{k}", tmp_path / f"py{k}"

@@ -1,7 +1,16 @@
 //! Seeded case generation (`softobj gen`, Python's `gen_cases`): random cases over every
-//! option, and the *edge mix*, a fixed list of small cases that together exercise every rule of
-//! the spec. [`generate`] makes them, named and optionally with the oracle's answer;
-//! [`write_case`] writes one to disk.
+//! option and shape, and the *edge mix*, a fixed list of small cases that together exercise
+//! every rule of the spec. [`generate`] makes them, named and optionally with the oracle's
+//! answer; [`write_case`] writes one to disk.
+//!
+//! The random space varies the configuration (both assigners, the three distances, power and
+//! Gaussian scores, the three soft losses, both overlap rules, focal loss, label smoothing,
+//! positive weights, `anchor_t`, autobalance, both CIoU releases) and the shape of the problem:
+//! 1 to 5 layers of 1 to 4 anchors (0.75 to 6 cells), 1 to 4 images of 32 to 128 pixels a side
+//! (non-square too; the finest layer has `W/8 x H/8` cells, each further layer half that,
+//! rounded up), 1 to 8 classes, 0 to 8 boxes per image (images without boxes, boxes leaving
+//! the image, centres on its borders and corners). A [`CaseSpace`] narrows it to what a port
+//! supports.
 //!
 //! Everything is a function of the seed (and the case's index): the same request gives the
 //! same cases, bit for bit, and the same files byte for byte.
@@ -11,15 +20,17 @@
 //! f32, and `x * nx`, `gw / 2`, `gx - gw / 2` are exact in f32 too for grids up to 2048 cells:
 //! an f32 port sees the oracle's cell ranges.
 //!
-//! The parts: `random` (the seeded streams, the one random configuration generator over a
+//! The parts: `space` (the restrictions, [`CaseSpace`]), `random` (the seeded streams, the one random configuration generator over a
 //! space of options, random targets, predictions and whole cases), `edge` (the edge mix, a
 //! table of rows turned into cases), `write` (case files).
 //!
 //! ```
-//! use soft_objectness::casegen::{Cases, GenOptions, Generate, generate};
-//! let request = Generate::new(Cases::Random { count: 2, shape: GenOptions::default() }, 3);
+//! use soft_objectness::casegen::{CaseSpace, Cases, Generate, generate};
+//! let space = CaseSpace::parse("assigner=yolov5,nl=1|2").unwrap();
+//! let request = Generate::new(Cases::Random { count: 2, space: space.clone() }, 3);
 //! let cases = generate(&request).unwrap();
 //! assert_eq!(cases[1].stem, "case-001");
+//! assert!(cases.iter().all(|g| space.contains(&g.case) && g.case.config.nl() <= 2));
 //! assert_eq!(cases, generate(&request).unwrap()); // deterministic
 //!
 //! let mut edge = Generate::new(Cases::Edge, 3);
@@ -31,9 +42,10 @@
 
 pub(crate) mod edge;
 pub(crate) mod random;
+pub(crate) mod space;
 pub(crate) mod write;
 
-pub use random::GenOptions;
+pub use space::CaseSpace;
 pub use write::{WriteOptions, write_case};
 
 use edge::edge_cases;
@@ -46,15 +58,15 @@ use crate::eval::evaluate;
 use crate::options::EvalOptions;
 
 /// Which cases to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Cases {
-    /// `count` random cases of the given shape, over every option of the configuration.
+    /// `count` random cases within `space`.
     Random {
         /// How many.
         count: u64,
-        /// Their images, batch and classes.
-        shape: GenOptions,
+        /// The options and shapes they may take ([`CaseSpace::default`]: every one).
+        space: CaseSpace,
     },
     /// The edge mix: a fixed list of small cases (names stable, predictions drawn from the
     /// seed) covering every rule of the spec, each on its own grids.
@@ -62,7 +74,7 @@ pub enum Cases {
 }
 
 /// A request for cases: which, under which seed, with or without the oracle's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Generate {
     /// Which cases.
@@ -98,9 +110,10 @@ pub struct Generated {
 /// refuses is a bug of the generator.
 ///
 /// # Errors
-/// [`GenOptions::validate`] for random cases; an evaluation error (a bug) otherwise.
+/// [`Error::TooLarge`](crate::Error::TooLarge) for a space whose shapes exceed the element
+/// limit; an evaluation error (a bug) otherwise.
 pub fn generate(request: &Generate) -> Result<Vec<Generated>> {
-    let mut out: Vec<Generated> = match request.cases {
+    let mut out: Vec<Generated> = match &request.cases {
         Cases::Edge => edge_cases(request.seed)
             .into_iter()
             .enumerate()
@@ -109,17 +122,14 @@ pub fn generate(request: &Generate) -> Result<Vec<Generated>> {
                 case,
             })
             .collect(),
-        Cases::Random { count, shape } => {
-            shape.validate()?;
-            (0..count)
-                .map(|k| {
-                    random_case(&shape, request.seed, k).map(|case| Generated {
-                        stem: format!("case-{k:03}"),
-                        case,
-                    })
+        Cases::Random { count, space } => (0..*count)
+            .map(|k| {
+                random_case(space, request.seed, k).map(|case| Generated {
+                    stem: format!("case-{k:03}"),
+                    case,
                 })
-                .collect::<Result<_>>()?
-        }
+            })
+            .collect::<Result<_>>()?,
     };
     for g in &mut out {
         let case = &mut g.case;

@@ -1,60 +1,22 @@
 //! Seeded random cases: the random streams, the one random configuration generator
 //! ([`random_config`] over a [`ConfigSpace`]), random targets and predictions, and whole random
-//! cases for `softobj gen`.
+//! cases for `softobj gen` within a [`CaseSpace`].
 
 use ndarray::{Array2, Array3, Array5};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
+use super::space::{CaseSpace, Key, Val};
+use crate::array::Limits;
 use crate::case::Case;
 use crate::config::{
-    Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, SoftLoss, YOLOV5S_STRIDES,
+    Assigner, Ciou, Config, Distance, Hyp, Overlap, Score, ScoreKind, SoftLoss, SoftLossKind,
     yolov5s_anchors,
 };
-use crate::default_batch::validate_shape;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::inputs::{Inputs, Prediction};
 use crate::vocab::Named;
-
-/// The shape of generated random cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GenOptions {
-    /// Image width in pixels, a multiple of 32 (the three YOLOv5s strides 8, 16, 32).
-    pub width: usize,
-    /// Image height in pixels, a multiple of 32.
-    pub height: usize,
-    /// Images per batch.
-    pub batch: usize,
-    /// Classes.
-    pub nc: usize,
-}
-
-impl Default for GenOptions {
-    /// Small cases: 64x64 images (grids 8x8, 4x4, 2x2), batch 2, 3 classes.
-    fn default() -> Self {
-        GenOptions {
-            width: 64,
-            height: 64,
-            batch: 2,
-            nc: 3,
-        }
-    }
-}
-
-impl GenOptions {
-    /// Checks the options: the shape rules of the default batch
-    /// ([`DefaultBatch::validate`](crate::default_batch::DefaultBatch::validate)) under the
-    /// name `gen`.
-    ///
-    /// # Errors
-    /// [`Error::Invalid`](crate::Error::Invalid) naming `gen.width`, `gen.height`, `gen.batch`
-    /// or `gen.nc`; [`Error::TooLarge`](crate::Error::TooLarge) when the predictions would
-    /// exceed the element limit.
-    pub fn validate(&self) -> Result<()> {
-        validate_shape("gen", self.width, self.height, self.batch, self.nc)
-    }
-}
 
 /// The random stream of case `stream` under `seed`: a ChaCha key made of both, so that
 /// distinct `(seed, stream)` pairs never share a stream.
@@ -251,10 +213,13 @@ const EVERY_DISTANCE: &[Distance] = &[
 ];
 
 impl ConfigSpace {
-    /// `softobj gen`: YOLOv5s anchors and the values a YOLOv5 user sets (mostly the defaults;
-    /// focal 1.5, label smoothing 0.1, positive weights, `anchor_t` 3 and 6 now and then).
+    /// `softobj gen`: anchors of 0.75 to 6 cells (multiples of 1/4, exact in f32) and the values
+    /// a YOLOv5 user sets (mostly the defaults; focal 1.5, label smoothing 0.1, positive
+    /// weights, `anchor_t` 3 and 6 now and then).
     pub const GEN: ConfigSpace = ConfigSpace {
-        anchors: Anchors::Yolov5s,
+        anchors: Anchors::Each(Draw::Pick(&[
+            0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0,
+        ])),
         box_gain: Draw::Just(0.05),
         cls: Draw::Just(0.5),
         cls_pw: Draw::Pick(&[1.0, 1.0, 1.0, 0.7, 1.5]),
@@ -526,12 +491,13 @@ pub(crate) fn describe(c: &Config) -> String {
 }
 
 /// Random boxes for `batch` images: mostly COCO-like boxes inside the image (log-normal sizes,
-/// as the default batch), a quarter of them wild (leaving the image, larger than it, exactly
-/// on its border), 0 to 8 per image; coordinates quantized with [`quantize_coord`].
+/// as the default batch), a quarter of them wild (leaving the image, larger than it, centres
+/// exactly on its border or corners), 0 to 8 per image (none in one image of five);
+/// coordinates quantized with [`quantize_coord`].
 pub fn random_targets(rng: &mut StdRng, batch: usize, nc: usize) -> Array2<f64> {
     let mut rows: Vec<[f64; 6]> = Vec::new();
     for b in 0..batch {
-        let n = rng.random_range(0..=8usize);
+        let n = pick(rng, &[0, 0, 1, 1, 2, 2, 3, 4, 6, 8]);
         let coco = crate::default_batch::random_targets(rng, 1, nc, n);
         for k in 0..n {
             let mut r = [
@@ -593,37 +559,144 @@ pub fn random_predictions(
         .collect()
 }
 
-/// Random case number `index` of seed `seed` under `opts`: a random configuration from
-/// [`ConfigSpace::GEN`] (every assigner, distance, score, soft loss, overlap, focal, label
-/// smoothing, positive weights, autobalance; YOLOv5s anchors), [`random_targets`] and
+/// Image sides of random cases, in pixels (the finest layer has `side / 8` cells).
+const SIDES: &[usize] = &[32, 64, 64, 96, 128];
+
+/// The shape of one random case.
+struct Shape {
+    width: usize,
+    height: usize,
+    batch: usize,
+    nl: usize,
+    na: usize,
+    nc: usize,
+}
+
+impl Shape {
+    /// Draws the image (width, then height), the batch, `nl`, `na` and `nc`, each within
+    /// `space`: 32 to 128 pixels a side, 1 to 4 images, 1 to 5 layers of 1 to 4 anchors, 1 to
+    /// 8 classes.
+    fn draw(rng: &mut StdRng, space: &CaseSpace) -> Result<Shape> {
+        let drawn = Val::Image(pick(rng, SIDES), pick(rng, SIDES));
+        let Val::Image(width, height) = space.choose(rng, Key::Image, drawn) else {
+            unreachable!("an image key holds images")
+        };
+        let mut count = |key: Key, xs: &[usize]| {
+            let drawn = Val::Count(pick(rng, xs));
+            match space.choose(rng, key, drawn) {
+                Val::Count(n) => n,
+                _ => unreachable!("a count key holds counts"),
+            }
+        };
+        let shape = Shape {
+            width,
+            height,
+            batch: count(Key::Batch, &[1, 1, 2, 2, 3, 4]),
+            nl: count(Key::Nl, &[1, 2, 3, 3, 4, 5]),
+            na: count(Key::Na, &[1, 2, 3, 3, 4]),
+            nc: count(Key::Nc, &[1, 2, 3, 3, 5, 8]),
+        };
+        let cells: usize = shape.grids().iter().map(|&(ny, nx)| ny * nx).sum();
+        let elements = [shape.batch, shape.na, cells, 5 + shape.nc]
+            .iter()
+            .fold(1u64, |a, &n| a.saturating_mul(n as u64));
+        let limit = Limits::default().max_elements;
+        if elements > limit {
+            return Err(Error::TooLarge {
+                field: "space (the predictions of a random case)".into(),
+                elements,
+                limit,
+            });
+        }
+        Ok(shape)
+    }
+
+    /// The grid `(ny, nx)` of each layer: `H/8 x W/8` cells, each further layer half the one
+    /// before (rounded up), as YOLOv5's strides 8, 16, 32, ... on a padded image.
+    fn grids(&self) -> Vec<(usize, usize)> {
+        let (mut ny, mut nx) = (self.height / 8, self.width / 8);
+        (0..self.nl)
+            .map(|_| {
+                let g = (ny, nx);
+                (ny, nx) = (ny.div_ceil(2), nx.div_ceil(2));
+                g
+            })
+            .collect()
+    }
+}
+
+/// Narrows the options of `c` to `space`: each restricted key keeps its drawn value when
+/// allowed, else takes one of the allowed ones; a score or soft loss whose kind changes draws
+/// its parameter from [`ConfigSpace::GEN`] first.
+fn restrict_config(rng: &mut StdRng, space: &CaseSpace, c: &mut Config) {
+    for key in Key::all() {
+        if space.allowed(key).is_none()
+            || matches!(key, Key::Image | Key::Batch | Key::Nl | Key::Na | Key::Nc)
+        {
+            continue;
+        }
+        let Some(drawn) = key.of_config(c) else {
+            continue; // a parameter of the kind not drawn
+        };
+        let v = space.choose(rng, key, drawn);
+        if v == drawn {
+            continue;
+        }
+        key.set(c, v);
+        let space_gen = &ConfigSpace::GEN;
+        match (key, c.score.kind(), c.soft_loss.kind()) {
+            (Key::ScoreKind, ScoreKind::Power, _) => {
+                c.score = Score::Power {
+                    n: space_gen.power_n.sample(rng) as u32,
+                }
+            }
+            (Key::ScoreKind, ScoreKind::Gaussian, _) => {
+                c.score = Score::Gaussian {
+                    sigma: space_gen.sigma.sample(rng),
+                }
+            }
+            (Key::SoftLossKind, _, SoftLossKind::Loss1) => {
+                c.soft_loss = SoftLoss::Loss1 {
+                    gamma: Draw::Pick(&[0.0, 1.0, 2.0]).sample(rng),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Random case number `index` of seed `seed` within `space`: a random shape (image, batch,
+/// layers, anchors, classes), a random configuration from [`ConfigSpace::GEN`] (every
+/// assigner, distance, score, soft loss, overlap, focal, label smoothing, positive weights,
+/// autobalance, CIoU release) narrowed to `space`, [`random_targets`] and
 /// [`random_predictions`].
 ///
 /// # Errors
-/// [`GenOptions::validate`].
-pub fn random_case(opts: &GenOptions, seed: u64, index: u64) -> Result<Case> {
-    opts.validate()?;
+/// [`Error::TooLarge`] when the space's shape makes predictions over the element limit.
+pub fn random_case(space: &CaseSpace, seed: u64, index: u64) -> Result<Case> {
     let mut rng = rng_for(seed, index);
-    let config = random_config(&mut rng, &ConfigSpace::GEN, 3, 3, opts.nc);
-    let targets = random_targets(&mut rng, opts.batch, opts.nc);
-    let grids: Vec<(usize, usize)> = YOLOV5S_STRIDES
-        .iter()
-        .map(|&s| (opts.height / s as usize, opts.width / s as usize))
-        .collect();
+    let shape = Shape::draw(&mut rng, space)?;
+    let mut config = random_config(&mut rng, &ConfigSpace::GEN, shape.nl, shape.na, shape.nc);
+    restrict_config(&mut rng, space, &mut config);
+    let targets = random_targets(&mut rng, shape.batch, shape.nc);
     let obj_shift = pick(&mut rng, &[-4.5, -2.0, 0.0]);
     let predictions = random_predictions(
         &mut rng,
-        opts.batch,
-        config.na(),
-        &grids,
-        opts.nc,
+        shape.batch,
+        shape.na,
+        &shape.grids(),
+        shape.nc,
         obj_shift,
     );
+    let layers = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     Ok(Case {
         name: format!(
-            "random-{index:03} (seed {seed}, {}x{}, batch {}): {}",
-            opts.width,
-            opts.height,
-            opts.batch,
+            "random-{index:03} (seed {seed}, {}x{}, batch {}, {} of {}): {}",
+            shape.width,
+            shape.height,
+            shape.batch,
+            layers(shape.nl, "layer"),
+            layers(shape.na, "anchor"),
             describe(&config)
         ),
         config,
@@ -639,14 +712,18 @@ pub fn random_case(opts: &GenOptions, seed: u64, index: u64) -> Result<Case> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::casegen::{GenOptions, edge_cases};
-    use crate::error::Error;
+    use crate::casegen::edge_cases;
     use crate::eval::evaluate;
     use crate::options::EvalOptions;
+    use std::collections::BTreeSet;
+
+    fn every() -> CaseSpace {
+        CaseSpace::default()
+    }
 
     #[test]
     fn generation_is_deterministic_and_seed_dependent() {
-        let o = GenOptions::default();
+        let o = every();
         assert_eq!(
             random_case(&o, 0, 0).unwrap(),
             random_case(&o, 0, 0).unwrap()
@@ -664,16 +741,26 @@ mod tests {
     }
 
     #[test]
-    fn random_cases_cover_the_options_and_evaluate() {
-        let o = GenOptions::default();
-        let mut assigners = std::collections::BTreeSet::new();
-        let mut distances = std::collections::BTreeSet::new();
-        let (mut power, mut gauss, mut leaving, mut empty_image) = (0, 0, 0, 0);
-        for i in 0..60 {
-            let c = random_case(&o, 0, i).unwrap();
+    fn random_cases_cover_the_options_and_shapes_and_evaluate() {
+        let mut seen: [BTreeSet<String>; 8] = Default::default();
+        let (mut power, mut gauss, mut leaving, mut empty_image, mut nonsquare) = (0, 0, 0, 0, 0);
+        for i in 0..80 {
+            let c = random_case(&every(), 0, i).unwrap();
             evaluate(&c.config, &c.inputs, &EvalOptions::default()).unwrap();
-            assigners.insert(format!("{:?}", c.config.assigner));
-            distances.insert(format!("{:?}", c.config.distance));
+            let p = c.inputs.predictions[0].shape();
+            for (set, v) in seen.iter_mut().zip([
+                format!("{:?}", c.config.assigner),
+                format!("{:?}", c.config.distance),
+                c.config.nl().to_string(),
+                c.config.na().to_string(),
+                p[0].to_string(),
+                c.config.nc.to_string(),
+                format!("{:?}", c.config.ciou),
+                c.config.autobalance.to_string(),
+            ]) {
+                set.insert(v);
+            }
+            nonsquare += usize::from(p[2] != p[3]);
             match c.config.score {
                 Score::Power { .. } => power += 1,
                 Score::Gaussian { .. } => gauss += 1,
@@ -687,21 +774,56 @@ mod tests {
                     assert_eq!((*v * 4096.0).fract(), 0.0);
                 }
             }
-            for b in 0..o.batch {
+            for b in 0..p[0] {
                 if !c.inputs.targets.outer_iter().any(|r| r[0] == b as f64) {
                     empty_image += 1;
                 }
+            }
+            for a in c.config.anchors.iter() {
+                assert_eq!(*a as f32 as f64, *a);
             }
             for p in &c.inputs.predictions {
                 assert!(matches!(p, Prediction::F32(_)));
             }
         }
-        assert_eq!(assigners.len(), 2);
-        assert_eq!(distances.len(), 3);
+        let sizes: Vec<usize> = seen.iter().map(BTreeSet::len).collect();
+        // assigners, distances, nl 1-5, na 1-4, batch 1-4, nc of five values, CIoU, autobalance
+        assert_eq!(sizes, [2, 3, 5, 4, 4, 5, 2, 2], "{seen:?}");
+        assert!(seen[5].contains("1"));
         assert!(
-            power > 5 && gauss > 5 && leaving > 10 && empty_image > 0,
-            "{power} {gauss} {leaving} {empty_image}"
+            power > 5 && gauss > 5 && leaving > 10 && empty_image > 5 && nonsquare > 10,
+            "{power} {gauss} {leaving} {empty_image} {nonsquare}"
         );
+    }
+
+    #[test]
+    fn random_cases_stay_in_their_space() {
+        let texts = [
+            "assigner=yolov5,ciou=v6.0,hyp.fl_gamma=0,hyp.label_smoothing=0,autobalance=false",
+            "score.kind=power,score.n=2|4,distance=continuous|diagonal",
+            "score.kind=gaussian,score.sigma=0.5,soft_loss.kind=loss1,soft_loss.gamma=2",
+            "nl=2,na=1,batch=1,nc=1,image=64x32",
+            "overlap=max,hyp.obj_pw=2|0.5",
+        ];
+        for text in texts {
+            let space = CaseSpace::parse(text).unwrap();
+            for i in 0..25 {
+                let c = random_case(&space, 3, i).unwrap();
+                assert!(space.contains(&c), "{text}: {}", c.name);
+                evaluate(&c.config, &c.inputs, &EvalOptions::default()).unwrap();
+            }
+        }
+        let c = random_case(&CaseSpace::parse("nl=2,image=64x32").unwrap(), 0, 0).unwrap();
+        let grids: Vec<[usize; 5]> = c.inputs.predictions.iter().map(|p| p.shape()).collect();
+        assert_eq!(
+            (grids[0][2], grids[0][3], grids[1][2], grids[1][3]),
+            (4, 8, 2, 4)
+        );
+        let huge = CaseSpace::parse("image=8192x8192,batch=4096").unwrap();
+        assert!(matches!(
+            random_case(&huge, 0, 0),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -719,29 +841,5 @@ mod tests {
                 assert_eq!(c, random_config(&mut rng_for(seed, 9), &space, 2, 3, 4));
             }
         }
-    }
-
-    #[test]
-    fn options_are_validated() {
-        let bad = GenOptions {
-            width: 100,
-            ..GenOptions::default()
-        };
-        assert_eq!(
-            random_case(&bad, 0, 0).unwrap_err().field(),
-            Some("gen.width")
-        );
-        let bad = GenOptions {
-            batch: 0,
-            ..GenOptions::default()
-        };
-        assert_eq!(bad.validate().unwrap_err().field(), Some("gen.batch"));
-        let huge = GenOptions {
-            width: 65536,
-            height: 65536,
-            batch: 16,
-            nc: 80,
-        };
-        assert!(matches!(huge.validate(), Err(Error::TooLarge { .. })));
     }
 }

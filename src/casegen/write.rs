@@ -127,12 +127,12 @@ fn refuse_existing(dir: &Path, stem: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::array::Limits;
-    use crate::casegen::{GenOptions, random_case};
+    use crate::casegen::{CaseSpace, random_case};
 
     #[test]
     fn written_files_load_back_and_are_not_overwritten() {
         let dir = tempfile::tempdir().unwrap();
-        let c = random_case(&GenOptions::default(), 0, 2).unwrap();
+        let c = random_case(&CaseSpace::default(), 0, 2).unwrap();
         for npy in [false, true] {
             let stem = if npy { "b" } else { "a" };
             let opts = WriteOptions { npy, force: false };

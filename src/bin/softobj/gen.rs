@@ -5,20 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use soft_objectness::Result;
-use soft_objectness::casegen::{Cases, GenOptions, Generate, WriteOptions, generate, write_case};
-
-/// `WxH`, e.g. `640x640`.
-fn parse_image(s: &str) -> std::result::Result<(usize, usize), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("expected WxH, e.g. 64x64, got {s:?}"))?;
-    let p = |v: &str| {
-        v.trim()
-            .parse::<usize>()
-            .map_err(|_| format!("expected WxH, e.g. 64x64, got {s:?}"))
-    };
-    Ok((p(w)?, p(h)?))
-}
+use soft_objectness::casegen::{CaseSpace, Cases, Generate, WriteOptions, generate, write_case};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,17 +20,15 @@ pub struct Args {
     seed: u64,
     /// Write the edge mix instead: a fixed list of small cases covering every rule of the spec
     /// (its own grids; predictions drawn from the seed).
-    #[arg(long, conflicts_with_all = ["count", "image", "batch", "nc"])]
+    #[arg(long, conflicts_with_all = ["count", "space"])]
     edge: bool,
-    /// Image size in pixels, multiples of 32 (grids at strides 8, 16, 32).
-    #[arg(long, default_value = "64x64", value_parser = parse_image, value_name = "WxH")]
-    image: (usize, usize),
-    /// Images per case.
-    #[arg(long, default_value_t = 2, value_name = "B")]
-    batch: usize,
-    /// Classes.
-    #[arg(long, default_value_t = 3, value_name = "C")]
-    nc: usize,
+    /// Restrict the random cases to these values of the case format's keys: KEY=VALUE or
+    /// KEY=V1|V2, comma-separated (e.g. `assigner=yolov5,hyp.fl_gamma=0,nl=3,image=640x640`).
+    /// Keys: the options assigner, score.kind, score.sigma, score.n, distance, soft_loss.kind,
+    /// soft_loss.gamma, overlap, ciou, autobalance, hyp.KEY, nc; the shapes nl, na, batch,
+    /// image (WxH pixels, multiples of 32).
+    #[arg(long = "where", value_name = "KEY=VALUE,...", value_parser = parse_space)]
+    space: Option<CaseSpace>,
     /// Add the oracle's answer as `expected` (fixtures instead of queries).
     #[arg(long)]
     with_expected: bool,
@@ -56,18 +41,18 @@ pub struct Args {
     force: bool,
 }
 
+/// `--where`'s value: a [`CaseSpace`], or the library's error naming the key.
+pub fn parse_space(text: &str) -> std::result::Result<CaseSpace, String> {
+    CaseSpace::parse(text).map_err(|e| e.to_string())
+}
+
 pub fn run(args: &Args) -> Result<ExitCode> {
     let cases = if args.edge {
         Cases::Edge
     } else {
         Cases::Random {
             count: args.count,
-            shape: GenOptions {
-                width: args.image.0,
-                height: args.image.1,
-                batch: args.batch,
-                nc: args.nc,
-            },
+            space: args.space.clone().unwrap_or_default(),
         }
     };
     let mut request = Generate::new(cases, args.seed);

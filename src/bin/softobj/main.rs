@@ -5,6 +5,7 @@
 
 mod bench;
 mod check;
+mod conform;
 mod eval;
 // `gen` is a reserved word in edition 2024.
 #[path = "gen.rs"]
@@ -13,6 +14,7 @@ mod pin;
 mod pipe;
 mod plot;
 mod summary;
+mod tolerances;
 mod vocab;
 
 use std::process::ExitCode;
@@ -43,6 +45,9 @@ enum Command {
     /// Check another implementation's answer against the oracle (exit 0 conforms, 1 not, 2 bad input).
     #[command(after_help = EXIT_CODES)]
     Check(check::Args),
+    /// Run a port (an external program) over many cases: which option its failures follow, and the smallest failing case (exit 0 conforms, 1 not, 2 bad input).
+    #[command(after_help = EXIT_CODES)]
+    Conform(conform::Args),
     /// Write seeded random cases, or the edge mix covering every rule (--edge).
     #[command(after_help = EXIT_CODES)]
     Gen(generate::Args),
@@ -55,8 +60,8 @@ enum Command {
 }
 
 /// Exit codes, shown in every subcommand's help.
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 an answer does not conform (check); 2 bad input or \
-an error (named on stderr); 141 standard output closed early (e.g. piped into `head`).";
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 an answer does not conform (check, conform); 2 bad \
+input or an error (named on stderr); 141 standard output closed early (e.g. piped into `head`).";
 
 /// Mesa's Vulkan device-select layer (an implicit layer of its drivers) connects to a Wayland
 /// display to choose a default GPU, and libwayland prints `error: XDG_RUNTIME_DIR is invalid or
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
         Some(Command::Summary(a)) => summary::run(&a),
         Some(Command::Eval(a)) => eval::run(&a),
         Some(Command::Check(a)) => check::run(&a),
+        Some(Command::Conform(a)) => conform::run(&a),
         Some(Command::Gen(a)) => generate::run(&a),
         Some(Command::Plot(a)) => plot::run(&a),
         Some(Command::Bench(a)) => bench::run(&a),

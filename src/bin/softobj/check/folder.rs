@@ -6,9 +6,11 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use soft_objectness::conformance::{CheckOptions, Report};
-use soft_objectness::{Error, Result};
+use soft_objectness::harness::{Conformance, HarnessOptions, PortFailure, summarise};
+use soft_objectness::{Answer, Case, Error, Result};
 
-use super::{Args, check_one};
+use super::{Args, check_one, load_answer};
+use crate::eval::load_case;
 
 /// The answer of case `stem` in `dir`: `stem.json`, or the folder `stem/`.
 fn find_answer(dir: &Path, stem: &str) -> Option<PathBuf> {
@@ -95,6 +97,8 @@ struct Tally {
     fail: usize,
     errors: usize,
     results: Vec<Value>,
+    /// With `--summary`: the groups, suspects and precision finding, for the JSON.
+    attribution: Option<Value>,
 }
 
 impl Tally {
@@ -144,8 +148,11 @@ impl Tally {
             self.conform, self.fail, self.errors
         );
         if args.json {
-            let v = json!({"summary": summary, "conform": self.conform, "fail": self.fail,
+            let mut v = json!({"summary": summary, "conform": self.conform, "fail": self.fail,
                            "errors": self.errors, "cases": self.results});
+            if let Some(a) = self.attribution {
+                v["attribution"] = a;
+            }
             let _ = writeln!(out, "{}", serde_json::to_string_pretty(&v)?);
         } else {
             let _ = writeln!(out, "{summary}");
@@ -161,6 +168,9 @@ impl Tally {
 }
 
 pub fn run(args: &Args, opts: &CheckOptions) -> Result<ExitCode> {
+    if args.summary {
+        return summary(args, opts);
+    }
     let cases = case_files(args)?;
     let progress = Progress::new(cases.len());
     let mut tally = Tally::default();
@@ -183,4 +193,70 @@ pub fn run(args: &Args, opts: &CheckOptions) -> Result<ExitCode> {
         tally.add(path, &stem, outcome, args);
     }
     tally.finish(cases.len(), args)
+}
+
+/// The stem of a case file.
+fn stem_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `--summary` over folders: every case's verdict and the totals, then the failures grouped
+/// and attributed ([`summarise`]). A case that cannot be read is counted as not checked; an
+/// answer that cannot be read is a failing case (its reader's error the reason).
+fn summary(args: &Args, opts: &CheckOptions) -> Result<ExitCode> {
+    let files = case_files(args)?;
+    let progress = Progress::new(files.len());
+    let mut tally = Tally::default();
+    let mut answers: Vec<(String, Case, std::result::Result<Answer, PortFailure>)> = Vec::new();
+    let limits = args.limits();
+    for (k, path) in files.iter().enumerate() {
+        let stem = stem_of(path);
+        progress.show(k, &stem);
+        let case = load_case(path, &limits);
+        progress.clear();
+        let case = match case {
+            Ok(c) => c,
+            Err(e) => {
+                tally.add(path, &stem, Err(e.to_string()), args);
+                continue;
+            }
+        };
+        let answer = match find_answer(&args.answer, &stem) {
+            None => Err(format!("no answer {stem}.json or {stem}/answer.json")),
+            Some(a) => load_answer(&a, &limits).map_err(|e| e.to_string()),
+        };
+        let answer = answer.map_err(|what| PortFailure::Malformed { what });
+        answers.push((stem, case, answer));
+    }
+    let mut h = HarnessOptions::default();
+    h.tolerances = opts.tolerances;
+    h.only.clone_from(&opts.only);
+    h.shrink = false;
+    let c = summarise(answers, &h)?;
+    for r in &c.cases {
+        match &r.report {
+            Some(report) => tally.add(Path::new(&r.name), &r.name, Ok(report.clone()), args),
+            None => {
+                let verdict = Err(r.verdict.clone());
+                tally.add(Path::new(&r.name), &r.name, verdict, args);
+            }
+        }
+    }
+    tally.attribution = Some(json!({"groups": c.groups, "suspects": c.suspects,
+                                    "precision": c.precision}));
+    let code = tally.finish(files.len(), args)?;
+    if !args.json {
+        attribution(&c);
+    }
+    Ok(code)
+}
+
+/// The groups and suspects of a folder, after the totals.
+fn attribution(c: &Conformance) {
+    let text = c.to_string();
+    // The diagnosis without its first line (the tally, said by the totals already).
+    let groups = text.split_once('\n').map_or("", |(_, rest)| rest);
+    let _ = write!(std::io::stdout().lock(), "{groups}");
 }

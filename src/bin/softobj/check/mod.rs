@@ -15,6 +15,7 @@ use soft_objectness::conformance::{CheckOptions, Report, Tolerances, check};
 use soft_objectness::{Answer, Case, Limits, Result};
 
 use crate::eval::{is_stdin, load_case, warn};
+use crate::tolerances::ToleranceArgs;
 
 mod folder;
 
@@ -28,29 +29,17 @@ pub struct Args {
     /// standard input.
     #[arg(value_name = "ANSWER")]
     answer: PathBuf,
-    /// Use the tolerances of a float32 implementation (losses 2e-5 relative, tobj 2e-5,
-    /// gradients 1e-4 of the largest component; counts and cell classes still exact).
-    #[arg(long)]
-    f32: bool,
-    /// Relative tolerance of the losses (default 1e-12, or 2e-5 with --f32).
-    #[arg(long, value_name = "R")]
-    rtol: Option<f64>,
-    /// Absolute tolerance of the losses (default 0).
-    #[arg(long, value_name = "A")]
-    atol: Option<f64>,
-    /// Absolute tolerance of every tobj cell (default 0, or 2e-5 with --f32).
-    #[arg(long, value_name = "T")]
-    tobj_atol: Option<f64>,
-    /// Gradient tolerance relative to the largest component (default 1e-10, or 1e-4 with --f32).
-    #[arg(long, value_name = "G")]
-    grad_rtol: Option<f64>,
+    #[command(flatten)]
+    tolerances: ToleranceArgs,
     /// How many mismatches to list per field.
     #[arg(long, default_value_t = 8, value_name = "N")]
     listed: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// One line per case (its verdict) and the totals, instead of full reports.
+    /// One line per case (its verdict) and the totals, instead of full reports; with folders,
+    /// then the failures grouped and attributed to the options they follow (as `softobj
+    /// conform` does).
     #[arg(long)]
     summary: bool,
     /// Check only these fields (comma-separated); the others are not compared, nor missing.
@@ -70,18 +59,8 @@ pub struct Args {
 impl Args {
     /// The options of the comparison, validated.
     fn options(&self) -> Result<CheckOptions> {
-        let base = if self.f32 {
-            Tolerances::F32
-        } else {
-            Tolerances::F64
-        };
         let mut opts = CheckOptions::default();
-        opts.tolerances = Tolerances {
-            rtol: self.rtol.unwrap_or(base.rtol),
-            atol: self.atol.unwrap_or(base.atol),
-            tobj_atol: self.tobj_atol.unwrap_or(base.tobj_atol),
-            grad_rtol: self.grad_rtol.unwrap_or(base.grad_rtol),
-        };
+        opts.tolerances = self.tolerances.tolerances();
         opts.listed = self.listed;
         opts.only = self.only.clone();
         opts.validate()?;
