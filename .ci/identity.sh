@@ -16,7 +16,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" gen --out "$work/edge" --edge >/dev/null
 pretty=()
-if "$bin" eval --help | grep -q -- '--pretty'; then pretty=(--pretty); fi
+# grep reads the whole help (no -q): an early exit would end the pipe with SIGPIPE, which pipefail
+# turns into a false condition.
+if "$bin" eval --help | grep -- '--pretty' >/dev/null; then pretty=(--pretty); fi
 for f in fixtures/*.json "$work"/edge/*.json; do
   name=$(basename "$f")
   for builder in vectorised loop; do
