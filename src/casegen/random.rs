@@ -331,8 +331,8 @@ impl ConfigSpace {
         overlap: &[Overlap::LastWrite, Overlap::Max],
         autobalance: 0.5,
         // v6.0 only: with v7.0 (sizes as given, no eps) box-size logits below about -355
-        // underflow the predicted box to 0 x 0 and CIoU's atan(0 / 0) is NaN, as in YOLOv5
-        // v7.0 itself; the oracle refuses that result (docs/spec.md section 11).
+        // underflow the predicted box to 0 x 0, where CIoU is undefined (atan(0 / 0), NaN in
+        // YOLOv5 v7.0 itself): the oracle refuses such inputs (docs/spec.md section 8).
         ciou_v7: 0.0,
     };
 
