@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::inputs::{InputsView, validate_targets};
-use crate::loss::compute;
+use crate::loss::{compute, refuse_empty_boxes};
 use crate::options::{Backend, EvalOptions};
 use crate::result::Evaluation;
 use crate::targets::{Grid, LayerTargets, SoftBuilder};
@@ -39,7 +39,9 @@ use crate::workspace::Workspace;
 /// # Errors
 /// Any rule of spec section 8 ([`Config::validate`], [`InputsView::validate`]), a balance of
 /// the wrong length or with an entry that is not a finite number >= 0, a layer whose boxes
-/// cover too many cells, or [`Error::NonFinite`] when a result would not be finite (only
+/// cover too many cells, with `ciou: v7.0` a matched row whose predicted width or height is
+/// exactly 0 (its box-size logit underflows; [`Error::Invalid`] naming the layer, the row and
+/// the logit), or [`Error::NonFinite`] when a result would not be finite (only
 /// possible with a balance passed in `opts` that scales the loss past the f64 range). On the
 /// GPU, after the same validation, [`Error::Gpu`] when the device fails or an input exceeds
 /// its limits.
@@ -114,6 +116,11 @@ pub(crate) fn evaluate_cpu(
     let grids = Grid::of(config, inputs);
     let targets =
         assign::build_in(config, inputs.targets, &grids, builder, ws).map_err(first_error)?;
+    // Spec 8's last rule, on the matched rows' predicted boxes (`ciou: v7.0`): it reads their
+    // box logits alone, so an earlier rule broken anywhere (an illegal logit included) is the
+    // one named.
+    refuse_empty_boxes(config, inputs, targets.iter().map(|t| t.rows.as_slice()))
+        .map_err(first_error)?;
     let checked = compute::compute_checked(config, inputs, targets, &balance, ws);
     if checked.illegal {
         // The loss pass met an illegal logit: the validation names the first one.
@@ -332,6 +339,63 @@ mod tests {
         let mut j = base.clone();
         j.targets[[1, 2]] = f64::NAN;
         same(&j, "bad target");
+    }
+
+    /// Spec 8's rule on v7.0's empty predicted boxes comes after every other rule: with every
+    /// box-size logit underflowing, the first matched row of layer 0 is named alone, and an
+    /// illegal logit anywhere, a bad target or a bad balance is named instead, as validation
+    /// (or the balance check) names it.
+    #[test]
+    fn an_empty_box_is_named_after_every_earlier_rule() {
+        let (c, mut base) = build(&DefaultBatch {
+            batch: 2,
+            width: 96,
+            height: 64,
+            nc: 3,
+            boxes_per_image: 5,
+            seed: 9,
+        });
+        let c = Config {
+            ciou: crate::config::Ciou::V7,
+            ..c
+        };
+        for p in &mut base.predictions {
+            if let Prediction::F32(a) = p {
+                a.slice_mut(ndarray::s![.., .., .., .., 2..4]).fill(-400.0);
+            }
+        }
+        let opts = EvalOptions::default();
+        let e = evaluate(&c, &base, &opts).unwrap_err().to_string();
+        let rows = build_targets(
+            &c,
+            base.targets.view(),
+            &Grid::of(&c, &base.view()),
+            SoftBuilder::Loop,
+        )
+        .unwrap();
+        let r = rows[0].rows[0];
+        let field = format!("inputs.predictions[0] at {:?}: ", [r.b, r.a, r.gj, r.gi, 2]);
+        assert!(
+            e.starts_with(&field) && e.contains(" matched row 0 "),
+            "{e}"
+        );
+        assert!(base.validate(&c).is_ok());
+        let mut nan = base.clone();
+        if let Prediction::F32(a) = &mut nan.predictions[2] {
+            a[[1, 2, 1, 1, 7]] = f32::NAN;
+        }
+        let mut target = base.clone();
+        target.targets[[0, 1]] = 9.0;
+        for i in [nan, target] {
+            let want = i.validate(&c).unwrap_err().to_string();
+            assert_eq!(evaluate(&c, &i, &opts).unwrap_err().to_string(), want);
+        }
+        let balance = EvalOptions {
+            balance: Some(vec![1.0]),
+            ..EvalOptions::default()
+        };
+        let e = evaluate(&c, &base, &balance).unwrap_err().to_string();
+        assert!(e.contains("balance"), "{e}");
     }
 
     #[test]

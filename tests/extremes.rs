@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use soft_objectness::internals::casegen::{ConfigSpace, random_config, rng_for};
 use soft_objectness::{
-    Assigner, Config, Distance, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
+    Assigner, Ciou, Config, Distance, Hyp, Inputs, Overlap, Prediction, Score, SoftLoss,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -414,27 +414,139 @@ fn autobalance_with_a_denormal_layer_loss_stays_finite() {
     assert_eq!(e.balance, vec![4.0 / b1, 1.0]);
 }
 
-/// YOLOv5 v7.0's CIoU takes the box sizes as given: box-size logits below about -355
-/// underflow the predicted box to 0 x 0 and `atan(0 / 0)` is NaN, in YOLOv5 v7.0 itself as in
-/// a faithful port. The oracle refuses that result with `Error::NonFinite`; v6.0 (whose heights
-/// carry `eps`) stays finite on the same input (docs/spec.md section 11).
-#[test]
-fn ciou_v7_refuses_a_predicted_box_that_underflows_to_nothing() {
-    use soft_objectness::{Ciou, Error, EvalOptions, evaluate};
-    let config = |ciou| Config {
+/// Two boxes (rows 0 and 1 of a 4 x 4 layer, at cells (1, 1) and (2, 2)) with every logit 0
+/// but the box-size logits `(tw, th)` of row 1's cell; `f32` predictions when `single`.
+fn two_rows(ciou: Ciou, tw: f64, th: f64, single: bool) -> (Config, Inputs) {
+    let config = Config {
         nc: 1,
-        anchors: ndarray::Array3::from_elem((1, 1, 2), 2.0),
+        anchors: Array3::from_elem((1, 1, 2), 2.0),
         ciou,
         ..Config::default()
     };
-    let mut p = ndarray::Array5::<f64>::zeros((1, 1, 4, 4, 6));
-    p.slice_mut(ndarray::s![.., .., .., .., 2..4]).fill(-400.0);
-    let inputs = Inputs {
-        targets: ndarray::array![[0.0, 0.0, 0.5, 0.5, 0.5, 0.5]],
-        predictions: vec![Prediction::F64(p)],
+    let mut p = Array5::<f64>::zeros((1, 1, 4, 4, 6));
+    p[[0, 0, 2, 2, 2]] = tw;
+    p[[0, 0, 2, 2, 3]] = th;
+    let predictions = vec![if single {
+        Prediction::F32(p.mapv(|x| x as f32))
+    } else {
+        Prediction::F64(p)
+    }];
+    let targets = ndarray::array![
+        [0.0, 0.0, 0.3, 0.3, 0.5, 0.5],
+        [0.0, 0.0, 0.7, 0.7, 0.5, 0.5]
+    ];
+    (
+        config,
+        Inputs {
+            targets,
+            predictions,
+        },
+    )
+}
+
+/// YOLOv5 v7.0's CIoU takes the box sizes as given: box-size logits below about -355 underflow
+/// the predicted size `(2 sigmoid(x))^2 anchor` to exactly 0, where CIoU is undefined
+/// (`atan(0 / 0)` is NaN in YOLOv5 v7.0 itself). Spec revision 2.1 refuses such a case as a
+/// validation error naming the layer, the row and the logit (spec section 8), on every CPU
+/// entry point, f32 or f64; v6.0 (whose heights carry `eps`) is defined on the same input.
+#[test]
+fn ciou_v7_refuses_a_predicted_box_that_underflows_to_nothing() {
+    use soft_objectness::conformance::{CheckOptions, check};
+    use soft_objectness::{Answer, Backend, Error, EvalOptions, SoftBuilder, Workspace, evaluate};
+    let opts = EvalOptions::default();
+    for single in [false, true] {
+        let (c6, inputs) = two_rows(Ciou::V6, -400.0, -400.0, single);
+        let v6 = evaluate(&c6, &inputs, &opts).unwrap();
+        assert!(v6.loss.is_finite() && v6.layers[0].rows.len() == 2);
+        let (c7, _) = two_rows(Ciou::V7, -400.0, -400.0, single);
+        let want = "inputs.predictions[0] at [0, 0, 2, 2, 2]: with ciou v7.0 a logit must not \
+                    underflow the predicted width of matched row 1 to exactly 0 (CIoU is \
+                    undefined there; spec section 8) (got -400)";
+        let e = evaluate(&c7, &inputs, &opts).unwrap_err();
+        assert!(matches!(e, Error::Invalid { .. }), "{e:?}");
+        assert_eq!(e.to_string(), want);
+        assert_eq!(e.field(), Some("inputs.predictions[0] at [0, 0, 2, 2, 2]"));
+        // The same error from every way in: the loop builder, a workspace, the conformance check.
+        let lp = EvalOptions::with_backend(Backend::Cpu(SoftBuilder::Loop));
+        let e = evaluate(&c7, &inputs, &lp).unwrap_err();
+        assert_eq!(e.to_string(), want);
+        let e = Workspace::new().evaluate(&c7, &inputs, &opts).unwrap_err();
+        assert_eq!(e.to_string(), want);
+        let answer = Answer::from_evaluation(&v6, &c6);
+        let e = check(&c7, &inputs, &answer, &CheckOptions::default()).unwrap_err();
+        assert_eq!(e.to_string(), want);
+        // The height alone, and the baseline assigner (whose rows include neighbour cells).
+        let (c7, inputs) = two_rows(Ciou::V7, 0.0, -1000.0, single);
+        let e = evaluate(&c7, &inputs, &opts).unwrap_err().to_string();
+        assert!(
+            e.starts_with("inputs.predictions[0] at [0, 0, 2, 2, 3]: ")
+                && e.contains("the predicted height of matched row 1 ")
+                && e.ends_with("(got -1000)"),
+            "{e}"
+        );
+        let yolo = Config {
+            assigner: Assigner::Yolov5,
+            ..c7.clone()
+        };
+        let e = evaluate(&yolo, &inputs, &opts).unwrap_err();
+        assert_eq!(e.field(), Some("inputs.predictions[0] at [0, 0, 2, 2, 3]"));
+    }
+}
+
+/// The refusal comes last in spec section 8's order: a target or a logit that breaks an
+/// earlier rule, anywhere, is the error named (as `Inputs::validate` names it).
+#[test]
+fn ciou_v7_an_earlier_rule_is_named_before_an_empty_box() {
+    use soft_objectness::{EvalOptions, evaluate};
+    let (config, base) = two_rows(Ciou::V7, -400.0, -400.0, false);
+    let mut nan = base.clone();
+    if let Prediction::F64(p) = &mut nan.predictions[0] {
+        p[[0, 0, 3, 3, 5]] = f64::NAN;
+    }
+    let mut class = base.clone();
+    class.targets[[1, 1]] = 1.0;
+    for inputs in [nan, class] {
+        let want = inputs.validate(&config).unwrap_err().to_string();
+        let got = evaluate(&config, &inputs, &EvalOptions::default()).unwrap_err();
+        assert_eq!(got.to_string(), want);
+        assert!(!want.contains("ciou"), "{want}");
+    }
+}
+
+/// The boundary is where the f64 size the loss computes becomes exactly 0, within the range
+/// the spec gives (about -355 to -373, the anchor deciding): the largest refused logit is
+/// found by bisection through `evaluate`, its size is 0, and at the next f64 up the size is
+/// positive and v7.0's answer finite.
+#[test]
+fn ciou_v7_refuses_exactly_where_the_size_is_zero() {
+    use soft_objectness::{EvalOptions, evaluate};
+    let refused = |x: f64| {
+        let (config, inputs) = two_rows(Ciou::V7, x, 0.0, false);
+        match evaluate(&config, &inputs, &EvalOptions::default()) {
+            // `evaluate` refuses a result that is not finite: an answer is a finite one.
+            Ok(_) => false,
+            Err(e) => {
+                assert!(e.to_string().contains("predicted width"), "{e}");
+                true
+            }
+        }
     };
-    let v6 = evaluate(&config(Ciou::V6), &inputs, &EvalOptions::default()).unwrap();
-    assert!(v6.loss.is_finite());
-    let v7 = evaluate(&config(Ciou::V7), &inputs, &EvalOptions::default());
-    assert!(matches!(v7, Err(Error::NonFinite { .. })), "{v7:?}");
+    let (mut lo, mut hi) = (-400.0_f64, -300.0_f64);
+    assert!(refused(lo) && !refused(hi));
+    while hi.next_down() > lo {
+        let mid = lo + (hi - lo) / 2.0;
+        let mid = if mid == lo || mid == hi {
+            lo.next_up()
+        } else {
+            mid
+        };
+        if refused(mid) { lo = mid } else { hi = mid }
+    }
+    let size = |x: f64| {
+        let s = 1.0 / (1.0 + (-x).exp());
+        (s * 2.0) * (s * 2.0) * 2.0
+    };
+    assert_eq!(size(lo), 0.0, "{lo}");
+    assert!(size(hi) > 0.0, "{hi}");
+    assert!((-374.0..-366.0).contains(&lo), "{lo}");
 }

@@ -441,6 +441,48 @@ def test_wrong_layer_count_and_bad_targets(backend):
         compute_loss(preds, bad)
 
 
+def _empty_box_case(tw, dtype):
+    """One 4 x 4 layer, two boxes (matched rows 0 and 1, at cells (1, 1) and (2, 2)), every logit
+    0 but row 1's width logit ``tw``; ``ciou`` v7.0."""
+    config = {"nc": 1, "anchors": {"shape": [1, 1, 2], "data": [2.0, 2.0]}, "ciou": "v7.0"}
+    pred = torch.zeros(1, 1, 4, 4, 6, dtype=dtype)
+    pred[0, 0, 2, 2, 2] = tw
+    targets = torch.tensor([[0, 0, 0.3, 0.3, 0.5, 0.5], [0, 0, 0.7, 0.7, 0.5, 0.5]],
+                           dtype=torch.float64)
+    return config, [pred.requires_grad_(True)], targets
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_a_v7_box_of_size_0_is_refused_naming_the_row(backend, dtype):
+    """Spec section 8 (revision 2.1): with ciou v7.0, a matched row whose predicted width is
+    exactly 0 (CIoU undefined) is a CaseError naming the layer, the row and the logit, not a
+    NaN loss. Path 1 decides on the oracle's float64 sizes, path 2 on its own sizes in the
+    predictions' dtype: a logit of -60 underflows in float32 but not in float64."""
+    field = "inputs.predictions[0] at [0, 0, 2, 2, 2]"
+    head = (f"{field}: with ciou v7.0 a logit must not underflow the predicted width of "
+            f"matched row 1 to exactly 0")
+    config, preds, targets = _empty_box_case(-400.0, dtype)
+    with pytest.raises(so.CaseError) as e:
+        ComputeLoss(backend=backend, **config)(preds, targets)
+    assert e.value.field == field
+    assert str(e.value).startswith(head) and str(e.value).endswith("(got -400)"), str(e.value)
+    loss, _ = ComputeLoss(backend=backend, **dict(config, ciou="v6.0"))(preds, targets)
+    assert math.isfinite(float(loss.detach()))
+    config, preds, targets = _empty_box_case(-60.0, dtype)
+    compute_loss = ComputeLoss(backend=backend, **config)
+    if backend == "torch" and dtype == torch.float32:
+        with pytest.raises(so.CaseError) as e:
+            compute_loss(preds, targets)
+        assert str(e.value) == (f"{head} in float32 (CIoU is undefined there; spec section 8) "
+                                f"(got -60)")
+        assert e.value.field == field
+    else:
+        loss, _ = compute_loss(preds, targets)
+        loss.backward()
+        assert math.isfinite(float(loss.detach())) and bool(torch.isfinite(preds[0].grad).all())
+
+
 def test_cpu_backend_refuses_device_tensors():
     case = GENERATED[0]
     preds, targets = tensors(case)

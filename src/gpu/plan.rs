@@ -1,6 +1,6 @@
-//! The host's plan of one evaluation: each layer's rows (exactly the CPU path's), the soft
-//! assigner's matched boxes, cell ranges and write order, and the split of the layer into
-//! chunks of whole images whose buffers fit the device's limits.
+//! The host's plan of one evaluation: each layer's rows (exactly the CPU path's, with its rules
+//! on them), the soft assigner's matched boxes, cell ranges and write order, and the split of
+//! the layer into chunks of whole images whose buffers fit the device's limits.
 
 use super::box_cls::BoxRow;
 use super::readback::{ChunkLayout, Part, ROW_OUT_BYTES};
@@ -11,6 +11,7 @@ use crate::assign::yolov5;
 use crate::config::{Assigner, Config};
 use crate::error::{GpuError, GpuLimit, Result};
 use crate::inputs::InputsView;
+use crate::loss::refuse_empty_boxes;
 use crate::targets::{Grid, Row};
 
 const SOFT_ROW_BYTES: u64 = std::mem::size_of::<SoftRow>() as u64;
@@ -156,12 +157,7 @@ fn plan_chunks(
 }
 
 /// The rows of a layer and, for the soft assigner, its host data: the CPU path's functions.
-fn rows_of(
-    config: &Config,
-    inputs: &InputsView,
-    l: usize,
-    grid: Grid,
-) -> Result<(Vec<Row>, Option<SoftHost>)> {
+fn rows_of(config: &Config, inputs: &InputsView, l: usize, grid: Grid) -> Result<LayerRows> {
     let matched = matching::match_layer(config, inputs.targets, l, grid);
     Ok(match config.assigner {
         Assigner::Soft => {
@@ -193,12 +189,12 @@ fn loads_of(grid: Grid, rows: &[Row], soft: Option<&SoftHost>) -> Vec<ImageLoad>
     loads
 }
 
-/// The plan of one layer.
+/// The plan of layer `l` from its `rows` and soft assigner's host data.
 fn plan_layer(
     config: &Config,
-    inputs: &InputsView,
     l: usize,
     grid: Grid,
+    (rows, soft): LayerRows,
     limits: BufferLimits,
 ) -> Result<LayerPlan> {
     if grid.cells() > u32::MAX as usize {
@@ -210,7 +206,6 @@ fn plan_layer(
         }
         .into());
     }
-    let (rows, soft) = rows_of(config, inputs, l, grid)?;
     let loads = loads_of(grid, &rows, soft.as_ref());
     let shape = LayerShape {
         grid,
@@ -227,15 +222,34 @@ fn plan_layer(
     })
 }
 
-/// The plan of every layer.
+/// A layer's rows and the soft assigner's host data ([`rows`]).
+pub(crate) type LayerRows = (Vec<Row>, Option<SoftHost>);
+
+/// Every layer's rows, built by the CPU path's functions, and the CPU path's rules on them, in
+/// its order (a layer whose boxes cover too many cells, then spec 8's [`refuse_empty_boxes`]):
+/// host work alone, run before anything touches the device, so that a refused input gets the
+/// CPU path's error whatever the device's state and limits.
+pub(crate) fn rows(config: &Config, inputs: &InputsView) -> Result<Vec<LayerRows>> {
+    let rows = Grid::of(config, inputs)
+        .into_iter()
+        .enumerate()
+        .map(|(l, grid)| rows_of(config, inputs, l, grid))
+        .collect::<Result<Vec<_>>>()?;
+    refuse_empty_boxes(config, inputs, rows.iter().map(|(r, _)| r.as_slice()))?;
+    Ok(rows)
+}
+
+/// The plan of every layer from its [`rows`]: the chunks that fit `limits`.
 pub(crate) fn plan(
     config: &Config,
     inputs: &InputsView,
+    rows: Vec<LayerRows>,
     limits: BufferLimits,
 ) -> Result<Vec<LayerPlan>> {
-    crate::targets::Grid::of(config, inputs)
+    Grid::of(config, inputs)
         .into_iter()
+        .zip(rows)
         .enumerate()
-        .map(|(l, grid)| plan_layer(config, inputs, l, grid, limits))
+        .map(|(l, (grid, rows))| plan_layer(config, l, grid, rows, limits))
         .collect()
 }

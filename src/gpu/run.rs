@@ -1,6 +1,7 @@
-//! One evaluation on the device, start to end: plan the chunks, record every pass
-//! ([`super::record`]), submit, read back once, assemble the [`Evaluation`] and refuse a result
-//! that is not finite (the same rule as the CPU path).
+//! One evaluation on the device, start to end: build the rows on the host (with the CPU path's
+//! rules on them), plan the chunks, record every pass ([`super::record`]), submit, read back
+//! once, assemble the [`Evaluation`] and refuse a result that is not finite (the same rule as
+//! the CPU path).
 
 use super::assemble::assemble;
 use super::context::{GpuContext, Inner};
@@ -35,6 +36,7 @@ impl Inner {
         inputs: &InputsView,
         balance: &[f64],
     ) -> Result<Evaluation> {
+        let rows = plan::rows(config, inputs)?;
         let mut state = self.lock()?;
         self.health()?;
         let limits = BufferLimits {
@@ -42,7 +44,7 @@ impl Inner {
             buffer: self.limits.max_buffer_size,
             max_per_dim: state.max_per_dim,
         };
-        let plans = plan::plan(config, inputs, limits)?;
+        let plans = plan::plan(config, inputs, rows, limits)?;
         let scopes = ErrorScopes::push(&self.device);
         let recorded = Recorder::new(self, &mut state.pool, limits.max_per_dim, config)
             .and_then(|r| r.record(inputs, &plans, balance));

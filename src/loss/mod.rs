@@ -5,7 +5,8 @@
 //! * [`iou`]: IoU, GIoU, DIoU, CIoU with gradients.
 //! * [`norm`]: means over a layer's sets and the gradient scales.
 //! * `rows` (box and class terms of the rows) and `objectness` (every cell's objectness term):
-//!   the two passes over a layer.
+//!   the two passes over a layer; [`refuse_empty_boxes`], spec 8's rule on the rows' predicted
+//!   boxes under `ciou: v7.0`, which every backend applies before its loss.
 //! * [`compute`]: the whole loss of a batch with balance, gains and gradients.
 
 pub mod bce;
@@ -17,3 +18,5 @@ mod real;
 mod rows;
 pub mod soft;
 mod vmath;
+
+pub(crate) use rows::refuse_empty_boxes;

@@ -9,7 +9,9 @@ use super::norm::{class_targets, classes_scored, row_scales};
 use super::real::Real;
 use super::vmath::bce_slice;
 use crate::config::{Ciou, Config, Hyp};
+use crate::error::{Error, Result, num};
 use crate::grad::RowGrad;
+use crate::inputs::{InputsView, PredictionView};
 use crate::prefetch::{self, Hint};
 use crate::targets::{Grid, Row};
 
@@ -97,18 +99,8 @@ fn box_term<T: Real, const GRAD: bool>(
     fixed_alpha: Option<f64>,
     scale: f64,
 ) -> (IouGrad, [f64; 4]) {
-    let s: [f64; 4] = [
-        sigmoid(xywh[0].f()),
-        sigmoid(xywh[1].f()),
-        sigmoid(xywh[2].f()),
-        sigmoid(xywh[3].f()),
-    ];
-    let pbox = [
-        s[0] * 2.0 - 0.5,
-        s[1] * 2.0 - 0.5,
-        (s[2] * 2.0) * (s[2] * 2.0) * anchor_w,
-        (s[3] * 2.0) * (s[3] * 2.0) * anchor_h,
-    ];
+    let logits = [xywh[0].f(), xywh[1].f(), xywh[2].f(), xywh[3].f()];
+    let (pbox, s) = predicted_box(logits, [anchor_w, anchor_h]);
     let ciou = bbox_iou_grad_of(release, pbox, r.tbox(), IouKind::CIou, fixed_alpha);
     let mut grad = [0.0; 4];
     if GRAD {
@@ -121,6 +113,68 @@ fn box_term<T: Real, const GRAD: bool>(
         grad = std::array::from_fn(|c| scale * ciou.grad[c] * dpbox[c]);
     }
     (ciou, grad)
+}
+
+/// The predicted box `(x, y, w, h)` of a row from its four logits `xywh` and its `anchor`, as
+/// YOLOv5 forms it (spec section 5): `(2 sigmoid - 0.5, (2 sigmoid)^2 anchor)`, the square
+/// first; with the four sigmoids (the gradient's chain rule reuses them).
+#[inline]
+fn predicted_box(xywh: [f64; 4], [anchor_w, anchor_h]: [f64; 2]) -> ([f64; 4], [f64; 4]) {
+    let s = xywh.map(sigmoid);
+    let pbox = [
+        s[0] * 2.0 - 0.5,
+        s[1] * 2.0 - 0.5,
+        (s[2] * 2.0) * (s[2] * 2.0) * anchor_w,
+        (s[3] * 2.0) * (s[3] * 2.0) * anchor_h,
+    ];
+    (pbox, s)
+}
+
+/// Spec section 8 (revision 2.1): with `ciou: v7.0`, no matched row may have a predicted box
+/// (as [`predicted_box`] forms it for the loss, in f64) whose width or height is exactly 0:
+/// CIoU's `atan(w / h)` is undefined there. Box-size logits below -373.26 (anchors of 1 grid
+/// unit and more) to -366.35 (an anchor of `1e-6`) underflow `(2 sigmoid(x))^2 anchor` to 0.
+/// `layers` holds each layer's rows, in layer order; the first such row (layers in order, rows
+/// in order, the width before the height) is refused naming its logit, the layer and the row.
+/// v6.0 adds `eps` to the heights and is defined everywhere: nothing is refused.
+///
+/// The rows must be those of `inputs` (shapes validated), as the assigners build them.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `inputs.predictions[L] at [b, a, gj, gi, c]` (`c` 2 for the width,
+/// 3 for the height), the matched row and the logit.
+pub(crate) fn refuse_empty_boxes<'r>(
+    config: &Config,
+    inputs: &InputsView,
+    layers: impl IntoIterator<Item = &'r [Row]>,
+) -> Result<()> {
+    if config.ciou != Ciou::V7 {
+        return Ok(());
+    }
+    for (l, (rows, pred)) in layers.into_iter().zip(&inputs.predictions).enumerate() {
+        let logit = |at: [usize; 5]| match pred {
+            PredictionView::F32(p) => f64::from(p[at]),
+            PredictionView::F64(p) => p[at],
+        };
+        for (k, r) in rows.iter().enumerate() {
+            let at = |c: usize| [r.b, r.a, r.gj, r.gi, c];
+            let xywh = [0, 1, 2, 3].map(|c| logit(at(c)));
+            let anchor = [config.anchors[[l, r.a, 0]], config.anchors[[l, r.a, 1]]];
+            let (pbox, _) = predicted_box(xywh, anchor);
+            if let Some(c) = [2, 3].into_iter().find(|&c| pbox[c] == 0.0) {
+                let side = if c == 2 { "width" } else { "height" };
+                return Err(Error::invalid(
+                    format!("inputs.predictions[{l}] at {:?}", at(c)),
+                    num(xywh[c]),
+                    format!(
+                        "with ciou v7.0 a logit must not underflow the predicted {side} of \
+                         matched row {k} to exactly 0 (CIoU is undefined there; spec section 8)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Classes per block of the vectorised BCE.

@@ -7,7 +7,9 @@ use ndarray::{Array3, Array5};
 use soft_objectness::GpuError;
 use soft_objectness::gpu::GpuContext;
 use soft_objectness::internals::gpu as testing;
-use soft_objectness::{Config, Distance, Error, EvalOptions, Inputs, Prediction, Score, evaluate};
+use soft_objectness::{
+    Ciou, Config, Distance, Error, EvalOptions, Inputs, Prediction, Score, evaluate,
+};
 
 use crate::common::on_gpu;
 use crate::common::{one_box, own_ctx};
@@ -54,6 +56,58 @@ pub(crate) fn bad_input_gives_the_oracles_error_before_any_device_work(ctx: &Gpu
             .to_string();
         assert_eq!(gpu, cpu, "{what}");
     }
+}
+
+/// Spec section 8 (revision 2.1): with `ciou: v7.0`, a matched row whose predicted width or
+/// height underflows to exactly 0 in f64 is refused with the CPU path's error, naming the
+/// layer, the row and the logit; on the host, before any device work, so even a lost device
+/// answers with it. v6.0 evaluates the same input.
+pub(crate) fn an_empty_v7_box_is_refused_before_any_device_work(ctx: &GpuContext) {
+    let case = |ciou| {
+        let config = Config {
+            nc: 2,
+            anchors: Array3::from_elem((2, 1, 2), 3.0),
+            ciou,
+            ..Config::default()
+        };
+        let mut p1 = Array5::<f32>::zeros((2, 1, 4, 4, 7));
+        p1[[1, 0, 1, 2, 3]] = -400.0;
+        let inputs = Inputs {
+            targets: ndarray::array![
+                [0.0, 1.0, 0.4, 0.55, 0.43, 0.3],
+                [1.0, 0.0, 0.6, 0.4, 0.4, 0.5]
+            ],
+            predictions: vec![
+                Prediction::F32(Array5::zeros((2, 1, 8, 8, 7))),
+                Prediction::F32(p1),
+            ],
+        };
+        (config, inputs)
+    };
+    let opts = EvalOptions::default();
+    let (c6, inputs) = case(Ciou::V6);
+    let gpu6 = on_gpu(ctx, &c6, &inputs, &opts).unwrap();
+    assert!(gpu6.loss.is_finite());
+    let (c7, _) = case(Ciou::V7);
+    let cpu = evaluate(&c7, &inputs, &opts).unwrap_err();
+    assert!(
+        matches!(cpu, Error::Invalid { .. })
+            && cpu.to_string().starts_with(
+                "inputs.predictions[1] at [1, 0, 1, 2, 3]: with ciou v7.0 a logit must not \
+                 underflow the predicted height of matched row 1 to exactly 0"
+            ),
+        "{cpu}"
+    );
+    let gpu = on_gpu(ctx, &c7, &inputs, &opts).unwrap_err();
+    assert!(matches!(gpu, Error::Invalid { .. }), "{gpu:?}");
+    assert_eq!(gpu.to_string(), cpu.to_string());
+    let lost = own_ctx();
+    testing::destroy_device(&lost);
+    let e = on_gpu(&lost, &c7, &inputs, &opts).unwrap_err();
+    assert_eq!(e.to_string(), cpu.to_string());
+    // The v6.0 case reaches the device, which fails.
+    let e = on_gpu(&lost, &c6, &inputs, &opts).unwrap_err();
+    assert!(matches!(e, Error::Gpu(_)), "{e}");
 }
 
 pub(crate) fn a_lost_device_is_an_error_not_a_panic(_: &GpuContext) {

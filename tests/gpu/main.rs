@@ -100,6 +100,7 @@ fn trials() -> Vec<Trial> {
         chunks::the_same_case_twice_is_bit_identical,
         ciou::the_gpu_follows_the_configured_release,
         errors::bad_input_gives_the_oracles_error_before_any_device_work,
+        errors::an_empty_v7_box_is_refused_before_any_device_work,
         errors::a_lost_device_is_an_error_not_a_panic,
         exact::exact_comparisons_decide_like_the_oracle,
         exact::named_exact_cases,

@@ -13,7 +13,8 @@ Sections refer to ``docs/spec.md``:
 * :func:`bce_with_logits` / :func:`focal` / :func:`soft_element_loss` -- section 5; BCE's
   gradient at a logit exactly 0 is the smooth one (section 6, :func:`softplus_neg`);
 * :func:`ciou` -- section 5's box loss (decisions item 4), ``release`` ``"v6.0"`` or ``"v7.0"``;
-  :func:`pred_box` -- the predicted box of a row;
+  :func:`pred_box` -- the predicted box of a row; :func:`refuse_empty_boxes` (with
+  :func:`empty_box_message`) -- section 8's rule on v7.0's boxes of size 0;
 * :func:`forward` -- the loss of one batch (section 5, soft assigner; section 3, baseline) from
   per-layer :class:`LayerTargets`; :func:`autobalance_update` -- the balance after a batch
   (decisions item 5); :func:`counts_of` -- the cell counts (section 4 rule 9).
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
+
+import soft_objectness as so
 
 Tensor = torch.Tensor
 
@@ -54,6 +57,8 @@ __all__ = [
     "mean_or_zero",
     "ciou",
     "pred_box",
+    "empty_box_message",
+    "refuse_empty_boxes",
     "scatter_last_write",
     "LayerTargets",
     "forward",
@@ -208,6 +213,57 @@ def pred_box(
     return (sxy[:, 0], sxy[:, 1], (swh[:, 0] * swh[:, 0]) * aw, (swh[:, 1] * swh[:, 1]) * ah)
 
 
+def empty_box_message(layer: int, at: Sequence[int], row: int, logit: float,
+                      dtype: Optional[torch.dtype] = None) -> Tuple[str, str]:
+    """The field and the message of section 8's refusal of a v7.0 box of size 0, in the Rust
+    oracle's words: ``at`` is the logit's index ``[b, a, gj, gi, c]`` (``c`` 2 for the width, 3
+    for the height), ``row`` the matched row; ``dtype``, when given, is named as where the size
+    underflowed.
+
+    >>> empty_box_message(0, [0, 0, 2, 2, 2], 1, -400.0)[1]  # doctest: +NORMALIZE_WHITESPACE
+    'inputs.predictions[0] at [0, 0, 2, 2, 2]: with ciou v7.0 a logit must not underflow the
+    predicted width of matched row 1 to exactly 0 (CIoU is undefined there; spec section 8)
+    (got -400)'
+    """
+    field = f"inputs.predictions[{layer}] at {list(at)}"
+    side = "width" if at[4] == 2 else "height"
+    where = "" if dtype is None else f" in {str(dtype).replace('torch.', '')}"
+    # The oracle's number format: integers plainly, others in their shortest round-trip form.
+    value = str(int(logit)) if logit.is_integer() and abs(logit) < 1e16 else repr(logit)
+    return field, (f"{field}: with ciou v7.0 a logit must not underflow the predicted {side} of "
+                   f"matched row {row} to exactly 0{where} (CIoU is undefined there; spec "
+                   f"section 8) (got {value.replace('e+', 'e')})")
+
+
+def refuse_empty_boxes(boxes: Sequence[Tuple[int, "LayerTargets", Tensor, Sequence[Tensor]]]) -> None:
+    """Section 8 (revision 2.1): with ``ciou: v7.0`` no row may have a predicted width or height
+    of exactly 0, where CIoU is undefined (``atan(0 / 0)``, a NaN loss).
+
+    ``boxes`` holds, per layer with rows, ``(layer, targets, ps, box)``: the rows' logits ``ps``
+    and their :func:`pred_box` as the loss computed it, on the predictions' device and in their
+    dtype (float32 sizes underflow from box-size logits below about -46 to -53, float64 ones
+    below about -366 to -373, the anchor deciding). One device-to-host copy of one boolean per
+    call decides; only then are the first such row (layers, then rows, in order; the width
+    before the height) and its logit read, and :class:`soft_objectness.CaseError` raised naming
+    them (:func:`empty_box_message` with the dtype; the logit's index in ``.field``).
+    """
+    if not boxes:
+        return
+    empty = [(w == 0.0) | (h == 0.0) for _, _, _, (_, _, w, h) in boxes]
+    if not bool(torch.stack([e.any() for e in empty]).any()):
+        return
+    for (i, L, ps, (_, _, w, _)), e in zip(boxes, empty):
+        rows = e.nonzero()
+        if len(rows):
+            r = int(rows[0, 0])
+            c = 2 if float(w[r].detach()) == 0.0 else 3
+            at = [int(L.b[r]), int(L.a[r]), int(L.gj[r]), int(L.gi[r]), c]
+            field, message = empty_box_message(i, at, r, float(ps[r, c].detach()), ps.dtype)
+            err = so.CaseError(message)
+            err.field = field
+            raise err
+
+
 def scatter_last_write(size: int, flat: Tensor, values: Tensor, seq: Optional[Tensor] = None) -> Tensor:
     """A flat buffer of ``size`` zeros where ``values`` are written at ``flat`` and, where an
     index repeats, the value with the largest sequence number wins (``seq``, default the
@@ -308,6 +364,10 @@ def forward(
         A dict of tensors (0-dim): ``loss`` (``(lbox + lobj + lcls) * bs``), ``lbox``, ``lobj``,
         ``lcls``; lists ``hard`` (``H_i``), ``soft`` (``S_i``) and ``tobj`` (the objectness
         targets used, per layer).
+
+    Raises:
+        soft_objectness.CaseError: with ``ciou`` ``"v7.0"``, a row whose predicted width or
+            height is exactly 0 in the predictions' dtype (:func:`refuse_empty_boxes`).
     """
     hyp = cfg["hyp"]
     nl = len(preds)
@@ -319,13 +379,16 @@ def forward(
     zero = preds[0].new_zeros(())
     lbox, lobj, lcls = zero, zero, zero
     H, S, T = [], [], []
+    boxes: List[Tuple[int, LayerTargets, Tensor, Tuple[Tensor, ...]]] = []
     for i, (p, L) in enumerate(zip(preds, layers)):
         n = len(L)
         tobj = L.tobj
         x, ps = _gather(p, L)
         if n:
-            c, _, _ = ciou(pred_box(ps, L.anchor[0], L.anchor[1]), L.tbox, alpha=L.alpha,
-                           release=cfg["ciou"])
+            box = pred_box(ps, L.anchor[0], L.anchor[1])
+            if cfg["ciou"] == "v7.0":
+                boxes.append((i, L, ps, box))
+            c, _, _ = ciou(box, L.tbox, alpha=L.alpha, release=cfg["ciou"])
             lbox = lbox + (1.0 - c).mean()
             if tobj is None:
                 tobj = _baseline_tobj(p, L, c)
@@ -348,6 +411,7 @@ def forward(
         S.append(s_i)
         T.append(tobj)
         lobj = lobj + (h_i + s_i) * balance[i]
+    refuse_empty_boxes(boxes)
     lbox = lbox * hyp["box"]
     lobj = lobj * hyp["obj"]
     lcls = lcls * hyp["cls"]
