@@ -214,7 +214,10 @@ fn minimal_out<'py>(py: Python<'py>, m: &MinimalCase) -> Result<Bound<'py, PyDic
 ///     gives failing cases with their reasons: only bad arguments raise (and Ctrl-C, which
 ///     stops the run with `KeyboardInterrupt`).
 #[pyfunction]
-#[pyo3(signature = (port, cases = None, *, preset = "f64", only = None, count = 100, seed = 0, space = None, shrink = true, timeout = Some(10.0), shrink_calls = 200, **tolerances))]
+#[pyo3(
+    signature = (port, cases = None, *, preset = "f64", only = None, count = 100, seed = 0, space = None, shrink = true, timeout = Some(10.0), shrink_calls = 200, **tolerances),
+    text_signature = "(port, cases=None, *, preset='f64', only=None, count=100, seed=0, space=None, shrink=True, timeout=10.0, shrink_calls=200, **tolerances)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn conformance(
     py: Python<'_>,

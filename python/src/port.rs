@@ -136,7 +136,10 @@ impl PyPort {
         let reply = PyCFunction::new_closure(py, Some(c"reply"), None, move |args, _| {
             if !abandoned.load(Ordering::Acquire) {
                 let got = received(args);
-                let _ = tx.lock().map(|tx| tx.send(got));
+                // A receiver gone (the run ended) wants no reply.
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send(got);
+                }
             }
         })?;
         jobs.call_method1("put", ((args, reply),))?;
