@@ -306,7 +306,10 @@ def test_minimal_cases_are_cases_and_to_dict_is_json(tmp_path):
     assert isinstance(c.suspects[0]["with"], tuple)
     plain = json.loads(json.dumps({"suspects": c.suspects, "groups": c.groups}))
     assert d["suspects"] == plain["suspects"] and d["groups"] == plain["groups"]
-    assert d["cases"][0]["report"]["verdict"] == c.cases[0]["verdict"]
+    assert d["cases"][0]["verdict"] == c.cases[0]["verdict"]
+    report = d["cases"][0]["report"]
+    assert report["tolerances"] == c.cases[0]["report"].tolerances
+    assert [f["field"] for f in report["fields"]] == [f["field"] for f in c.cases[0]["report"].fields]
 
 
 def parts(case):
