@@ -224,7 +224,10 @@ fn worker(py: Python<'_>) -> Result<Bound<'_, PyAny>> {
 /// malformed), or the exception raised.
 fn received(args: &Bound<'_, PyTuple>) -> Got {
     let (Ok(answer), Ok(exception)) = (args.get_item(0), args.get_item(1)) else {
-        return Err(PortFailure::raised("soft_objectness", "a reply without its values"));
+        return Err(PortFailure::raised(
+            "soft_objectness",
+            "a reply without its values",
+        ));
     };
     if !exception.is_none() {
         return Err(raised(&exception));
