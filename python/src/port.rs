@@ -123,11 +123,12 @@ impl PyPort {
             }
         };
         let d = case_out(py, case.clone())?;
-        let inputs = d.get_item("inputs")?.expect("a case dict has inputs");
+        let d = d.as_any();
+        let inputs = d.get_item("inputs")?;
         let args = PyTuple::new(
             py,
             [
-                d.get_item("config")?.expect("a case dict has a config"),
+                d.get_item("config")?,
                 inputs.get_item("targets")?,
                 inputs.get_item("predictions")?,
             ],
