@@ -28,10 +28,7 @@ const PAGES: &[&str] = &[
 /// Stale words on pages that other work is rewriting at the moment: a finding inside this text
 /// of this page is skipped while the page still says it, and the text's absence is an error
 /// (remove the entry then, so that the page is checked in full again).
-const KNOWN_STALE: &[(&str, &str)] = &[
-    ("docs/oracle-guide.md", "the edge mix: 48 small cases"),
-    ("docs/oracle-guide.md", "`python/softobj_case.py` is gone"),
-];
+const KNOWN_STALE: &[(&str, &str)] = &[];
 
 /// A number the docs quote, and its truth.
 struct Fact {
@@ -87,6 +84,11 @@ const FACTS: &[Fact] = &[
         what: "cases in the edge mix",
         patterns: &[r"\b(\d+) small cases", r"edge mix \((\d+) cases"],
         truth: || Truth::Count(generate(&Generate::new(Cases::Edge, 0)).unwrap().len() as u64),
+    },
+    Fact {
+        what: "planted bugs (python/tests/ports/bugs.py)",
+        patterns: &[r"\b(\d+) planted bugs"],
+        truth: || Truth::Count(planted_bugs()),
     },
     Fact {
         what: "GPU tests (tests/gpu)",
@@ -593,6 +595,13 @@ fn number_in(path: &str, pattern: &str) -> u64 {
     let caps = Regex::new(pattern).unwrap().captures(&text);
     let caps = caps.unwrap_or_else(|| panic!("{path}: nothing matches {pattern}"));
     caps[1].parse().unwrap()
+}
+
+/// The planted bugs of the harness's reference port: the entries of `_LIST` in
+/// `python/tests/ports/bugs.py`, one `_bug(` call at the start of a line each.
+fn planted_bugs() -> u64 {
+    let text = read("python/tests/ports/bugs.py");
+    text.lines().filter(|l| l.starts_with("    _bug(")).count() as u64
 }
 
 /// The GPU tests that run with the `gpu` feature: the trials `tests/gpu/main.rs` registers

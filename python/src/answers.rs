@@ -21,8 +21,16 @@ use crate::outputs::answer_out;
 /// a dict (see [`from_dict`]); `{"npy": FILE}` references of a dict resolve in `base` (the
 /// current directory when `None`). The reader's warnings become `CaseWarning`s.
 pub fn read(obj: &Bound<'_, PyAny>, base: Option<&Path>) -> Result<Answer> {
+    let mut a = read_quiet(obj, base)?;
+    warn(obj.py(), &std::mem::take(&mut a.warnings))?;
+    Ok(a)
+}
+
+/// [`read`] with the reader's warnings left in the answer's `warnings` (the harness reads an
+/// answer per case and raises no warning for each).
+pub fn read_quiet(obj: &Bound<'_, PyAny>, base: Option<&Path>) -> Result<Answer> {
     let py = obj.py();
-    let mut a = if let Ok(e) = obj.cast::<PyEvaluation>() {
+    let a = if let Ok(e) = obj.cast::<PyEvaluation>() {
         let e = e.get();
         detached(py, || Ok(Answer::from_evaluation(&e.e, &e.config)))?
     } else if let Some(path) = path_of(obj)? {
@@ -35,7 +43,6 @@ pub fn read(obj: &Bound<'_, PyAny>, base: Option<&Path>) -> Result<Answer> {
             type_name(obj)
         )));
     };
-    warn(py, &std::mem::take(&mut a.warnings))?;
     Ok(a)
 }
 

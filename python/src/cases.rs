@@ -108,7 +108,7 @@ impl<'py> CaseInput<'py> {
     }
 
     /// The case, validated, its inputs owned (copied from borrowed arrays).
-    fn into_case(self, py: Python<'_>) -> Result<Case> {
+    pub fn into_case(self, py: Python<'_>) -> Result<Case> {
         let view = self.view();
         detached(py, || view.validate(&self.config))?;
         let inputs = match self.inputs {
@@ -250,43 +250,44 @@ fn split_path(path: &Path) -> (PathBuf, String) {
     (dir, stem)
 }
 
-/// Cases as `softobj gen` makes them, bit for bit: `count` random cases over every option
-/// (`image` is `(width, height)` in pixels, multiples of 32, default `(64, 64)`; `batch`
-/// default 2, `nc` default 3: `softobj gen`'s defaults), or with `edge` the edge mix (a fixed
-/// list covering every rule of the spec; `count`, `image`, `batch`, `nc` ignored).
+/// Cases as `softobj gen` makes them, bit for bit: `count` random cases over every option and
+/// shape (1 to 5 layers of 1 to 4 anchors, 1 to 4 images, non-square too, 1 to 8 classes),
+/// narrowed by `space` (a dict of the case format's keys, `{"assigner": "yolov5",
+/// "hyp.fl_gamma": 0, "nl": [1, 2]}`: `softobj gen --where`), or with `edge` the edge mix (a
+/// fixed list covering every rule of the spec; `count` ignored, `space` refused).
 /// `with_expected` adds the oracle's answer. With `out`, each case is also written there under
 /// the command line's file name (`case-000.json`, `edge-00-KEY.json`; with `npy` the layers as
 /// `.npy` files), an existing file refused unless `force`. Returns the cases as `load_case`
 /// would read them.
 #[pyfunction]
-#[pyo3(signature = (count = 10, seed = 0, edge = false, *, image = None, batch = None, nc = None, with_expected = false, out = None, npy = false, force = false))]
+#[pyo3(signature = (count = 10, seed = 0, edge = false, *, space = None, with_expected = false, out = None, npy = false, force = false))]
 #[allow(clippy::too_many_arguments)]
-pub fn gen_cases(
-    py: Python<'_>,
+pub fn gen_cases<'py>(
+    py: Python<'py>,
     count: u64,
     seed: u64,
     edge: bool,
-    image: Option<(usize, usize)>,
-    batch: Option<usize>,
-    nc: Option<usize>,
+    space: Option<&Bound<'py, PyAny>>,
     with_expected: bool,
     out: Option<PathBuf>,
     npy: bool,
     force: bool,
-) -> Result<Vec<Bound<'_, PyDict>>> {
-    let cases = if edge {
-        Cases::Edge
-    } else {
-        let (width, height) = image.unwrap_or((64, 64));
-        let shape = serde_json::json!({
-            "image": format!("{width}x{height}"),
-            "batch": batch.unwrap_or(2),
-            "nc": nc.unwrap_or(3),
-            "nl": 3,
-            "na": 3,
-        });
-        let space = CaseSpace::from_json(&shape)?;
-        Cases::Random { count, space }
+) -> Result<Vec<Bound<'py, PyDict>>> {
+    let space = space.map(space_of).transpose()?;
+    let cases = match (edge, space) {
+        (false, space) => Cases::Random {
+            count,
+            space: space.unwrap_or_default(),
+        },
+        (true, None) => Cases::Edge,
+        (true, Some(s)) => {
+            return Err(soft_objectness::Error::invalid(
+                "space",
+                s,
+                "applies to random cases: the edge mix is a fixed list (edge=True takes no space)",
+            )
+            .into());
+        }
     };
     let mut request = Generate::new(cases, seed);
     request.with_expected = with_expected;
@@ -304,6 +305,13 @@ pub fn gen_cases(
         .into_iter()
         .map(|g| case_out(py, g.case))
         .collect()
+}
+
+/// The `space` argument: a dict of the case format's keys, read by the core
+/// ([`CaseSpace::from_json`]: errors name `space.KEY`).
+pub fn space_of(obj: &Bound<'_, PyAny>) -> Result<CaseSpace> {
+    let v: serde_json::Value = pythonize::depythonize(obj)?;
+    Ok(CaseSpace::from_json(&v)?)
 }
 
 /// The default batch of `softobj bench` as a case dict (YOLOv5s anchors, float32 predictions).

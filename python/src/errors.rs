@@ -70,6 +70,17 @@ pub enum Error {
 /// The result of a call of the binding.
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl std::fmt::Display for Error {
+    /// The message the Python exception will carry (a Python exception with its type's name).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Core(e) => write!(f, "{e}"),
+            Error::Py(e) => write!(f, "{e}"),
+            Error::Panic(what) => write!(f, "the oracle panicked ({what})"),
+        }
+    }
+}
+
 impl From<soft_objectness::Error> for Error {
     fn from(e: soft_objectness::Error) -> Self {
         Error::Core(e)

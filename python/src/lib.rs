@@ -5,10 +5,11 @@
 //! (`arrays`: predictions borrowed from their numpy arrays, never copied), configurations read
 //! by the core's reader (`config`), cases and answers by the core's readers (`cases`,
 //! `answers`: the `.npy` path rule holds everywhere), inputs evaluated (`evaluation`) and
-//! answers checked (`report`) by the core on the `Backend` the caller names. The GIL is
+//! answers checked (`report`) by the core on the `Backend` the caller names, ports judged by the
+//! core's harness (`harness`, a Python callable as its port in `port`). The GIL is
 //! released while the core works; errors convert through `errors::Error` and a panic becomes
 //! `InternalError`. The package (`python/py_src/soft_objectness`) re-exports this module and
-//! adds `assert_conforms`.
+//! adds `assert_conforms` and `assert_port_conforms`.
 
 mod answers;
 mod arrays;
@@ -16,7 +17,9 @@ mod cases;
 mod config;
 mod errors;
 mod evaluation;
+mod harness;
 mod outputs;
+mod port;
 mod report;
 mod testing;
 
@@ -40,6 +43,8 @@ mod _core {
     };
     #[pymodule_export]
     use super::evaluation::{PyEvaluation, build_targets, evaluate};
+    #[pymodule_export]
+    use super::harness::{PyConformance, conformance};
     #[pymodule_export]
     use super::report::{PyReport, check};
 

@@ -35,6 +35,17 @@ pub struct PyReport {
     text: OnceLock<String>,
 }
 
+impl PyReport {
+    /// The report `report`, made under the tolerances `preset` names (`f64`, `f32`, `custom`).
+    pub fn new(report: Report, preset: impl Into<String>) -> Self {
+        PyReport {
+            report,
+            preset: preset.into(),
+            text: OnceLock::new(),
+        }
+    }
+}
+
 #[pymethods]
 impl PyReport {
     /// The answer conforms: every required field present, no structural problem, every value
@@ -197,20 +208,17 @@ pub fn check(
     let report = pooled(py, || {
         conformance::check(&case.config, &view, &answer, &opts)
     })?;
-    let custom = tolerances.is_some_and(|t| !t.is_empty());
-    Ok(PyReport {
-        report,
-        preset: if custom {
-            "custom".into()
-        } else {
-            preset.into()
-        },
-        text: OnceLock::new(),
-    })
+    Ok(PyReport::new(report, preset_name(preset, tolerances)))
+}
+
+/// The name of the tolerances of `preset` with `overrides`: the preset's, or `custom`.
+pub fn preset_name(preset: &str, overrides: Option<&Bound<'_, PyDict>>) -> String {
+    let custom = overrides.is_some_and(|t| !t.is_empty());
+    if custom { "custom" } else { preset }.into()
 }
 
 /// The tolerances of preset `name` with `overrides` by name (the fields of [`Tolerances`]).
-fn tolerances_of(name: &str, overrides: Option<&Bound<'_, PyDict>>) -> Result<Tolerances> {
+pub fn tolerances_of(name: &str, overrides: Option<&Bound<'_, PyDict>>) -> Result<Tolerances> {
     let Some(&(_, preset)) = PRESETS.iter().find(|(n, _)| *n == name) else {
         let accepted: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
         return Err(soft_objectness::Error::UnknownValue {
@@ -241,7 +249,7 @@ fn tolerances_of(name: &str, overrides: Option<&Bound<'_, PyDict>>) -> Result<To
 }
 
 /// The `only` argument: a field name or a sequence of them.
-fn fields_of(obj: &Bound<'_, PyAny>) -> Result<Vec<String>> {
+pub fn fields_of(obj: &Bound<'_, PyAny>) -> Result<Vec<String>> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(vec![s.extract::<String>()?]);
     }

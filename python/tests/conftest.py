@@ -80,11 +80,17 @@ def json_form(x):
     return x
 
 
+# One shape of the random space, for tests that quote its numbers in messages and indices: 2
+# images of 64x64 pixels, 3 layers (8x8, 4x4, 2x2 cells) of 3 anchors.
+FIXED_SHAPE = {"image": "64x64", "batch": 2, "nl": 3, "na": 3}
+
+
 def small_case(nc: int = 3, seed: int = 0):
-    """A small generated case in the dict form (float32 predictions)."""
+    """A small generated case of :data:`FIXED_SHAPE` with ``nc`` classes in the dict form
+    (float32 predictions)."""
     import soft_objectness as so
 
-    return so.gen_cases(1, seed=seed, nc=nc)[0]
+    return so.gen_cases(1, seed=seed, space={**FIXED_SHAPE, "nc": nc})[0]
 
 
 def parts(case):

@@ -18,7 +18,8 @@ def test_evaluation_fields():
     case = so.gen_cases(1, seed=1)[0]
     config, t, p = parts(case)
     e = so.evaluate(config, t, p)
-    assert len(e.tobj) == len(e.grad) == len(e.counts) == len(e.rows) == len(e.hard_loss) == 3
+    nl = config["anchors"]["shape"][0]
+    assert len(e.tobj) == len(e.grad) == len(e.counts) == len(e.rows) == len(e.hard_loss) == nl == len(p)
     for tobj, g, c, a in zip(e.tobj, e.grad, e.counts, p):
         assert tobj.shape == a.shape[:4] and tobj.dtype == np.float64
         assert g.shape == a.shape and g.dtype == np.float64
@@ -53,12 +54,12 @@ def test_grad_into_writes_the_gradient_in_place():
 
 
 def test_grad_into_refuses_what_it_cannot_write():
-    case = so.gen_cases(1, seed=3)[0]
+    case = so.gen_cases(1, seed=3, space={"nl": [2, 3, 4, 5]})[0]
     config, t, p = parts(case)
     e = so.evaluate(config, t, p)
     ok = [np.empty(a.shape, dtype=np.float32) for a in p]
-    with pytest.raises(ValueError, match=r"out: expected 3 arrays"):
-        e.grad_into(ok[:2])
+    with pytest.raises(ValueError, match=rf"out: expected {len(p)} arrays"):
+        e.grad_into(ok[:-1])
     with pytest.raises(TypeError, match=r"single array"):
         e.grad_into(ok[0])
     bad = list(ok)
@@ -81,7 +82,7 @@ def test_grad_into_refuses_what_it_cannot_write():
 
 
 def test_build_targets_equals_the_evaluation():
-    case = so.gen_cases(1, seed=7)[0]
+    case = so.gen_cases(1, seed=7, space={"nl": [2, 3, 4, 5]})[0]
     config, t, p = parts(case)
     e = so.evaluate(config, t, p)
     for builder in ("vectorised", "loop"):
@@ -91,8 +92,10 @@ def test_build_targets_equals_the_evaluation():
                 assert got["tobj"].tobytes() == tobj.tobytes()
             for k in rows:
                 assert np.array_equal(got["rows"][k], rows[k]), k
+    shapes = [a.shape for a in p]
+    shapes[1] = (2, 1, 4, 4)
     with pytest.raises(so.CaseError, match=r"shapes\[1\]: shape mismatch"):
-        so.build_targets(config, t, [p[0].shape, (2, 1, 4, 4), p[2].shape])
+        so.build_targets(config, t, shapes)
 
 
 def test_the_benchmarks_rust_builder_timer():
@@ -100,22 +103,25 @@ def test_the_benchmarks_rust_builder_timer():
     one time a run, from either thread, and the call's error when the arguments are bad."""
     from soft_objectness import _core
 
-    case = so.gen_cases(1, seed=7)[0]
+    case = so.gen_cases(1, seed=7, space={"nl": [2, 3, 4, 5]})[0]
     config, t, p = parts(case)
     shapes = [a.shape for a in p]
+    bad = shapes[:1] + [(2, 1, 4, 4)] + shapes[2:]
     for in_pool in (False, True):
         times = _core._testing.time_build_targets(so.Config(config), t, shapes, 3, in_pool)
         assert len(times) == 3 and all(s > 0 for s in times)
         with pytest.raises(so.CaseError, match=r"shapes\[1\]: shape mismatch"):
-            _core._testing.time_build_targets(config, t, [p[0].shape, (2, 1, 4, 4), p[2].shape], 1, in_pool)
+            _core._testing.time_build_targets(config, t, bad, 1, in_pool)
 
 
 def test_gen_cases_writes_what_softobj_gen_writes(softobj, tmp_path):
     for k, (flags, kwargs) in enumerate((
-        (["--count", "3", "--seed", "5", "--where", "image=64x64,batch=2,nc=3,nl=3,na=3"],
-         dict(count=3, seed=5)),
-        (["--count", "2", "--seed", "1", "--with-expected", "--npy", "--where", "image=64x64,batch=2,nc=4,nl=3,na=3"],
-         dict(count=2, seed=1, with_expected=True, npy=True, nc=4)),
+        (["--count", "6", "--seed", "5"], dict(count=6, seed=5)),
+        (["--count", "2", "--seed", "1", "--with-expected", "--npy", "--where",
+          "image=64x64,batch=2,nc=4|1,nl=3,hyp.fl_gamma=0,assigner=yolov5"],
+         dict(count=2, seed=1, with_expected=True, npy=True,
+              space={"image": "64x64", "batch": 2, "nc": [4, 1], "nl": 3, "hyp.fl_gamma": 0,
+                     "assigner": "yolov5"})),
         (["--edge", "--seed", "2"], dict(edge=True, seed=2)),
     )):
         a, b = tmp_path / f"cli{k}", tmp_path / f"py{k}"

@@ -19,7 +19,7 @@ def _bits(e):
 
 
 def test_threads_give_the_same_bits():
-    cases = so.gen_cases(4, seed=11, image=(128, 96), batch=3)
+    cases = so.gen_cases(4, seed=11, space={"image": "128x96", "batch": 3})
     alone = [_bits(so.evaluate(*parts(c))) for c in cases]
     jobs = [i % len(cases) for i in range(32)]
     with ThreadPoolExecutor(max_workers=8) as pool:

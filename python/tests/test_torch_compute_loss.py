@@ -332,7 +332,7 @@ def test_built_from_a_model(wrap):
     # The same numbers as a loss built from the keyword arguments, and as the oracle.
     explicit = ComputeLoss(anchors=detect.anchors, nc=3, hyp={k: YOLOV5_HYP[k] for k in method_keys},
                            autobalance=True)
-    case = so.gen_cases(1, seed=2, nc=3)[0]
+    case = so.gen_cases(1, seed=2, space={"nc": 3, "nl": 3, "na": 3})[0]
     preds, targets = tensors(case)
     a, _ = compute_loss(preds, targets)
     b, _ = explicit(preds, targets)
@@ -380,7 +380,7 @@ def test_hyp_must_be_a_dict():
 
 
 def test_built_without_a_model_nc_from_the_predictions():
-    case = so.gen_cases(1, seed=3, nc=4)[0]
+    case = so.gen_cases(1, seed=3, space={"nc": 4})[0]
     config = {k: v for k, v in case["config"].items() if k != "nc"}
     compute_loss = ComputeLoss(**config)
     assert compute_loss.nc is None

@@ -3,9 +3,10 @@
 The reference implementation of the Soft-Objectness loss (a YOLOv5 loss variant), compiled from
 the Rust crate ``soft-objectness`` and run in-process: no files, no subprocess. Every rule (the
 configuration's defaults and validation, the targets, the loss and its gradient, the
-comparison of an answer with the oracle's) is the Rust crate's, and so is every function and
-class here but :func:`assert_conforms` (the compiled module ``soft_objectness._core``, whose
-stubs ``_core/__init__.pyi`` give the signatures). ``docs/python.md`` has a tutorial.
+comparison of an answer with the oracle's, the porter's harness) is the Rust crate's, and so
+is every function and class here but :func:`assert_conforms` and
+:func:`assert_port_conforms` (the compiled module ``soft_objectness._core``, whose stubs
+``_core/__init__.pyi`` give the signatures). ``docs/python.md`` has a tutorial.
 
 >>> import numpy as np, soft_objectness as so
 >>> config = {"nc": 2, "anchors": {"shape": [1, 1, 2], "data": [3.0, 3.0]}}
@@ -25,13 +26,14 @@ oracle runs, so threads evaluate in parallel, each with the same bits as alone.
 
 from __future__ import annotations
 
-from ._assert import assert_conforms
+from ._assert import assert_conforms, assert_port_conforms
 from ._core import (
     FORMAT,
     PRESETS,
     CaseError,
     CaseWarning,
     Config,
+    Conformance,
     Evaluation,
     GpuError,
     InternalError,
@@ -41,6 +43,7 @@ from ._core import (
     __version__,
     build_targets,
     check,
+    conformance,
     default_batch,
     evaluate,
     evaluate_case,
@@ -64,6 +67,9 @@ __all__ = [
     "check",
     "assert_conforms",
     "Report",
+    "conformance",
+    "assert_port_conforms",
+    "Conformance",
     "gen_cases",
     "default_batch",
     "CaseError",

@@ -1,12 +1,14 @@
 """``assert_conforms``: :func:`soft_objectness.check` as an assertion, with a message in the
-style of ``torch.testing.assert_close``. Nothing is judged here: the verdict and every number
-are the report's (the Rust crate's comparison); this module only words them."""
+style of ``torch.testing.assert_close``; ``assert_port_conforms``: the porter's harness
+(:func:`soft_objectness.conformance`) as an assertion whose message is its diagnosis. Nothing
+is judged here: the verdicts and every number are the Rust crate's; this module only words
+them."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
-from ._core import Report, check
+from ._core import Conformance, Report, check, conformance
 
 
 def assert_conforms(
@@ -77,3 +79,37 @@ def _field_lines(f: dict) -> list:
         cls = "" if not m["classes"] else f", class {m['classes'][0]} -> {m['classes'][1]}"
         lines.append(f"  {f['field']}{at}: got {m['got']!r}, want {m['want']!r}{cls}{logit}")
     return lines
+
+
+def assert_port_conforms(
+    port: Callable[..., Any],
+    cases: Optional[Iterable[Any]] = None,
+    *,
+    msg: Optional[str] = None,
+    preset: str = "f64",
+    only: Union[str, Sequence[str], None] = None,
+    count: int = 100,
+    seed: int = 0,
+    space: Optional[Mapping[str, Any]] = None,
+    shrink: bool = True,
+    timeout: Optional[float] = 10.0,
+    shrink_calls: int = 200,
+    **tolerances: float,
+) -> Conformance:
+    """Runs the porter's harness (:func:`conformance`, which takes the same arguments) and
+    raises ``AssertionError`` unless every case conforms; the message is the harness's
+    diagnosis (per failure group its suspects first, then where it fails and its smallest
+    case), with how to write the smallest cases. ``msg`` goes before it. Returns the
+    :class:`Conformance` when the port conforms."""
+    c = conformance(port, cases, preset=preset, only=only, count=count, seed=seed, space=space,
+                    shrink=shrink, timeout=timeout, shrink_calls=shrink_calls, **tolerances)
+    if not c.ok:
+        lines = [msg] if msg else []
+        lines.append(str(c).rstrip("\n"))
+        if c.minimal:
+            lines.append(
+                "so.conformance with the same arguments returns the smallest cases "
+                "(.minimal[i]['case']; so.write_case writes one)."
+            )
+        raise AssertionError("\n".join(lines))
+    return c

@@ -5,8 +5,8 @@
   without a bug it conforms to the oracle under the ``f64`` preset.
 * :data:`BUGS` -- the planted bugs by name (:class:`Bug`: the spec rule broken, the config keys
   to blame, when it shows, the smallest case that shows it).
-* :func:`sub_case` -- a smaller case cut out of a generated one (layers, anchors, images), for
-  the shapes today's random cases do not vary (``nl != na``).
+* :func:`sub_case` -- a smaller case cut out of a generated one (layers, anchors, images);
+  :func:`tiny_case` -- a case of one image with given boxes, grids and anchors.
 
 ``python -m ports.survey`` (from ``python/tests``) prints the table of ``README.md``: on how
 many cases each bugged port fails ``so.check(..., "f64")``, and with which fields.

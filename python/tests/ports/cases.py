@@ -1,4 +1,5 @@
-"""Cases cut out of generated ones: the shapes the random space does not vary yet."""
+"""Small cases: one image with given boxes (``tiny_case``), and cases cut out of generated
+ones (``sub_case``: chosen layers, anchors and images)."""
 
 from __future__ import annotations
 

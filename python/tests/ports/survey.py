@@ -5,9 +5,9 @@ Run from ``python/tests`` (the package ``ports`` is imported from there)::
 
     python -m ports.survey [--count 200] [--seed 0] [--bugs NAME,...] [--f32]
 
-Case sets: ``random`` = ``so.gen_cases(count, seed)``, ``edge`` = ``so.gen_cases(edge=True)``,
-``shapes`` = :func:`shape_cases` (``nl != na`` and ``nc == 1``, which today's random cases
-never have). Prints one markdown row per port: cases failed / cases checked per set, the
+Case sets: ``random`` = ``so.gen_cases(count, seed)`` (the whole random space: 1 to 5 layers
+of 1 to 4 anchors, 1 to 4 images, 1 to 8 classes), ``edge`` = ``so.gen_cases(edge=True)``,
+``shapes`` = :func:`shape_cases` (``nl != na`` and ``nc == 1`` on every case). Prints one markdown row per port: cases failed / cases checked per set, the
 failing fields with how many cases fail each, the port's own milliseconds per case (without
 ``so.check``), then the edge-mix cases each port fails. With ``--f32`` the same under the
 ``f32`` preset.
@@ -28,12 +28,12 @@ from .cases import sub_case
 
 
 def shape_cases(seed: int = 7) -> List[Dict[str, Any]]:
-    """Cases of the shapes the random space does not vary yet: ``nl != na`` (cut out of
-    generated cases: 2 layers of 1 anchor, 3 of 2, 1 of 3, 2 of 3), and ``nc == 1``."""
-    base = so.gen_cases(4, seed=seed)
+    """Cases of the shapes two bugs need: ``nl != na`` (cut out of generated cases of 3 layers
+    of 3 anchors: 2 layers of 1 anchor, 3 of 2, 1 of 3, 2 of 3), and ``nc == 1``."""
+    base = so.gen_cases(4, seed=seed, space={"nl": 3, "na": 3})
     cuts = [([0, 1], [0]), ([0, 1, 2], [0, 2]), ([1], [0, 1, 2]), ([0, 2], [0, 1, 2])]
     out = [sub_case(c, layers, anchors) for c in base for layers, anchors in cuts]
-    out += so.gen_cases(8, seed=seed, nc=1)
+    out += so.gen_cases(8, seed=seed, space={"nc": 1})
     return out
 
 

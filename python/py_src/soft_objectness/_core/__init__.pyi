@@ -7,7 +7,7 @@ stubtest cannot check is the types of values, which it takes from here).
 """
 
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union, final
 
 import numpy as np
 
@@ -23,6 +23,7 @@ __all__ = [
     "CaseError",
     "CaseWarning",
     "Config",
+    "Conformance",
     "Evaluation",
     "FORMAT",
     "GpuError",
@@ -33,6 +34,7 @@ __all__ = [
     "TooLargeError",
     "build_targets",
     "check",
+    "conformance",
     "default_batch",
     "evaluate",
     "evaluate_case",
@@ -127,6 +129,40 @@ class Report:
     def failures(self) -> List[Dict[str, Any]]: ...
     def field(self, name: str) -> Optional[Dict[str, Any]]: ...
 
+@final
+class Conformance:
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def cases(self) -> List[Dict[str, Any]]: ...
+    @property
+    def groups(self) -> List[Dict[str, Any]]: ...
+    @property
+    def suspects(self) -> List[Dict[str, Any]]: ...
+    @property
+    def minimal(self) -> List[Dict[str, Any]]: ...
+    @property
+    def precision(self) -> Optional[Dict[str, Any]]: ...
+    @property
+    def tolerances(self) -> Dict[str, float]: ...
+    @property
+    def preset(self) -> str: ...
+    @property
+    def only(self) -> Optional[List[str]]: ...
+    @property
+    def space(self) -> str: ...
+    @property
+    def left_out(self) -> int: ...
+    @property
+    def port_calls(self) -> int: ...
+    @property
+    def port_seconds(self) -> float: ...
+    @property
+    def seconds(self) -> float: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
 def evaluate(
     config: _ConfigArg,
     targets: Any,
@@ -168,9 +204,7 @@ def gen_cases(
     seed: int = 0,
     edge: bool = False,
     *,
-    image: Optional[Tuple[int, int]] = None,
-    batch: Optional[int] = None,
-    nc: Optional[int] = None,
+    space: Optional[Mapping[str, Any]] = None,
     with_expected: bool = False,
     out: Optional[_Path] = None,
     npy: bool = False,
@@ -184,3 +218,17 @@ def default_batch(
     nc: Optional[int] = None,
     seed: Optional[int] = None,
 ) -> Dict[str, Any]: ...
+def conformance(
+    port: Callable[..., Any],
+    cases: Optional[Iterable[_Case]] = None,
+    *,
+    preset: str = "f64",
+    only: Union[str, Sequence[str], None] = None,
+    count: int = 100,
+    seed: int = 0,
+    space: Optional[Mapping[str, Any]] = None,
+    shrink: bool = True,
+    timeout: Optional[float] = 10.0,
+    shrink_calls: int = 200,
+    **tolerances: float,
+) -> Conformance: ...
