@@ -226,6 +226,18 @@ mod tests {
         b.build().unwrap()
     }
 
+    /// Two images of 96x64 pixels, 3 classes, 5 boxes each: the validation-order tests' batch.
+    fn small_batch() -> (Config, Inputs) {
+        build(&DefaultBatch {
+            batch: 2,
+            width: 96,
+            height: 64,
+            nc: 3,
+            boxes_per_image: 5,
+            seed: 9,
+        })
+    }
+
     /// Buffers left over from a larger, different batch (stale values everywhere) change no
     /// bit of any later result, for both assigners and both builders.
     #[test]
@@ -283,14 +295,7 @@ mod tests {
     /// `evaluate` names exactly what `Inputs::validate` names.
     #[test]
     fn fused_check_gives_the_validation_error() {
-        let (c, base) = build(&DefaultBatch {
-            batch: 2,
-            width: 96,
-            height: 64,
-            nc: 3,
-            boxes_per_image: 5,
-            seed: 9,
-        });
+        let (c, base) = small_batch();
         let same = |i: &Inputs, what: &str| {
             let want = i.validate(&c).unwrap_err().to_string();
             let got = evaluate(&c, i, &EvalOptions::default()).unwrap_err();
@@ -347,14 +352,7 @@ mod tests {
     /// (or the balance check) names it.
     #[test]
     fn an_empty_box_is_named_after_every_earlier_rule() {
-        let (c, mut base) = build(&DefaultBatch {
-            batch: 2,
-            width: 96,
-            height: 64,
-            nc: 3,
-            boxes_per_image: 5,
-            seed: 9,
-        });
+        let (c, mut base) = small_batch();
         let c = Config {
             ciou: crate::config::Ciou::V7,
             ..c

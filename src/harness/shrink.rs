@@ -187,26 +187,22 @@ fn box_cuts(c: &Case) -> Vec<Case> {
 
 /// One layer kept, or (from three) one left out.
 fn layer_cuts(c: &Case) -> Vec<Case> {
-    let nl = c.config.nl();
-    let mut out = Vec::new();
-    if nl > 1 {
-        out.extend((0..nl).map(|l| layers(c, &[l])));
-    }
-    if nl > 2 {
-        out.extend((0..nl).map(|l| layers(c, &without(nl, l))));
-    }
-    out
+    kept_or_left_out(c.config.nl(), |keep| layers(c, keep))
 }
 
 /// One anchor kept, or (from three) one left out.
 fn anchor_cuts(c: &Case) -> Vec<Case> {
-    let na = c.config.na();
+    kept_or_left_out(c.config.na(), |keep| anchors(c, keep))
+}
+
+/// `cut` of each one of `n` parts alone (from two), then of all but each one (from three).
+fn kept_or_left_out(n: usize, cut: impl Fn(&[usize]) -> Case) -> Vec<Case> {
     let mut out = Vec::new();
-    if na > 1 {
-        out.extend((0..na).map(|a| anchors(c, &[a])));
+    if n > 1 {
+        out.extend((0..n).map(|k| cut(&[k])));
     }
-    if na > 2 {
-        out.extend((0..na).map(|a| anchors(c, &without(na, a))));
+    if n > 2 {
+        out.extend((0..n).map(|k| cut(&without(n, k))));
     }
     out
 }
